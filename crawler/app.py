@@ -1,0 +1,94 @@
+"""Run one crawl: build the components from the settings, handle signals, run the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.engine import Crawler, CrawlStats
+from crawler.fetch import Fetcher
+from crawler.frontier import Frontier
+from crawler.parse_pool import ParsePool
+from crawler.progress import Progress
+from crawler.scope import Scope
+from crawler.settings import Settings
+from crawler.sinks import open_sinks
+from crawler.sinks.writer import RecordWriter
+
+log = logging.getLogger(__name__)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@dataclass
+class CrawlOutcome:
+    """How a crawl ended: its counters, its run id, where records went, which signal stopped it."""
+
+    stats: CrawlStats
+    run_id: str
+    outputs: list[str] = field(default_factory=list)
+    stopped_by: signal.Signals | None = None
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: bool = True
+                    ) -> CrawlOutcome:
+    """Crawl from `seeds` (canonical URLs) until nothing is pending or a signal stops it."""
+    run_id = new_run_id()
+    scope = Scope.for_seeds(settings.scope, seeds, settings.allow, settings.deny)
+    frontier = Frontier(per_host=settings.per_host, delay=settings.delay,
+                        max_pages=settings.max_pages, max_depth=settings.max_depth)
+    sinks = open_sinks(Path(settings.job_dir), settings.outputs)
+    outcome = CrawlOutcome(CrawlStats(), run_id, [s.name for s in sinks])
+    async with (
+        ParsePool(settings.parse_mode, settings.parse_workers) as parser,
+        Fetcher(settings) as fetcher,
+        RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds) as writer,
+    ):
+        crawler = Crawler(settings, scope, frontier, fetcher, parser, writer, run_id)
+        outcome.stats = crawler.stats
+        crawler.add_seeds(seeds)
+        progress = Progress(crawler, sys.stderr, settings.progress_seconds, not settings.quiet)
+        loop = asyncio.get_running_loop()
+        if handle_signals:
+            for signum in STOP_SIGNALS:
+                loop.add_signal_handler(signum, _on_signal, signum, crawler, outcome)
+        progress.start()
+        try:
+            await crawler.run()
+        finally:
+            await progress.stop()
+            if handle_signals:
+                for signum in STOP_SIGNALS:
+                    loop.remove_signal_handler(signum)
+    return outcome
+
+
+def _on_signal(signum: signal.Signals, crawler: Crawler, outcome: CrawlOutcome) -> None:
+    if outcome.stopped_by is not None:
+        sys.stderr.write(f"\ncrawler: second {signum.name}: exiting now\n")
+        sys.stderr.flush()
+        os._exit(128 + signum)
+    outcome.stopped_by = signal.Signals(signum)
+    log.warning("%s received: finishing in-flight fetches (up to %gs) and flushing outputs; "
+                "send it again to quit at once", signum.name, crawler.settings.shutdown_grace)
+    crawler.stop()
+
+
+def run_event_loop(main: Coroutine[Any, Any, CrawlOutcome]) -> CrawlOutcome:
+    """Run `main` on uvloop where it is installed, else on the default asyncio loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on every platform we ship
+        return asyncio.run(main)
+    return uvloop.run(main)

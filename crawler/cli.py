@@ -1,0 +1,117 @@
+"""Command line: `python -m crawler SEEDS [options]`. Bad input is one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from crawler import __version__
+from crawler.app import CrawlOutcome, run_crawl, run_event_loop
+from crawler.errors import CrawlerError
+from crawler.seeds import read_seeds
+from crawler.settings import FIELDS, TYPES, Settings, flag_for, help_for, load_settings
+from crawler.sinks import SinkError
+
+log = logging.getLogger("crawler")
+
+EXIT_OK = 0
+EXIT_FATAL = 1
+EXIT_USAGE = 2
+EXIT_BAD_SEED_LINES = 3
+SHORT_FLAGS = {"outputs": "-o", "quiet": "-q"}
+EXIT_CODES_HELP = """exit status:
+  0    the crawl finished
+  1    a fatal error stopped the crawl (an output could not be written, ...)
+  2    bad input: options, config file, seeds file; nothing was crawled
+  3    the crawl finished, but some seeds-file lines were not URLs (each was reported)
+  130  stopped by Ctrl-C (SIGINT); 143 stopped by SIGTERM; outputs are complete either way
+
+every option can also be set in the config file (same name, with underscores) or as an
+environment variable CRAWLER_<NAME>, e.g. CRAWLER_MAX_PAGES=100; flags win over the environment,
+which wins over the config file."""
+
+
+def _metavar(name: str) -> str:
+    return {int: "N", float: "SECONDS", str: "TEXT"}.get(TYPES[name], "VALUE")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m crawler",
+        description="Crawl the web from the URLs in SEEDS (one per line; '-' reads stdin).",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("seeds", metavar="SEEDS", help="seeds file: one URL per line")
+    parser.add_argument("--config", metavar="FILE", type=Path,
+                        default=os.environ.get("CRAWLER_CONFIG"),
+                        help="TOML file of settings, e.g. config/default.toml "
+                             "(default: $CRAWLER_CONFIG, else none)")
+    parser.add_argument("--version", action="version", version=f"crawler {__version__}")
+    defaults = Settings()
+    for name in FIELDS:
+        flags = [f for f in (SHORT_FLAGS.get(name), flag_for(name)) if f]
+        default = getattr(defaults, name)
+        shown = (", ".join(default) or "none") if isinstance(default, tuple) else default
+        text = f"{help_for(name)} (default: {shown})"
+        kind = TYPES[name]
+        if kind is bool:
+            parser.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction,
+                                default=argparse.SUPPRESS, help=text)
+        elif getattr(kind, "__origin__", None) is tuple:
+            parser.add_argument(*flags, dest=name, action="append", metavar="PATH"
+                                if name == "outputs" else "REGEX", default=argparse.SUPPRESS,
+                                help=text)
+        else:
+            parser.add_argument(*flags, dest=name, metavar=_metavar(name),
+                                default=argparse.SUPPRESS, help=text)
+    return parser
+
+
+def configure_logging(settings: Settings) -> None:
+    level = logging.WARNING if settings.quiet else getattr(logging, settings.log_level.upper())
+    logging.basicConfig(level=level, stream=sys.stderr, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("asyncio").setLevel(logging.WARNING)
+
+
+def summary(outcome: CrawlOutcome) -> str:
+    stats = outcome.stats
+    statuses = ", ".join(f"{code}: {n}" for code, n in sorted(stats.statuses.items())) or "none"
+    lines = [
+        f"crawled {stats.pages} URLs in {stats.rate() and stats.pages / stats.rate():.1f}s "
+        f"({stats.rate():.1f} pages/s); {stats.errors} errors; statuses {statuses}",
+        f"run {outcome.run_id}; records in: {', '.join(outcome.outputs)}",
+    ]
+    if outcome.stopped_by is not None:
+        lines.append(f"stopped by {outcome.stopped_by.name}; {stats.cancelled} in-flight fetches "
+                     "were cancelled (no record)")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, crawl, and return the exit status."""
+    args = vars(build_parser().parse_args(argv))
+    seeds_path, config = args.pop("seeds"), args.pop("config")
+    try:
+        settings = load_settings(args, config_file=config, environ=os.environ)
+        configure_logging(settings)
+        seeds = read_seeds(seeds_path)
+        for problem in seeds.problems:
+            log.error("skipping seed line %s", problem)
+        outcome = run_event_loop(run_crawl(settings, seeds.urls))
+    except CrawlerError as exc:
+        print(f"crawler: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except SinkError as exc:
+        print(f"crawler: error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    if not settings.quiet:
+        print(summary(outcome), file=sys.stderr)
+    if outcome.stopped_by is not None:
+        return 128 + outcome.stopped_by
+    return EXIT_BAD_SEED_LINES if seeds.problems else EXIT_OK

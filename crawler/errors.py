@@ -1,0 +1,21 @@
+"""Errors the user can act on: each carries a one-line message and the exit status it maps to."""
+
+
+class CrawlerError(Exception):
+    """A problem the user can fix; printed as one line, never as a traceback."""
+
+    exit_status = 1
+
+
+class UsageError(CrawlerError):
+    """Bad input that stops the crawl before it starts: settings, seeds, outputs."""
+
+    exit_status = 2
+
+
+class SettingsError(UsageError):
+    """A setting whose value is not allowed; the message names the setting and its source."""
+
+
+class SeedsError(UsageError):
+    """A seeds file that is missing, unreadable or holds no usable URL."""

@@ -1,0 +1,106 @@
+"""Fetch one URL over the crawl's one aiohttp session: a total deadline, a byte cap, no redirects.
+
+Redirects are not followed here: the engine turns a Location into a new frontier entry, so every
+hop goes through scope, dedup and politeness again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Self
+
+import aiohttp
+from yarl import URL
+
+from crawler.settings import Settings
+
+READ_CHUNK = 64 * 1024
+
+
+@dataclass(slots=True)
+class FetchResult:
+    """One HTTP exchange, or why there was none (`error` set, `status` None)."""
+
+    url: str
+    status: int | None = None
+    content_type: str | None = None
+    location: str | None = None
+    body: bytes = b""
+    truncated: bool = False
+    elapsed: float = 0.0
+    error: str | None = None
+
+
+async def read_capped(stream: aiohttp.StreamReader, cap: int) -> tuple[bytes, bool]:
+    """Up to `cap` bytes of the (already decompressed) body, and whether more was dropped."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in stream.iter_chunked(READ_CHUNK):
+        if size + len(chunk) > cap:
+            chunks.append(chunk[: cap - size])
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), False
+
+
+def describe_error(exc: BaseException, timeout: float) -> str:
+    """A short, stable description of a transport failure for the record's `error` field."""
+    if isinstance(exc, TimeoutError):
+        return f"timeout: no complete response within {timeout:g}s"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"connection failed: {exc.os_error.strerror or exc.os_error}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "server disconnected"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return f"incomplete body: {exc}"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"bad response: {exc.message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Fetcher:
+    """Owns the crawl's one ClientSession; `fetch(url)` never raises for network trouble."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        connector = aiohttp.TCPConnector(
+            limit=self.settings.concurrency, limit_per_host=0, ttl_dns_cache=300
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=None, connect=self.settings.connect_timeout),
+            headers={"User-Agent": self.settings.user_agent},
+            cookie_jar=aiohttp.DummyCookieJar(),  # a crawler carries no cookies between pages
+            auto_decompress=True,
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def fetch(self, url: str) -> FetchResult:
+        """GET `url` (canonical, already percent-encoded) within the total deadline."""
+        assert self._session is not None, "use Fetcher as an async context manager"
+        settings = self.settings
+        result = FetchResult(url)
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(settings.timeout):
+                async with self._session.get(URL(url, encoded=True), allow_redirects=False) as resp:
+                    result.status = resp.status
+                    result.content_type = resp.headers.get("Content-Type")
+                    result.location = resp.headers.get("Location")
+                    result.body, result.truncated = await read_capped(
+                        resp.content, settings.max_body_bytes
+                    )
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+            result.error = describe_error(exc, settings.timeout)
+        result.elapsed = time.monotonic() - started
+        return result

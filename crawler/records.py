@@ -1,0 +1,44 @@
+"""The page record: exactly one per URL the crawler tried, in a documented, versioned schema."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(slots=True)
+class Record:
+    """What happened to one URL. The README's "Record schema" section documents every field."""
+
+    url: str
+    depth: int
+    run_id: str
+    referrer: str | None = None
+    final_url: str | None = None
+    status: int | None = None
+    fetched_at: str = field(default_factory=lambda: now_iso())
+    elapsed_ms: int | None = None
+    content_type: str | None = None
+    content_length: int | None = None
+    truncated: bool = False
+    title: str | None = None
+    links_found: int = 0
+    links: list[str] = field(default_factory=list)
+    redirects: int = 0
+    error: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record))
+
+
+def now_iso() -> str:
+    """The current UTC time in ISO 8601 with milliseconds, e.g. 2026-11-22T01:02:03.456Z."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,60 @@
+"""Which URLs a crawl may fetch: the seeds' hosts or domains, then allow/deny patterns."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from yarl import URL
+
+from crawler.urls import origin
+
+
+@lru_cache(maxsize=64)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in patterns)
+
+
+def _domain(host: str) -> str:
+    return host[4:] if host.startswith("www.") else host
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """A picklable, immutable scope; parse workers get a copy with every page they parse.
+
+    mode "host": same scheme, host and port as a seed; "domain": a seed's host (less "www.") or a
+    subdomain of it, any scheme or port; "any": everything. Then an URL must match one `allow`
+    pattern (when there are any) and no `deny` pattern.
+    """
+
+    mode: str
+    origins: frozenset[str]
+    domains: frozenset[str]
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+
+    @classmethod
+    def for_seeds(cls, mode: str, seeds: list[str], allow: tuple[str, ...] = (),
+                  deny: tuple[str, ...] = ()) -> Scope:
+        return cls(mode, frozenset(), frozenset(), allow, deny).widened(seeds)
+
+    def widened(self, urls: list[str]) -> Scope:
+        """This scope with the hosts of `urls` added, as for a seed that redirected elsewhere."""
+        origins = self.origins | {origin(u) for u in urls}
+        domains = self.domains | {_domain(URL(u).host or "") for u in urls}
+        return Scope(self.mode, origins, domains, self.allow, self.deny)
+
+    def allows(self, canonical_url: str) -> bool:
+        """True when the crawl may fetch this canonical URL."""
+        if self.mode == "host":
+            if origin(canonical_url) not in self.origins:
+                return False
+        elif self.mode == "domain":
+            host = URL(canonical_url).host or ""
+            if not any(host == d or host.endswith("." + d) for d in self.domains):
+                return False
+        if self.deny and any(p.search(canonical_url) for p in _compiled(self.deny)):
+            return False
+        return not self.allow or any(p.search(canonical_url) for p in _compiled(self.allow))

@@ -1,0 +1,54 @@
+"""Read a seeds file: one URL per line, `#` comments and blank lines skipped, bad lines reported."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crawler.errors import SeedsError
+from crawler.urls import BadURL, canonical
+
+
+@dataclass(slots=True)
+class Seeds:
+    """The canonical seed URLs, and one message per line that could not be used."""
+
+    urls: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def parse_seeds(data: bytes, name: str) -> Seeds:
+    """Seeds from the bytes of a seeds file called `name` (used in the messages)."""
+    seeds = Seeds()
+    for number, raw in enumerate(data.splitlines(), start=1):
+        try:
+            line = raw.decode("utf-8").removeprefix("\ufeff").strip()
+        except UnicodeDecodeError:
+            seeds.problems.append(f"{name}:{number}: not valid UTF-8")
+            continue
+        if not line or line.startswith("#"):
+            continue
+        try:
+            seeds.urls.append(canonical(line))
+        except BadURL as exc:
+            seeds.problems.append(f"{name}:{number}: {exc}")
+    if not seeds.urls:
+        detail = f" ({len(seeds.problems)} bad lines)" if seeds.problems else ""
+        raise SeedsError(f"seeds file {name} has no usable URL{detail}")
+    return seeds
+
+
+def read_seeds(path: str) -> Seeds:
+    """Seeds from a file path, or from standard input when `path` is "-"."""
+    if path == "-":
+        return parse_seeds(sys.stdin.buffer.read(), "<stdin>")
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise SeedsError(f"seeds file not found: {path}") from None
+    except IsADirectoryError:
+        raise SeedsError(f"seeds file is a directory: {path}") from None
+    except OSError as exc:
+        raise SeedsError(f"cannot read seeds file {path}: {exc.strerror or exc}") from None
+    return parse_seeds(data, path)

@@ -1,0 +1,210 @@
+"""One frozen, validated settings object: defaults <- config file <- CRAWLER_* environment <- flags.
+
+Every setting is a field of `Settings`; its metadata carries the help text and the check, so the
+command line, the config file, the environment and the README describe the same thing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from crawler import __version__
+from crawler.errors import SettingsError
+
+Check = Callable[[Any], str | None]  # returns what is allowed when the value is not
+
+
+def _at_least(low: float) -> Check:
+    return lambda v: None if v >= low else f"must be >= {low}"
+
+
+def _one_of(*choices: str) -> Check:
+    return lambda v: None if v in choices else f"must be one of: {', '.join(choices)}"
+
+
+def _regexes(values: tuple[str, ...]) -> str | None:
+    for pattern in values:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            return f"{pattern!r} is not a valid regular expression ({exc})"
+    return None
+
+
+def _non_empty(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
+def setting(default: Any, help: str, check: Check | None = None) -> Any:
+    """A settings field with its help text and validity check."""
+    return field(default=default, metadata={"help": help, "check": check})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a crawl can be told; built once by `load_settings` and passed down."""
+
+    outputs: tuple[str, ...] = setting(
+        (), "extra result sinks, picked by suffix: .jsonl, .db/.sqlite/.sqlite3 (repeatable)"
+    )
+    job_dir: str = setting(
+        "crawl-job", "job directory; holds the embedded SQLite results (crawl.db)", _non_empty
+    )
+    max_pages: int = setting(0, "stop admitting URLs after this many (0 = no limit)", _at_least(0))
+    max_depth: int = setting(0, "follow links at most this deep from a seed (0 = no limit)",
+                             _at_least(0))
+    concurrency: int = setting(32, "fetches in flight at once, over all hosts", _at_least(1))
+    per_host: int = setting(2, "fetches in flight at once to one host", _at_least(1))
+    delay: float = setting(0.0, "seconds between the starts of two requests to one host",
+                           _at_least(0))
+    scope: str = setting(
+        "host", "which links are fetched: host (the seeds' scheme+host+port), domain (the seeds' "
+        "domains and their subdomains) or any", _one_of("host", "domain", "any"))
+    allow: tuple[str, ...] = setting(
+        (), "only fetch in-scope URLs matching one of these regexes (repeatable)", _regexes)
+    deny: tuple[str, ...] = setting(
+        (), "never fetch URLs matching one of these regexes (repeatable)", _regexes)
+    user_agent: str = setting(f"crawler/{__version__}", "User-Agent header sent with every request",
+                              _non_empty)
+    timeout: float = setting(30.0, "total seconds per fetch: connect, headers and body",
+                             _at_least(0.001))
+    connect_timeout: float = setting(10.0, "seconds to open a connection", _at_least(0.001))
+    max_body_bytes: int = setting(10 * 1024 * 1024,
+                                  "bytes kept of a body; the rest is dropped and the record "
+                                  "marked truncated", _at_least(1))
+    max_redirects: int = setting(10, "redirect hops followed from one URL", _at_least(0))
+    parse_mode: str = setting("process", "where HTML is parsed: process (a pool) or inline "
+                              "(on the event loop)", _one_of("process", "inline"))
+    parse_workers: int = setting(0, "parse processes (0 = one per CPU core)", _at_least(0))
+    record_links: bool = setting(True, "store each page's outgoing links in its record")
+    sink_batch_size: int = setting(200, "records written to the sinks per batch", _at_least(1))
+    sink_flush_seconds: float = setting(1.0, "longest a finished record waits to be written",
+                                        _at_least(0.01))
+    progress_seconds: float = setting(5.0, "seconds between progress log lines when stderr is "
+                                      "not a terminal", _at_least(0.1))
+    shutdown_grace: float = setting(10.0, "seconds in-flight fetches get to finish after "
+                                    "Ctrl-C/SIGTERM", _at_least(0))
+    log_level: str = setting("info", "log verbosity",
+                             _one_of("debug", "info", "warning", "error"))
+    quiet: bool = setting(False, "no progress line, no summary, only warnings and errors")
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with `changes` applied and validated."""
+        return _build({**dataclasses.asdict(self), **changes}, {k: "code" for k in changes})
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+TYPES: dict[str, Any] = get_type_hints(Settings)
+ENV_PREFIX = "CRAWLER_"
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def flag_for(name: str) -> str:
+    """The command-line flag of a setting: --max-pages, and --output for `outputs`."""
+    return "--output" if name == "outputs" else "--" + name.replace("_", "-")
+
+
+def help_for(name: str) -> str:
+    return FIELDS[name].metadata["help"]
+
+
+def _invalid(name: str, value: Any, source: str, problem: str) -> SettingsError:
+    return SettingsError(f"invalid setting {name}={value!r} (from {source}): {problem}")
+
+
+def _coerce(name: str, value: Any, source: str, *, from_text: bool) -> Any:
+    """Turn a value from TOML, the environment or a flag into the field's type, or say why not."""
+    kind = TYPES[name]
+    text_source = from_text and isinstance(value, str)
+    try:
+        if kind is bool:
+            if text_source and value.lower() in _TRUE | _FALSE:
+                return value.lower() in _TRUE
+            if isinstance(value, bool):
+                return value
+            raise ValueError("must be true or false")
+        if kind is int:
+            if text_source:
+                return int(value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            raise ValueError("must be an integer")
+        if kind is float:
+            if text_source:
+                return float(value)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return float(value)
+            raise ValueError("must be a number")
+        if kind is str:
+            if isinstance(value, str):
+                return value
+            raise ValueError("must be a string")
+        # tuple[str, ...]: a list, or one string (the environment may hold a JSON array)
+        if text_source and value.lstrip().startswith("["):
+            value = json.loads(value)
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ValueError("must be a list of strings")
+    except (ValueError, json.JSONDecodeError) as exc:
+        words = {int: "an integer", float: "a number"}.get(kind, kind.__name__)
+        message = str(exc) if "must" in str(exc) else f"must be {words}"
+        raise _invalid(name, value, source, message) from None
+
+
+def _build(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
+    for name, value in values.items():
+        check = FIELDS[name].metadata["check"]
+        problem = check(value) if check else None
+        if problem:
+            raise _invalid(name, value, sources.get(name, "defaults"), problem)
+    return Settings(**values)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings in a TOML file; unknown keys are errors (they are usually typos)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise SettingsError(
+            f"config file {path}: unknown setting {unknown[0]!r} (known: {', '.join(FIELDS)})"
+        )
+    return data
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Layer the sources (later wins), coerce and validate them once."""
+    values: dict[str, Any] = {f.name: f.default for f in FIELDS.values()}
+    sources: dict[str, str] = {}
+    layers: list[tuple[str, Any, str, bool]] = []  # (name, raw value, source, raw is text)
+    if config_file is not None:
+        origin = f"config file {config_file}"
+        layers += [(n, v, origin, False) for n, v in read_config_file(config_file).items()]
+    env = environ or {}
+    layers += [(n, env[ENV_PREFIX + n.upper()], f"environment {ENV_PREFIX}{n.upper()}", True)
+               for n in FIELDS if ENV_PREFIX + n.upper() in env]
+    layers += [(n, v, flag_for(n), True) for n, v in (flags or {}).items()]
+    for name, raw, source, from_text in layers:
+        values[name] = _coerce(name, raw, source, from_text=from_text)
+        sources[name] = source
+    return _build(values, sources)
