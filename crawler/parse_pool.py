@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import signal
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Self
@@ -21,6 +22,7 @@ from crawler.parse import ParseResult, parse_page
 from crawler.scope import Scope
 
 log = logging.getLogger(__name__)
+ParseFn = Callable[[str, bytes, str | None, Scope, bool], ParseResult]
 
 
 def _ignore_interrupts() -> None:
@@ -35,8 +37,10 @@ class ParseFailed(Exception):
 class ParsePool:
     """`await pool.parse(...)`: parse in worker processes ("process") or on the loop ("inline")."""
 
-    def __init__(self, mode: str = "process", workers: int = 0, attempts: int = 3) -> None:
+    def __init__(self, mode: str = "process", workers: int = 0, attempts: int = 3,
+                 parse_fn: ParseFn = parse_page) -> None:
         self.mode = mode
+        self.parse_fn = parse_fn  # a picklable top-level function; tests swap in crashing ones
         self.workers = workers or os.cpu_count() or 1
         self.attempts = attempts
         self.rebuilds = 0
@@ -83,7 +87,7 @@ class ParsePool:
         """The page's ParseResult, or ParseFailed."""
         if self.mode == "inline":
             try:
-                return parse_page(url, body, content_type, scope, keep_links)
+                return self.parse_fn(url, body, content_type, scope, keep_links)
             except Exception as exc:
                 raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc
         loop = asyncio.get_running_loop()
@@ -94,7 +98,7 @@ class ParsePool:
                     raise ParseFailed("parse pool is closed")
                 try:
                     return await loop.run_in_executor(
-                        executor, parse_page, url, body, content_type, scope, keep_links
+                        executor, self.parse_fn, url, body, content_type, scope, keep_links
                     )
                 except BrokenProcessPool:
                     self._rebuild(generation)

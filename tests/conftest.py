@@ -1,0 +1,45 @@
+"""Fixtures: a local site per test, and a helper that crawls it in-process and returns records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.app import run_crawl
+from crawler.settings import load_settings
+from crawler.urls import canonical
+from tests.site import Site
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Site]:
+    server = Site()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def crawl(tmp_path: Path):
+    """`await crawl([seed, ...], concurrency=4, ...)` -> the records the JSONL sink got."""
+    async def run(seeds: list[str], **overrides: Any) -> list[dict[str, Any]]:
+        out = tmp_path / "out.jsonl"
+        out.unlink(missing_ok=True)
+        values = {"job_dir": str(tmp_path / "job"), "outputs": [str(out)], "quiet": "true",
+                  "parse_mode": "inline", "sink_flush_seconds": "0.05",
+                  **{k: v if isinstance(v, list) else str(v) for k, v in overrides.items()}}
+        settings = load_settings(values)
+        await run_crawl(settings, [canonical(s) for s in seeds], handle_signals=False)
+        return [json.loads(line) for line in out.read_text().splitlines()]
+    return run
+
+
+def by_url(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Records keyed by URL; fails the test if a URL has more than one record."""
+    keyed = {r["url"]: r for r in records}
+    assert len(keyed) == len(records), "a URL got more than one record"
+    return keyed

@@ -1,0 +1,24 @@
+"""Parse functions that misbehave on purpose; importable by the parse worker processes."""
+
+from __future__ import annotations
+
+import os
+
+from crawler.parse import ParseResult, parse_page
+from crawler.scope import Scope
+
+
+def crash_on_poison(url: str, body: bytes, content_type: str | None, scope: Scope,
+                    keep_links: bool = True) -> ParseResult:
+    """Kill the worker process (as a segfault would) for pages whose body says POISON."""
+    if b"POISON" in body:
+        os._exit(11)
+    return parse_page(url, body, content_type, scope, keep_links)
+
+
+def raise_on_poison(url: str, body: bytes, content_type: str | None, scope: Scope,
+                    keep_links: bool = True) -> ParseResult:
+    """Raise an ordinary exception for pages whose body says POISON."""
+    if b"POISON" in body:
+        raise RuntimeError("bad page")
+    return parse_page(url, body, content_type, scope, keep_links)

@@ -1,0 +1,90 @@
+"""A local aiohttp site built per test from tiny page helpers, served on 127.0.0.1.
+
+It logs every request it receives and how many handlers ran at once, so tests assert on what the
+server saw, not on what the crawler says it did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def html(title: str, *links: str, extra: str = "") -> str:
+    anchors = "".join(f'<a href="{href}">{href}</a>\n' for href in links)
+    return f"<html><head><title>{title}</title></head><body>{anchors}{extra}</body></html>"
+
+
+@dataclass
+class Site:
+    """Routes by exact path (query ignored); unknown paths answer 404."""
+
+    host: str = "127.0.0.1"
+    delay: float = 0.0  # seconds every handler sleeps, to make concurrency observable
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    hits: Counter[str] = field(default_factory=Counter)  # raw path and query -> requests
+    log: list[str] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # loop.time() of each request
+    active: int = 0
+    max_active: int = 0
+    base: str = ""
+    _runner: web.AppRunner | None = None
+
+    def url(self, path: str = "/") -> str:
+        return self.base + path
+
+    def page(self, path: str, *links: str, title: str | None = None, extra: str = "") -> None:
+        self.add(path, html(title or path, *links, extra=extra).encode(),
+                 content_type="text/html; charset=utf-8")
+
+    def add(self, path: str, body: bytes = b"", status: int = 200,
+            content_type: str = "text/html; charset=utf-8",
+            headers: dict[str, str] | None = None) -> None:
+        async def handler(_: web.Request) -> web.StreamResponse:
+            return web.Response(body=body, status=status, headers={
+                "Content-Type": content_type, **(headers or {})})
+        self.handlers[path] = handler
+
+    def redirect(self, path: str, location: str, status: int = 301) -> None:
+        self.add(path, b"", status=status, headers={"Location": location})
+
+    def route(self, path: str, handler: Handler) -> None:
+        self.handlers[path] = handler
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        self.hits[request.raw_path] += 1
+        self.log.append(request.raw_path)
+        self.arrivals.append(asyncio.get_running_loop().time())
+        self.active += 1
+        self.max_active = max(self.max_active, self.active)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            handler = self.handlers.get(request.path)
+            if handler is None:
+                return web.Response(status=404, text="not found", content_type="text/html")
+            return await handler(request)
+        finally:
+            self.active -= 1
+
+    async def start(self, port: int = 0) -> Site:
+        app = web.Application()
+        app.router.add_route("GET", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        tcp = web.TCPSite(self._runner, self.host, port)
+        await tcp.start()
+        bound = self._runner.addresses[0][1]
+        self.base = f"http://{self.host}:{bound}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

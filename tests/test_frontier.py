@@ -1,0 +1,91 @@
+"""Unit: frontier scheduling as plain synchronous code with a fake clock."""
+
+from __future__ import annotations
+
+from crawler.frontier import Frontier
+from crawler.urls import fingerprint
+
+
+def add(frontier: Frontier, url: str, depth: int = 0) -> bool:
+    return frontier.add(url, fingerprint(url), depth)
+
+
+def test_dedup_depth_and_budget() -> None:
+    """A seen URL, one past max_depth, or one past max_pages is not queued."""
+    frontier = Frontier(per_host=1, max_pages=3, max_depth=2)
+    assert add(frontier, "http://a.com/1")
+    assert not add(frontier, "http://a.com/1")
+    assert not add(frontier, "http://a.com/deep", depth=3)
+    assert add(frontier, "http://a.com/2", depth=2) and add(frontier, "http://a.com/3")
+    assert not add(frontier, "http://a.com/4")
+    assert frontier.stats()["admitted"] == 3 and frontier.pending == 3
+
+
+def test_per_host_slots_and_pending_count() -> None:
+    """A host gets at most per_host requests in flight; done() frees a slot; pending counts both."""
+    frontier = Frontier(per_host=2)
+    for i in range(4):
+        add(frontier, f"http://a.com/{i}")
+    first, second = frontier.next_ready(0), frontier.next_ready(0)
+    assert first is not None and second is not None
+    assert frontier.next_ready(0) is None
+    assert (frontier.queued, frontier.in_flight, frontier.pending) == (2, 2, 4)
+    frontier.done(first)
+    assert frontier.next_ready(0) is not None
+    assert frontier.pending == 3
+
+
+def test_delay_between_starts_on_one_host() -> None:
+    """With delay D, a host's next request is ready D seconds after the previous start."""
+    frontier = Frontier(per_host=5, delay=2.0)
+    add(frontier, "http://a.com/1")
+    add(frontier, "http://a.com/2")
+    assert frontier.next_ready(10.0) is not None
+    assert frontier.next_ready(11.0) is None
+    assert frontier.wake_in(11.0) == 1.0
+    assert frontier.next_ready(12.0) is not None
+
+
+def test_hosts_are_served_fairly() -> None:
+    """Requests alternate between hosts rather than draining one host first."""
+    frontier = Frontier(per_host=10)
+    for i in range(3):
+        add(frontier, f"http://a.com/{i}")
+        add(frontier, f"http://b.com/{i}")
+    order = []
+    while (request := frontier.next_ready(0)) is not None:
+        order.append(request.url.split("/")[2])
+    assert order == ["a.com", "b.com"] * 3
+
+
+def test_waiting_host_does_not_block_others() -> None:
+    """A host waiting out its delay leaves other hosts' requests ready."""
+    frontier = Frontier(per_host=1, delay=60.0)
+    add(frontier, "http://slow.com/1")
+    add(frontier, "http://slow.com/2")
+    add(frontier, "http://b.com/1")
+    got = [frontier.next_ready(0), frontier.next_ready(0)]
+    assert {r.url for r in got if r} == {"http://slow.com/1", "http://b.com/1"}
+    for request in got:
+        assert request is not None
+        frontier.done(request)
+    assert frontier.next_ready(1.0) is None
+
+
+async def test_get_returns_none_when_nothing_is_pending() -> None:
+    """get() hands out queued requests, then returns None once all are done."""
+    frontier = Frontier(per_host=1)
+    add(frontier, "http://a.com/")
+    request = await frontier.get()
+    assert request is not None
+    frontier.done(request)
+    assert await frontier.get() is None
+
+
+async def test_close_stops_handing_out() -> None:
+    """After close() get() returns None even with URLs queued, and add() refuses new ones."""
+    frontier = Frontier(per_host=1)
+    add(frontier, "http://a.com/")
+    frontier.close()
+    assert await frontier.get() is None
+    assert not add(frontier, "http://a.com/new")

@@ -1,0 +1,58 @@
+"""Unit: the pure parse function that runs in the parse workers."""
+
+from __future__ import annotations
+
+from crawler.parse import decode_html, is_html, parse_page
+from crawler.scope import Scope
+from crawler.urls import fingerprint
+
+SCOPE = Scope.for_seeds("host", ["http://a.com/"])
+
+
+def test_title_links_and_scope() -> None:
+    """Title whitespace folds; links are canonical, deduped, in order; only in-scope followed."""
+    body = (b"<title>  Hello\n  World </title><a href='x#1'>1</a><a href='x'>2</a>"
+            b"<a href='http://b.com/'>3</a><a href='mailto:q@a.com'>4</a>"
+            b"<area href='/map'><iframe src='//a.com/frame'></iframe><a>no href</a>")
+    result = parse_page("http://a.com/dir/", body, "text/html", SCOPE)
+    assert result.title == "Hello World"
+    assert result.links == ["http://a.com/dir/x", "http://b.com/", "http://a.com/map",
+                            "http://a.com/frame"]
+    assert [u for u, _ in result.follow] == ["http://a.com/dir/x", "http://a.com/map",
+                                             "http://a.com/frame"]
+    assert result.follow[0][1] == fingerprint("http://a.com/dir/x")
+    assert result.links_found == 4
+
+
+def test_base_href_changes_resolution() -> None:
+    """<base href> is the base for relative links."""
+    body = b"<head><base href='/other/'></head><a href='p'>p</a>"
+    assert parse_page("http://a.com/dir/", body, "text/html", SCOPE).links == [
+        "http://a.com/other/p"]
+
+
+def test_links_can_be_left_out_of_the_result() -> None:
+    """keep_links=False still counts and follows links but returns no list."""
+    result = parse_page("http://a.com/", b"<a href='/x'>", "text/html", SCOPE, keep_links=False)
+    assert result.links == [] and result.links_found == 1 and len(result.follow) == 1
+
+
+def test_charset_from_header_meta_and_bom() -> None:
+    """The header charset, a <meta charset> and a BOM each decide the decoding."""
+    latin = "<title>Café</title>".encode("latin-1")
+    assert "Café" in decode_html(latin, "text/html; charset=ISO-8859-1")
+    assert "Café" in decode_html(b"<meta charset='latin-1'>" + latin, "text/html")
+    assert decode_html(b"\xef\xbb\xbf<p>x", None) == "<p>x"
+    assert "\ufffd" in decode_html(latin, "text/html; charset=bogus-charset")
+
+
+def test_garbage_bytes_do_not_raise() -> None:
+    """Arbitrary bytes parse to a result, never an exception."""
+    result = parse_page("http://a.com/", bytes(range(256)) * 40, "text/html", SCOPE)
+    assert result.links == []
+
+
+def test_html_media_types() -> None:
+    """text/html and XHTML are parsed, with or without parameters; others are not."""
+    assert is_html("text/html; charset=utf-8") and is_html("application/xhtml+xml")
+    assert not is_html("application/pdf") and not is_html(None) and not is_html("")
