@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Create .venv with Python >= 3.11 and install the crawler into it (editable).
+# EXTRAS=test also installs the test tools. Installs Debian's python3-venv first when it is
+# missing and we are root; otherwise says which package to install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      python=$candidate
+      break
+    fi
+  done
+fi
+if [ -z "$python" ]; then
+  echo "setup: Python 3.11 or newer is needed (Debian: apt-get install python3)" >&2
+  exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  if ! "$python" -m venv .venv >/dev/null 2>&1; then
+    rm -rf .venv
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "setup: installing Debian's python3-venv" >&2
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      "$python" -m venv .venv
+    else
+      echo "setup: the venv module is missing: sudo apt-get install python3-venv" >&2
+      exit 1
+    fi
+  fi
+fi
+
+spec="."
+[ -n "${EXTRAS:-}" ] && spec=".[${EXTRAS}]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The Debian packages the system tests use: nginx (a real static server), wget2 (the reference
+# crawler) and python3.11-doc (a real documentation site to crawl). Installs them when we are
+# root; otherwise lists what is missing. STRICT=1 makes a failed install an error (CI).
+set -uo pipefail
+packages=(nginx-light wget2 python3.11-doc)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing ${missing[*]}" >&2
+  if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
+    exit 0
+  fi
+fi
+echo "setup: not installed: ${missing[*]} (sudo apt-get install ${missing[*]}); the system tests will be skipped" >&2
+[ "${STRICT:-0}" = 1 ] && exit 1
+exit 0

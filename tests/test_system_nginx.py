@@ -1,0 +1,116 @@
+"""System: crawl a real static site (Python's HTML docs) served by nginx on loopback and find
+every page that `wget2 -r` finds.
+
+Needs Debian's nginx-light, wget2 and python3.11-doc (scripts/system-deps.sh installs them). They
+are skipped when missing, except where CRAWLER_REQUIRE_SYSTEM_TESTS=1 (CI), where that fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+DOCS = Path("/usr/share/doc/python3.11/html")
+pytestmark = pytest.mark.system
+
+
+def require(condition: bool, what: str) -> None:
+    if condition:
+        return
+    if os.environ.get("CRAWLER_REQUIRE_SYSTEM_TESTS") == "1":
+        pytest.fail(f"{what} is required here (CRAWLER_REQUIRE_SYSTEM_TESTS=1)")
+    pytest.skip(f"{what} is not installed (scripts/system-deps.sh installs it)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+
+
+@pytest.fixture
+def nginx_docs(tmp_path: Path) -> Iterator[str]:
+    """nginx serving Python's HTML docs on 127.0.0.1; yields the base URL."""
+    nginx = nginx_binary()
+    require(nginx is not None, "nginx")
+    require((DOCS / "index.html").is_file(), f"python3.11-doc ({DOCS})")
+    port = free_port()
+    conf = tmp_path / "nginx.conf"
+    temp = {name: tmp_path / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    conf.write_text(f"""
+worker_processes 1;
+daemon off;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/error.log;
+events {{ worker_connections 512; }}
+http {{
+  include /etc/nginx/mime.types;
+  access_log {tmp_path}/access.log;
+  client_body_temp_path {temp['body']};
+  proxy_temp_path {temp['proxy']};
+  fastcgi_temp_path {temp['fastcgi']};
+  uwsgi_temp_path {temp['uwsgi']};
+  scgi_temp_path {temp['scgi']};
+  server {{ listen 127.0.0.1:{port}; root {DOCS}; }}
+}}
+""")
+    assert nginx is not None
+    errors = tmp_path / "error.log"
+    proc = subprocess.Popen([nginx, "-c", str(conf), "-e", str(errors)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            pytest.fail(f"nginx did not start: {errors.read_text() if errors.exists() else ''}")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def wget2_pages(base: str, workdir: Path) -> set[str]:
+    """The HTML pages `wget2 -r -l inf` downloads from base/index.html, as URLs."""
+    wget2 = shutil.which("wget2")
+    require(wget2 is not None, "wget2")
+    assert wget2 is not None
+    subprocess.run([wget2, "-r", "-l", "inf", "-q", "--no-robots", "-P", str(workdir),
+                    "--no-host-directories", f"{base}/index.html"], timeout=300, check=False)
+    return {f"{base}/{p.relative_to(workdir).as_posix()}" for p in workdir.rglob("*.html")}
+
+
+def test_finds_every_page_wget2_finds(nginx_docs: str, tmp_path: Path) -> None:
+    """With --per-host 64 --concurrency 64 the crawl's HTML pages include all of wget2's."""
+    expected = wget2_pages(nginx_docs, tmp_path / "wget2")
+    assert len(expected) > 400, "wget2 found too few pages for a meaningful comparison"
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text(f"{nginx_docs}/index.html\n")
+    out = tmp_path / "out.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler", str(seeds), "--per-host", "64", "--concurrency", "64",
+         "--job-dir", str(tmp_path / "job"), "-o", str(out), "--quiet"],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    found = {r["url"] for r in records
+             if r["status"] == 200 and (r["content_type"] or "").startswith("text/html")}
+    assert sorted(expected - found) == []
+    assert len({r["url"] for r in records}) == len(records)
