@@ -37,5 +37,10 @@ fi
 
 spec="."
 [ -n "${EXTRAS:-}" ] && spec=".[${EXTRAS}]"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
+log=.venv/setup.log
+if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
+       .venv/bin/python -m pip install --disable-pip-version-check -e "$spec"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "setup: pip install failed (log above, also in $log)" >&2
+  exit 1
+fi
