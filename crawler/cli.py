@@ -83,7 +83,7 @@ def summary(outcome: CrawlOutcome) -> str:
     stats = outcome.stats
     statuses = ", ".join(f"{code}: {n}" for code, n in sorted(stats.statuses.items())) or "none"
     lines = [
-        f"crawled {stats.pages} URLs in {stats.rate() and stats.pages / stats.rate():.1f}s "
+        f"crawled {stats.pages} URLs in {stats.elapsed():.1f}s "
         f"({stats.rate():.1f} pages/s); {stats.errors} errors; statuses {statuses}",
         f"run {outcome.run_id}; records in: {', '.join(outcome.outputs)}",
     ]

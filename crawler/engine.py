@@ -45,8 +45,11 @@ class CrawlStats:
         if record.status is not None:
             self.statuses[record.status] += 1
 
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
     def rate(self) -> float:
-        elapsed = time.monotonic() - self.started
+        elapsed = self.elapsed()
         return self.pages / elapsed if elapsed > 0 else 0.0
 
 

@@ -32,6 +32,14 @@ class Progress:
     def start(self) -> None:
         if self.enabled:
             self._task = asyncio.create_task(self._run(), name="progress")
+        if self.live:
+            for handler in logging.getLogger().handlers:
+                handler.addFilter(self._clear_line)
+
+    def _clear_line(self, _: logging.LogRecord) -> bool:
+        """A log line printed while the live line shows starts on a clean line."""
+        self.stream.write("\r\x1b[K")
+        return True
 
     async def _run(self) -> None:
         while True:
@@ -48,5 +56,7 @@ class Progress:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         if self.live:
+            for handler in logging.getLogger().handlers:
+                handler.removeFilter(self._clear_line)
             self.stream.write("\r\x1b[K")
             self.stream.flush()
