@@ -24,6 +24,17 @@ async def site() -> AsyncIterator[Site]:
 
 
 @pytest.fixture
+async def two_sites() -> AsyncIterator[tuple[Site, Site]]:
+    """Two sites on different hosts: 127.0.0.1 and 127.0.0.2."""
+    first, second = Site(), Site(host="127.0.0.2")
+    await first.start()
+    await second.start()
+    yield first, second
+    await first.stop()
+    await second.stop()
+
+
+@pytest.fixture
 def crawl(tmp_path: Path):
     """`await crawl([seed, ...], concurrency=4, ...)` -> the records the JSONL sink got."""
     async def run(seeds: list[str], **overrides: Any) -> list[dict[str, Any]]:

@@ -60,38 +60,26 @@ async def test_equivalent_spellings_are_fetched_once(site: Site, crawl) -> None:
     assert site.hits["/x"] == 1 and site.hits["/~user"] == 1
 
 
-async def test_host_scope_records_outlinks_but_never_fetches_them(crawl) -> None:
+async def test_host_scope_records_outlinks_but_never_fetches_them(two_sites, crawl) -> None:
     """Links to another host are in the record's links, and that host receives no request."""
-    home, other = Site(), Site(host="127.0.0.2")
-    await home.start()
-    await other.start()
-    try:
-        home.page("/", other.url("/elsewhere"), "/in")
-        home.page("/in")
-        other.page("/elsewhere")
-        records = by_url(await crawl([home.url("/")]))
-        assert set(records) == {home.url("/"), home.url("/in")}
-        assert other.url("/elsewhere") in records[home.url("/")]["links"]
-        assert other.log == []
-    finally:
-        await home.stop()
-        await other.stop()
+    home, other = two_sites
+    home.page("/", other.url("/elsewhere"), "/in")
+    home.page("/in")
+    other.page("/elsewhere")
+    records = by_url(await crawl([home.url("/")]))
+    assert set(records) == {home.url("/"), home.url("/in")}
+    assert other.url("/elsewhere") in records[home.url("/")]["links"]
+    assert other.log == []
 
 
-async def test_scope_any_follows_other_hosts(crawl) -> None:
+async def test_scope_any_follows_other_hosts(two_sites, crawl) -> None:
     """--scope any fetches links on other hosts too."""
-    home, other = Site(), Site(host="127.0.0.2")
-    await home.start()
-    await other.start()
-    try:
-        home.page("/", other.url("/elsewhere"))
-        other.page("/elsewhere")
-        records = by_url(await crawl([home.url("/")], scope="any"))
-        assert other.url("/elsewhere") in records
-        assert other.hits["/elsewhere"] == 1
-    finally:
-        await home.stop()
-        await other.stop()
+    home, other = two_sites
+    home.page("/", other.url("/elsewhere"))
+    other.page("/elsewhere")
+    records = by_url(await crawl([home.url("/")], scope="any"))
+    assert other.url("/elsewhere") in records
+    assert other.hits["/elsewhere"] == 1
 
 
 async def test_allow_and_deny_patterns_filter_links(site: Site, crawl) -> None:
@@ -157,20 +145,14 @@ async def test_redirect_chain_longer_than_limit_is_cut(site: Site, crawl) -> Non
     assert site.hits["/loop-a"] == 1 and site.hits["/loop-b"] == 1
 
 
-async def test_seed_redirect_to_another_host_brings_it_into_scope(crawl) -> None:
+async def test_seed_redirect_to_another_host_brings_it_into_scope(two_sites, crawl) -> None:
     """A seed that redirects to another host (http -> https, www) crawls that host instead."""
-    old, new = Site(), Site(host="127.0.0.2")
-    await old.start()
-    await new.start()
-    try:
-        old.redirect("/", new.url("/"))
-        new.page("/", "/inside")
-        new.page("/inside")
-        records = by_url(await crawl([old.url("/")]))
-        assert records[new.url("/inside")]["status"] == 200
-    finally:
-        await old.stop()
-        await new.stop()
+    old, new = two_sites
+    old.redirect("/", new.url("/"))
+    new.page("/", "/inside")
+    new.page("/inside")
+    records = by_url(await crawl([old.url("/")]))
+    assert records[new.url("/inside")]["status"] == 200
 
 
 async def test_connection_failure_and_timeout_become_records(site: Site, crawl) -> None:
