@@ -18,6 +18,7 @@ from crawler.fetch import Fetcher
 from crawler.frontier import Frontier
 from crawler.parse_pool import ParsePool
 from crawler.progress import Progress
+from crawler.robots import RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sinks import open_sinks
@@ -47,7 +48,10 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     run_id = new_run_id()
     scope = Scope.for_seeds(settings.scope, seeds, settings.allow, settings.deny)
     frontier = Frontier(per_host=settings.per_host, delay=settings.delay,
-                        max_pages=settings.max_pages, max_depth=settings.max_depth)
+                        max_pages=settings.max_pages, max_depth=settings.max_depth,
+                        hosts_known=not settings.robots)
+    if not settings.robots:
+        log.warning("--no-robots: robots.txt, <meta name=robots> and X-Robots-Tag are ignored")
     sinks = open_sinks(Path(settings.job_dir), settings.outputs)
     outcome = CrawlOutcome(CrawlStats(), run_id, [s.name for s in sinks])
     async with (
@@ -55,7 +59,11 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
         Fetcher(settings) as fetcher,
         RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds) as writer,
     ):
-        crawler = Crawler(settings, scope, frontier, fetcher, parser, writer, run_id)
+        robots = RobotsCache(
+            fetcher, settings.robots_token, cache_seconds=settings.robots_cache_seconds,
+            retry_seconds=settings.robots_retry_seconds, max_bytes=settings.robots_max_bytes,
+        ) if settings.robots else None
+        crawler = Crawler(settings, scope, frontier, fetcher, parser, writer, run_id, robots)
         outcome.stats = crawler.stats
         crawler.add_seeds(seeds)
         progress = Progress(crawler, sys.stderr, settings.progress_seconds, not settings.quiet)

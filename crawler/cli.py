@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args, config_file=config, environ=os.environ)
         configure_logging(settings)
-        seeds = read_seeds(seeds_path)
+        seeds = read_seeds(seeds_path, settings.url_rules)
         for problem in seeds.problems:
             log.error("skipping seed line %s", problem)
         outcome = run_event_loop(run_crawl(settings, seeds.urls))

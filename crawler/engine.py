@@ -1,8 +1,9 @@
-"""The crawl engine: fetch -> parse -> add links -> write record -> mark done, for every URL.
+"""The crawl engine: robots -> fetch -> parse -> add links -> write record -> mark done.
 
 One dispatcher takes ready requests from the frontier and runs each as a task, at most
-`concurrency` at once (the fetch workers). Every request a task takes yields exactly one record,
-whatever happens; `frontier.done` runs in `finally`. The crawl ends when nothing is pending.
+`concurrency` at once (the fetch workers). Every request a task takes ends in exactly one record,
+or goes back to the frontier to be retried later (a `Retry`); `frontier.done` runs in `finally`.
+The crawl ends when nothing is pending.
 """
 
 from __future__ import annotations
@@ -13,17 +14,22 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from yarl import URL
-
 from crawler.fetch import Fetcher, FetchResult
 from crawler.frontier import Frontier, Request
-from crawler.parse import is_html
+from crawler.parse import ParseConfig, is_html, robots_directives
 from crawler.parse_pool import ParseFailed, ParsePool
+from crawler.politeness import (
+    autothrottle_delay,
+    backoff_seconds,
+    is_retryable,
+    retry_after_seconds,
+)
 from crawler.records import Record
+from crawler.robots import RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sinks.writer import RecordWriter
-from crawler.urls import BadURL, canonical, fingerprint
+from crawler.urls import BadURL, canonical, fingerprint, origin
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +41,7 @@ class CrawlStats:
     started: float = field(default_factory=time.monotonic)
     pages: int = 0
     errors: int = 0
+    retries: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     cancelled: int = 0
 
@@ -53,25 +60,42 @@ class CrawlStats:
         return self.pages / elapsed if elapsed > 0 else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """The request goes back to the frontier; its host waits `delay` seconds."""
+
+    delay: float
+
+
 class Crawler:
-    """Wires the frontier, the fetcher, the parse pool and the record writer together."""
+    """Wires the frontier, robots, the fetcher, the parse pool and the record writer together."""
 
     def __init__(self, settings: Settings, scope: Scope, frontier: Frontier, fetcher: Fetcher,
-                 parser: ParsePool, writer: RecordWriter, run_id: str) -> None:
+                 parser: ParsePool, writer: RecordWriter, run_id: str,
+                 robots: RobotsCache | None = None) -> None:
         self.settings = settings
-        self.scope = scope
         self.frontier = frontier
         self.fetcher = fetcher
         self.parser = parser
         self.writer = writer
+        self.robots = robots
         self.run_id = run_id
         self.stats = CrawlStats()
+        self.token = settings.robots_token
+        self.scope = scope
+        self.parse_config = self._parse_config(scope)
+        self._given_up: dict[str, str] = {}  # origin -> why every URL on it is skipped
         self._tasks: set[asyncio.Task[None]] = set()
         self._fatal: BaseException | None = None
         self.stopping = False
 
     def __repr__(self) -> str:
         return f"<Crawler pages={self.stats.pages} tasks={len(self._tasks)} {self.frontier!r}>"
+
+    def _parse_config(self, scope: Scope) -> ParseConfig:
+        s = self.settings
+        return ParseConfig(scope, s.url_rules, s.record_links, s.obey_rel_nofollow, s.robots,
+                           self.token)
 
     def add_seeds(self, seeds: list[str]) -> int:
         """Queue the seeds (canonical URLs) at depth 0; returns how many were new."""
@@ -125,38 +149,87 @@ class Crawler:
             self.stop()
 
     async def _process(self, request: Request) -> None:
+        outcome: Record | Retry | None = None
         try:
-            record = await self._visit(request)
-            await self.writer.put(record)
-            self.stats.count(record)
+            outcome = await self._visit(request)
+            if isinstance(outcome, Retry):
+                self.stats.retries += 1
+                self.frontier.requeue(request, time.monotonic() + outcome.delay)
+                return
+            await self.writer.put(outcome)
+            self.stats.count(outcome)
         finally:
-            self.frontier.done(request)
+            if not isinstance(outcome, Retry):
+                self.frontier.done(request)
 
-    async def _visit(self, request: Request) -> Record:
-        """Fetch, parse and follow one URL; every outcome becomes a record, none raises."""
+    async def _visit(self, request: Request) -> Record | Retry:
+        """Robots, fetch, parse and follow one URL; every outcome is a record or a Retry."""
         record = Record(url=request.url, depth=request.depth, run_id=self.run_id,
                         referrer=request.referrer, final_url=request.url,
-                        redirects=request.redirects)
+                        redirects=request.redirects, attempts=request.attempts)
         try:
-            result = await self.fetcher.fetch(request.url)
-            self._fill_from_fetch(record, result)
-            if result.error is None:
-                if result.location is not None and 300 <= (result.status or 0) < 400:
-                    self._follow_redirect(record, request, result.location)
-                elif is_html(result.content_type) and 200 <= (result.status or 0) < 300:
-                    await self._parse_and_follow(record, request, result)
+            return await self._visit_steps(request, record)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must cost one record, never the crawl
             log.exception("internal error on %s", request.url)
             record.error = f"internal error: {type(exc).__name__}: {exc}"
-        if record.error:
-            log.debug("%s: %s", request.url, record.error)
+            return record
+
+    async def _visit_steps(self, request: Request, record: Record) -> Record | Retry:
+        given_up = self._given_up.get(origin(request.url))
+        if given_up is not None:
+            record.error = given_up
+            return record
+        if self.robots is not None:
+            verdict = await self._robots_verdict(request)
+            if isinstance(verdict, Retry):
+                return verdict
+            if verdict is not None:
+                record.error = verdict
+                return record
+        request.attempts += 1
+        result = await self.fetcher.fetch(request.url)
+        self._fill_from_fetch(record, request, result)
+        retry = self._retry_or_give_up(request, result, record)
+        if retry is not None:
+            return retry
+        if result.error is not None:
+            return record
+        self._throttle(request.url, result)
+        header_nofollow = False
+        if self.settings.robots and result.robots_tag:
+            directives = robots_directives(result.robots_tag, self.token)
+            record.noindex = "noindex" in directives
+            header_nofollow = "nofollow" in directives
+            record.nofollow = header_nofollow
+        status = result.status or 0
+        if result.location is not None and 300 <= status < 400:
+            self._follow_redirect(record, request, result.location)
+            record.links = [record.final_url] if self.settings.record_links else []
+            record.links_found = 1
+        elif is_html(result.content_type) and 200 <= status < 300:
+            await self._parse_and_follow(record, request, result, header_nofollow)
         return record
 
+    async def _robots_verdict(self, request: Request) -> str | Retry | None:
+        """None when robots.txt lets us fetch; else why not (a record error) or a Retry."""
+        assert self.robots is not None
+        rules = await self.robots.rules_for(request.url)
+        if rules.unreachable is not None:
+            if request.robots_waits < self.settings.retries:
+                request.robots_waits += 1
+                return Retry(self.settings.robots_retry_seconds)
+            return f"robots.txt unreachable ({rules.unreachable}): not fetched"
+        self.frontier.set_host_rules(request.url, rules.crawl_delay(self.token))
+        if not rules.allows(request.url, self.token):
+            return "disallowed by robots.txt"
+        return None
+
     @staticmethod
-    def _fill_from_fetch(record: Record, result: FetchResult) -> None:
+    def _fill_from_fetch(record: Record, request: Request, result: FetchResult) -> None:
         record.status = result.status
+        record.attempts = request.attempts
         record.elapsed_ms = round(result.elapsed * 1000)
         record.error = result.error
         if result.error is None:
@@ -164,37 +237,80 @@ class Crawler:
             record.content_length = len(result.body)
             record.truncated = result.truncated
 
+    def _retry_or_give_up(self, request: Request, result: FetchResult,
+                          record: Record) -> Retry | None:
+        """A Retry when the answer is worth another attempt and attempts are left. A Retry-After
+        is honoured for the whole host, whether or not this URL is retried."""
+        settings = self.settings
+        if not is_retryable(result.status, result.error):
+            return None
+        wait = retry_after_seconds(result.retry_after) if result.status in (429, 503) else None
+        if wait is not None:
+            if wait > settings.max_retry_after:
+                reason = (f"host asked to wait {wait:.0f}s (Retry-After), more than "
+                          f"--max-retry-after {settings.max_retry_after:g}s: host given up")
+                self._given_up[origin(request.url)] = reason
+                log.warning("%s: %s", origin(request.url), reason)
+                record.error = reason
+                return None
+            self.frontier.pause_host(request.url, time.monotonic() + wait)
+        what = result.error or f"HTTP {result.status}"
+        if request.attempts > settings.retries:
+            log.info("%s: %s; giving up after %d attempts", request.url, what, request.attempts)
+            return None
+        delay = wait if wait is not None else backoff_seconds(
+            request.attempts, settings.backoff_base, settings.max_delay)
+        log.info("%s: %s; attempt %d of %d in %.1fs", request.url, what, request.attempts + 1,
+                 settings.retries + 1, delay)
+        return Retry(delay)
+
+    def _throttle(self, url: str, result: FetchResult) -> None:
+        if not self.settings.autothrottle:
+            return
+        settings = self.settings
+        delay = autothrottle_delay(self.frontier.host_delay(url), result.elapsed,
+                                   settings.autothrottle_target, 0.0, settings.max_delay,
+                                   ok=(result.status or 0) < 400)
+        self.frontier.set_host_delay(url, delay)
+
     def _follow_redirect(self, record: Record, request: Request, location: str) -> None:
         """Queue the redirect target as a new request: it is scoped, deduped and paced anew."""
         try:
-            target = canonical(location, URL(request.url, encoded=True))
+            target = canonical(location, request.url, self.settings.url_rules)
         except BadURL as exc:
             record.error = f"bad redirect: {exc}"
             return
         record.final_url = target
-        record.links = [target] if self.settings.record_links else []
-        record.links_found = 1
         if request.redirects >= self.settings.max_redirects:
             record.error = f"too many redirects (more than {self.settings.max_redirects})"
             return
         if request.depth == 0 and not self.scope.allows(target):
             self.scope = self.scope.widened([target])  # a seed that moved takes its scope along
+            self.parse_config = self._parse_config(self.scope)
             log.info("seed %s redirects to %s; that host is now in scope", request.url, target)
         if self.scope.allows(target):
             self.frontier.add(target, fingerprint(target), request.depth, request.url,
                               request.redirects + 1)
 
-    async def _parse_and_follow(self, record: Record, request: Request,
-                                result: FetchResult) -> None:
+    async def _parse_and_follow(self, record: Record, request: Request, result: FetchResult,
+                                header_nofollow: bool) -> None:
         try:
             parsed = await self.parser.parse(request.url, result.body, result.content_type,
-                                             self.scope, self.settings.record_links)
+                                             self.parse_config)
         except ParseFailed as exc:
             record.error = str(exc)
             return
         record.title = parsed.title
         record.links = parsed.links
         record.links_found = parsed.links_found
+        record.canonical_url = parsed.canonical_url
+        if self.settings.robots:
+            record.noindex = record.noindex or parsed.noindex
+            record.nofollow = record.nofollow or parsed.nofollow
+        if parsed.refresh_url is not None and parsed.refresh_url != request.url:
+            self._follow_redirect(record, request, parsed.refresh_url)
+        if header_nofollow:
+            return
         depth = request.depth + 1
         add = self.frontier.add
         for url, fp in parsed.follow:

@@ -27,6 +27,8 @@ class FetchResult:
     status: int | None = None
     content_type: str | None = None
     location: str | None = None
+    retry_after: str | None = None
+    robots_tag: str | None = None
     body: bytes = b""
     truncated: bool = False
     elapsed: float = 0.0
@@ -85,7 +87,7 @@ class Fetcher:
         if self._session is not None:
             await self._session.close()
 
-    async def fetch(self, url: str) -> FetchResult:
+    async def fetch(self, url: str, max_bytes: int | None = None) -> FetchResult:
         """GET `url` (canonical, already percent-encoded) within the total deadline."""
         assert self._session is not None, "use Fetcher as an async context manager"
         settings = self.settings
@@ -97,8 +99,10 @@ class Fetcher:
                     result.status = resp.status
                     result.content_type = resp.headers.get("Content-Type")
                     result.location = resp.headers.get("Location")
+                    result.retry_after = resp.headers.get("Retry-After")
+                    result.robots_tag = ", ".join(resp.headers.getall("X-Robots-Tag", ())) or None
                     result.body, result.truncated = await read_capped(
-                        resp.content, settings.max_body_bytes
+                        resp.content, max_bytes or settings.max_body_bytes
                     )
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             result.error = describe_error(exc, settings.timeout)

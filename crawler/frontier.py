@@ -1,9 +1,14 @@
 """The frontier: every URL decision after scope. Dedup, depth and page budget, per-host queues,
-per-host politeness (concurrency slots, minimum delay between request starts) and fair scheduling.
+per-host politeness (concurrency slots, minimum delay between request starts, pauses) and fair
+scheduling.
 
-Scheduling is pure (`add`, `next_ready`, `wake_in`, `done` take no locks and do no I/O); `get` is
-the one async wrapper, meant for a single dispatcher. `add` never blocks, so a worker that yields
-links can never deadlock the crawl. The crawl is over when `pending` (queued + in flight) is 0.
+Scheduling is pure (`add`, `next_ready`, `wake_in`, `done`, `requeue` take no locks and do no
+I/O); `get` is the one async wrapper, meant for a single dispatcher. `add` never blocks, so a
+worker that yields links can never deadlock the crawl. The crawl is over when `pending` (queued +
+in flight) is 0.
+
+A host whose rules are not known yet (its robots.txt not read) gets one slot, so its Crawl-delay
+holds from the second request on; `set_host_rules` gives it its real slots and delay.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ class Request:
     depth: int
     referrer: str | None = None
     redirects: int = 0  # redirect hops that led to this URL
+    attempts: int = 0  # fetch attempts made so far
+    robots_waits: int = 0  # times it waited for an unreachable robots.txt
 
 
 @dataclass(slots=True)
@@ -34,23 +41,29 @@ class _Host:
     queue: deque[Request] = field(default_factory=deque)
     active: int = 0
     next_start: float = 0.0
-    scheduled: bool = False  # has an entry in the ready heap
+    last_start: float = float("-inf")
+    floor_delay: float = 0.0  # the user's delay or the host's Crawl-delay, whichever is larger
+    delay: float = 0.0  # floor_delay, or more when autothrottle says so
+    known: bool = False  # its rules (robots.txt) are known: all its slots may be used
+    heap_token: int = 0  # the tiebreak of its live heap entry; 0 = none
 
 
 class Frontier:
     """Per-host queues served fairly: the host whose turn came first goes first."""
 
     def __init__(self, *, per_host: int, delay: float = 0.0, max_pages: int = 0,
-                 max_depth: int = 0, clock: Callable[[], float] = time.monotonic) -> None:
+                 max_depth: int = 0, hosts_known: bool = True,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.per_host = per_host
         self.delay = delay
         self.max_pages = max_pages
         self.max_depth = max_depth
+        self.hosts_known = hosts_known
         self._clock = clock
         self._seen: set[int] = set()
         self._hosts: dict[str, _Host] = {}
-        self._heap: list[tuple[float, int, str]] = []  # (time the host may start, tiebreak, key)
-        self._tiebreak = 0
+        self._heap: list[tuple[float, int, str]] = []  # (time the host may start, token, key)
+        self._tokens = 0
         self.admitted = 0
         self.queued = 0
         self.in_flight = 0
@@ -82,9 +95,7 @@ class Frontier:
         self._seen.add(fp)
         self.admitted += 1
         key = origin(url)
-        host = self._hosts.get(key)
-        if host is None:
-            host = self._hosts[key] = _Host()
+        host = self._host(key)
         host.queue.append(Request(url, depth, referrer, redirects))
         self.queued += 1
         self._schedule(key, host)
@@ -93,25 +104,43 @@ class Frontier:
     def seen(self, fp: int) -> bool:
         return fp in self._seen
 
-    def _schedule(self, key: str, host: _Host) -> None:
-        if not host.scheduled and host.queue and host.active < self.per_host:
-            host.scheduled = True
-            self._tiebreak += 1
-            heapq.heappush(self._heap, (host.next_start, self._tiebreak, key))
+    def _host(self, key: str) -> _Host:
+        host = self._hosts.get(key)
+        if host is None:
+            host = self._hosts[key] = _Host(floor_delay=self.delay, delay=self.delay,
+                                            known=self.hosts_known)
+        return host
+
+    def _slots(self, host: _Host) -> int:
+        return self.per_host if host.known else 1
+
+    def _schedule(self, key: str, host: _Host, *, again: bool = False) -> None:
+        """Give the host a heap entry at its next start time if it can take a request;
+        `again` replaces an existing entry (its time changed)."""
+        if host.heap_token and not again:
+            return
+        host.heap_token = 0
+        if host.queue and host.active < self._slots(host):
+            self._tokens += 1
+            host.heap_token = self._tokens
+            heapq.heappush(self._heap, (host.next_start, self._tokens, key))
             self._changed.set()
 
     def next_ready(self, now: float) -> Request | None:
         """The next request whose host may be hit at `now`, or None. Marks it in flight."""
         heap = self._heap
         while heap and heap[0][0] <= now:
-            key = heapq.heappop(heap)[2]
+            _, token, key = heapq.heappop(heap)
             host = self._hosts[key]
-            host.scheduled = False
-            if not host.queue or host.active >= self.per_host:
+            if token != host.heap_token:
+                continue  # replaced by a later entry
+            host.heap_token = 0
+            if not host.queue or host.active >= self._slots(host):
                 continue
             request = host.queue.popleft()
             host.active += 1
-            host.next_start = now + self.delay
+            host.last_start = now
+            host.next_start = now + host.delay
             self.queued -= 1
             self.in_flight += 1
             self._schedule(key, host)
@@ -120,7 +149,10 @@ class Frontier:
 
     def wake_in(self, now: float) -> float | None:
         """Seconds until some host may be hit again; None when no host is waiting on time."""
-        return max(0.0, self._heap[0][0] - now) if self._heap else None
+        heap = self._heap
+        while heap and heap[0][1] != self._hosts[heap[0][2]].heap_token:
+            heapq.heappop(heap)  # drop replaced entries so they do not wake us for nothing
+        return max(0.0, heap[0][0] - now) if heap else None
 
     def done(self, request: Request) -> None:
         """The request is finished (whatever happened): free its host slot."""
@@ -132,6 +164,48 @@ class Frontier:
         self._schedule(key, host)
         if self.pending == 0:
             self._changed.set()
+
+    def requeue(self, request: Request, not_before: float) -> None:
+        """Put an in-flight request back at the head of its host's queue and keep the whole host
+        idle until `not_before` (a retry, a Retry-After, a robots.txt to ask for again). It stays
+        pending, so the crawl does not end while it waits."""
+        host = self._hosts[origin(request.url)]
+        host.active -= 1
+        self.in_flight -= 1
+        host.queue.appendleft(request)
+        self.queued += 1
+        self.pause_host(request.url, not_before)
+
+    def pause_host(self, url: str, until: float) -> None:
+        """Send the host no request before `until` (a Retry-After, a backoff)."""
+        key = origin(url)
+        host = self._host(key)
+        if until > host.next_start:
+            host.next_start = until
+            self._schedule(key, host, again=True)
+
+    def set_host_rules(self, url: str, crawl_delay: float | None) -> None:
+        """The host's robots.txt is read: use all its slots, and its Crawl-delay if larger."""
+        key = origin(url)
+        host = self._host(key)
+        floor = max(self.delay, crawl_delay or 0.0)
+        if host.known and host.floor_delay == floor:
+            return
+        host.known = True
+        host.floor_delay = floor
+        host.delay = max(host.delay, floor)
+        host.next_start = max(host.next_start, host.last_start + host.delay)
+        self._schedule(key, host, again=True)
+
+    def set_host_delay(self, url: str, delay: float) -> None:
+        """An adaptive delay for the host (autothrottle); never below its floor."""
+        host = self._hosts.get(origin(url))
+        if host is not None:
+            host.delay = max(host.floor_delay, delay)
+
+    def host_delay(self, url: str) -> float:
+        host = self._hosts.get(origin(url))
+        return host.delay if host is not None else self.delay
 
     def close(self) -> None:
         """Hand out nothing more (shutdown); requests in flight may still finish."""

@@ -1,37 +1,60 @@
-"""Parse one HTML page into plain data: title and canonical links. Runs in the parse workers.
+"""Parse one HTML page into plain data: title, canonical links, page directives. Runs in the
+parse workers.
 
 `parse_page` is a pure top-level function (bytes in, plain data out) so it can run in a child
-process: link resolution, canonicalisation and scope filtering happen here, off the event loop.
+process: decoding, link resolution, canonicalisation and scope filtering happen here, off the
+event loop.
 """
 
 from __future__ import annotations
 
 import codecs
-import contextlib
 import re
 from dataclasses import dataclass, field
 
+from charset_normalizer import from_bytes
 from selectolax.lexbor import LexborHTMLParser
-from yarl import URL
 
 from crawler.scope import Scope
-from crawler.urls import BadURL, canonical, fingerprint
+from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, canonical, fingerprint
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 LINK_SELECTOR = "a[href], area[href], frame[src], iframe[src]"
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
+_REFRESH_URL = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?["']?([^"']*)""",
+                          re.IGNORECASE)
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
+DETECT_BYTES = 64 * 1024
+_VALUED_DIRECTIVES = frozenset({"unavailable_after", "max-snippet", "max-image-preview",
+                                "max-video-preview"})
+
+
+@dataclass(frozen=True, slots=True)
+class ParseConfig:
+    """What the parse workers need to know besides the page; picklable, sent with each page."""
+
+    scope: Scope
+    rules: UrlRules = DEFAULT_RULES
+    keep_links: bool = True
+    obey_rel_nofollow: bool = True
+    obey_robots_meta: bool = True  # <meta name="robots" content="nofollow"> stops following
+    robots_token: str = "crawler"  # our product token, for <meta name="crawler">
 
 
 @dataclass(slots=True)
 class ParseResult:
-    """What a page yields: its title, every outgoing link, and the in-scope ones to follow."""
+    """What a page yields: title, every outgoing link, the ones to follow, its directives."""
 
     title: str | None = None
     links: list[str] = field(default_factory=list)
     follow: list[tuple[str, int]] = field(default_factory=list)  # (canonical URL, fingerprint)
     links_found: int = 0
+    noindex: bool = False
+    nofollow: bool = False
+    canonical_url: str | None = None
+    refresh_url: str | None = None
+    encoding: str = "utf-8"
 
 
 def is_html(content_type: str | None) -> bool:
@@ -41,61 +64,115 @@ def is_html(content_type: str | None) -> bool:
     return content_type.split(";", 1)[0].strip().lower() in HTML_TYPES
 
 
-def _charset(content_type: str | None, body: bytes) -> str:
-    """The page's encoding: byte order mark, then the header, then a <meta>, then UTF-8."""
+def _known_codec(name: bytes | str) -> str | None:
+    text = name.decode("ascii", "replace") if isinstance(name, bytes) else name
+    try:
+        return codecs.lookup(text.strip(" \"'")).name
+    except LookupError:
+        return None
+
+
+def sniff_encoding(body: bytes, content_type: str | None) -> str:
+    """The page's encoding: byte order mark, then the header, then a <meta>, then detection."""
     for bom, name in _BOMS:
         if body.startswith(bom):
             return name
-    candidates: list[bytes] = []
     if content_type and "charset=" in content_type.lower():
-        value = content_type.lower().split("charset=", 1)[1].split(";", 1)[0]
-        candidates.append(value.strip(" \"'").encode())
+        declared = _known_codec(content_type.lower().split("charset=", 1)[1].split(";", 1)[0])
+        if declared:
+            return declared
     match = _META_CHARSET.search(body, 0, 4096)
-    if match:
-        candidates.append(match.group(1))
-    for candidate in candidates:
-        try:
-            return codecs.lookup(candidate.decode("ascii", "replace")).name
-        except LookupError:
-            continue
-    return "utf-8"
+    if match and (declared := _known_codec(match.group(1))):
+        return "utf-8" if declared.startswith("utf-16") else declared  # a <meta> can't be UTF-16
+    try:
+        body.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        best = from_bytes(body[:DETECT_BYTES]).best()
+        return (best and _known_codec(best.encoding)) or "cp1252"
 
 
 def decode_html(body: bytes, content_type: str | None) -> str:
     """The page as text; undecodable bytes become U+FFFD, so link extraction never stops."""
-    encoding = _charset(content_type, body)
-    text = body.decode(encoding, errors="replace")
+    text = body.decode(sniff_encoding(body, content_type), errors="replace")
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def parse_page(url: str, body: bytes, content_type: str | None, scope: Scope,
-               keep_links: bool = True) -> ParseResult:
-    """Title and links of an HTML page fetched from `url` (a canonical URL)."""
-    tree = LexborHTMLParser(decode_html(body, content_type))
+def robots_directives(value: str, token: str) -> set[str]:
+    """Directives of a robots meta tag or X-Robots-Tag value that apply to us ("none" expanded).
+
+    Handles "noindex, nofollow" and agent-scoped values such as "crawler: nofollow"; a value
+    scoped to another agent is ignored.
+    """
+    found: set[str] = set()
+    agent: str | None = None
+    for raw in value.lower().split(","):
+        part = raw.strip()
+        head, colon, rest = part.partition(":")
+        if colon and head.strip() not in _VALUED_DIRECTIVES:
+            agent, part = head.strip(), rest.strip()
+        if agent not in (None, token):
+            continue
+        found.add(part)
+    if "none" in found:
+        found |= {"noindex", "nofollow"}
+    return found
+
+
+def _page_directives(tree: LexborHTMLParser, config: ParseConfig) -> set[str]:
+    found: set[str] = set()
+    for node in tree.css("meta[name]"):
+        name = (node.attributes.get("name") or "").strip().lower()
+        if name in ("robots", config.robots_token):
+            found |= robots_directives(node.attributes.get("content") or "", config.robots_token)
+    return found
+
+
+def _absolute(raw: str | None, base: str, rules: UrlRules) -> str | None:
+    if not raw:
+        return None
+    try:
+        return canonical(raw, base, rules)
+    except BadURL:
+        return None
+
+
+def parse_page(url: str, body: bytes, content_type: str | None,
+               config: ParseConfig) -> ParseResult:
+    """Title, links and directives of an HTML page fetched from `url` (a canonical URL)."""
+    result = ParseResult(encoding=sniff_encoding(body, content_type))
+    text = body.decode(result.encoding, errors="replace").removeprefix("\ufeff")
+    tree = LexborHTMLParser(text)
     title_node = tree.css_first("title")
-    title = " ".join(title_node.text().split()) if title_node is not None else None
-    base = URL(url, encoded=True)
+    result.title = (" ".join(title_node.text().split()) or None) if title_node else None
+    rules = config.rules
     base_node = tree.css_first("base[href]")
-    if base_node is not None:
-        with contextlib.suppress(ValueError):
-            base = base.join(URL((base_node.attributes.get("href") or "").strip()))
-    result = ParseResult(title=title or None)
+    base = (_absolute(base_node.attributes.get("href"), url, rules) if base_node else None) or url
+    directives = _page_directives(tree, config)
+    result.noindex, result.nofollow = "noindex" in directives, "nofollow" in directives
+    canonical_node = tree.css_first('link[rel="canonical"][href]')
+    if canonical_node is not None:
+        result.canonical_url = _absolute(canonical_node.attributes.get("href"), base, rules)
+    for node in tree.css("meta[http-equiv]"):
+        if (node.attributes.get("http-equiv") or "").strip().lower() == "refresh":
+            match = _REFRESH_URL.match(node.attributes.get("content") or "")
+            if match and match.group(1).strip():
+                result.refresh_url = _absolute(match.group(1).strip(), base, rules)
+            break
     seen: set[str] = set()
+    scope, keep, obey_rel = config.scope, config.keep_links, config.obey_rel_nofollow
     for node in tree.css(LINK_SELECTOR):
         attrs = node.attributes
-        raw = attrs.get("href") if "href" in attrs else attrs.get("src")
-        if not raw:
-            continue
-        try:
-            link = canonical(raw, base)
-        except BadURL:
-            continue
-        if link in seen:
+        link = _absolute(attrs.get("href") if "href" in attrs else attrs.get("src"), base, rules)
+        if link is None or link in seen:
             continue
         seen.add(link)
-        if keep_links:
+        if keep:
             result.links.append(link)
-        if scope.allows(link):
-            result.follow.append((link, fingerprint(link)))
+        if (result.nofollow and config.obey_robots_meta) or not scope.allows(link):
+            continue
+        if obey_rel and "nofollow" in (attrs.get("rel") or "").lower().split():
+            continue
+        result.follow.append((link, fingerprint(link)))
     result.links_found = len(seen)
     return result

@@ -18,11 +18,10 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Self
 
-from crawler.parse import ParseResult, parse_page
-from crawler.scope import Scope
+from crawler.parse import ParseConfig, ParseResult, parse_page
 
 log = logging.getLogger(__name__)
-ParseFn = Callable[[str, bytes, str | None, Scope, bool], ParseResult]
+ParseFn = Callable[[str, bytes, str | None, ParseConfig], ParseResult]
 
 
 def _ignore_interrupts() -> None:
@@ -82,12 +81,12 @@ class ParsePool:
         self._generation += 1
         self.rebuilds += 1
 
-    async def parse(self, url: str, body: bytes, content_type: str | None, scope: Scope,
-                    keep_links: bool = True) -> ParseResult:
+    async def parse(self, url: str, body: bytes, content_type: str | None,
+                    config: ParseConfig) -> ParseResult:
         """The page's ParseResult, or ParseFailed."""
         if self.mode == "inline":
             try:
-                return self.parse_fn(url, body, content_type, scope, keep_links)
+                return self.parse_fn(url, body, content_type, config)
             except Exception as exc:
                 raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc
         loop = asyncio.get_running_loop()
@@ -98,7 +97,7 @@ class ParsePool:
                     raise ParseFailed("parse pool is closed")
                 try:
                     return await loop.run_in_executor(
-                        executor, self.parse_fn, url, body, content_type, scope, keep_links
+                        executor, self.parse_fn, url, body, content_type, config
                     )
                 except BrokenProcessPool:
                     self._rebuild(generation)

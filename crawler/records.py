@@ -29,6 +29,10 @@ class Record:
     links_found: int = 0
     links: list[str] = field(default_factory=list)
     redirects: int = 0
+    attempts: int = 0
+    noindex: bool = False
+    nofollow: bool = False
+    canonical_url: str | None = None
     error: str | None = None
     schema_version: int = SCHEMA_VERSION
 

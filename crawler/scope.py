@@ -6,9 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from yarl import URL
-
-from crawler.urls import origin
+from crawler.urls import host_of, origin
 
 
 @lru_cache(maxsize=64)
@@ -25,7 +23,7 @@ class Scope:
     """A picklable, immutable scope; parse workers get a copy with every page they parse.
 
     mode "host": same scheme, host and port as a seed; "domain": a seed's host (less "www.") or a
-    subdomain of it, any scheme or port; "any": everything. Then an URL must match one `allow`
+    subdomain of it, any scheme or port; "any": everything. Then a URL must match one `allow`
     pattern (when there are any) and no `deny` pattern.
     """
 
@@ -43,7 +41,7 @@ class Scope:
     def widened(self, urls: list[str]) -> Scope:
         """This scope with the hosts of `urls` added, as for a seed that redirected elsewhere."""
         origins = self.origins | {origin(u) for u in urls}
-        domains = self.domains | {_domain(URL(u).host or "") for u in urls}
+        domains = self.domains | {_domain(host_of(u)) for u in urls}
         return Scope(self.mode, origins, domains, self.allow, self.deny)
 
     def allows(self, canonical_url: str) -> bool:
@@ -52,7 +50,7 @@ class Scope:
             if origin(canonical_url) not in self.origins:
                 return False
         elif self.mode == "domain":
-            host = URL(canonical_url).host or ""
+            host = host_of(canonical_url)
             if not any(host == d or host.endswith("." + d) for d in self.domains):
                 return False
         if self.deny and any(p.search(canonical_url) for p in _compiled(self.deny)):

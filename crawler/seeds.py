@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler.errors import SeedsError
-from crawler.urls import BadURL, canonical
+from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, canonical
 
 
 @dataclass(slots=True)
@@ -18,7 +18,7 @@ class Seeds:
     problems: list[str] = field(default_factory=list)
 
 
-def parse_seeds(data: bytes, name: str) -> Seeds:
+def parse_seeds(data: bytes, name: str, rules: UrlRules = DEFAULT_RULES) -> Seeds:
     """Seeds from the bytes of a seeds file called `name` (used in the messages)."""
     seeds = Seeds()
     for number, raw in enumerate(data.splitlines(), start=1):
@@ -30,7 +30,7 @@ def parse_seeds(data: bytes, name: str) -> Seeds:
         if not line or line.startswith("#"):
             continue
         try:
-            seeds.urls.append(canonical(line))
+            seeds.urls.append(canonical(line, rules=rules))
         except BadURL as exc:
             seeds.problems.append(f"{name}:{number}: {exc}")
     if not seeds.urls:
@@ -39,10 +39,10 @@ def parse_seeds(data: bytes, name: str) -> Seeds:
     return seeds
 
 
-def read_seeds(path: str) -> Seeds:
+def read_seeds(path: str, rules: UrlRules = DEFAULT_RULES) -> Seeds:
     """Seeds from a file path, or from standard input when `path` is "-"."""
     if path == "-":
-        return parse_seeds(sys.stdin.buffer.read(), "<stdin>")
+        return parse_seeds(sys.stdin.buffer.read(), "<stdin>", rules)
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -51,4 +51,4 @@ def read_seeds(path: str) -> Seeds:
         raise SeedsError(f"seeds file is a directory: {path}") from None
     except OSError as exc:
         raise SeedsError(f"cannot read seeds file {path}: {exc.strerror or exc}") from None
-    return parse_seeds(data, path)
+    return parse_seeds(data, path, rules)

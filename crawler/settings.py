@@ -17,6 +17,7 @@ from typing import Any, get_type_hints
 
 from crawler import __version__
 from crawler.errors import SettingsError
+from crawler.urls import DEFAULT_STRIP_PARAMS, UrlRules
 
 Check = Callable[[Any], str | None]  # returns what is allowed when the value is not
 
@@ -36,6 +37,15 @@ def _regexes(values: tuple[str, ...]) -> str | None:
         except re.error as exc:
             return f"{pattern!r} is not a valid regular expression ({exc})"
     return None
+
+
+def _between(low: float, high: float) -> Check:
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
+
+
+def _globs(values: tuple[str, ...]) -> str | None:
+    bad = [v for v in values if "&" in v or "=" in v]
+    return f"{bad[0]!r} is not a parameter name glob" if bad else None
 
 
 def _non_empty(value: str) -> str | None:
@@ -71,8 +81,34 @@ class Settings:
         (), "only fetch in-scope URLs matching one of these regexes (repeatable)", _regexes)
     deny: tuple[str, ...] = setting(
         (), "never fetch URLs matching one of these regexes (repeatable)", _regexes)
-    user_agent: str = setting(f"crawler/{__version__}", "User-Agent header sent with every request",
+    user_agent: str = setting(f"crawler/{__version__}", "User-Agent header sent with every "
+                              "request; its first word before '/' is the robots.txt product token",
                               _non_empty)
+    robots: bool = setting(True, "obey robots.txt, <meta name=robots> and X-Robots-Tag")
+    robots_cache_seconds: float = setting(86400.0, "seconds a fetched robots.txt is trusted",
+                                          _between(1, 86400))
+    robots_retry_seconds: float = setting(60.0, "seconds before asking again for a robots.txt "
+                                          "that failed with 5xx or a network error (its host "
+                                          "is not crawled meanwhile)", _at_least(0.01))
+    robots_max_bytes: int = setting(512000, "bytes of robots.txt parsed (RFC 9309: at least "
+                                    "500 KiB)", _at_least(512000))
+    autothrottle: bool = setting(False, "adapt each host's delay to its response time")
+    autothrottle_target: float = setting(1.0, "autothrottle: requests per host in flight it "
+                                         "aims at (delay = latency / target)", _at_least(0.1))
+    max_delay: float = setting(60.0, "longest delay autothrottle and backoff may set",
+                               _at_least(0))
+    retries: int = setting(2, "extra attempts after a connection error, timeout, 429 or 5xx",
+                           _at_least(0))
+    backoff_base: float = setting(1.0, "seconds before the first retry; doubles each attempt, "
+                                  "with jitter, up to max-delay", _at_least(0))
+    max_retry_after: float = setting(600.0, "longest Retry-After honoured; a host asking for "
+                                     "more is given up for this crawl", _at_least(0))
+    strip_params: tuple[str, ...] = setting(
+        DEFAULT_STRIP_PARAMS, "query parameters removed from every URL (globs; repeatable; "
+        "give '' to keep all)", _globs)
+    sort_query: bool = setting(False, "sort query parameters, so ?b=1&a=2 and ?a=2&b=1 are "
+                               "one URL")
+    obey_rel_nofollow: bool = setting(True, "do not follow links marked rel=nofollow")
     timeout: float = setting(30.0, "total seconds per fetch: connect, headers and body",
                              _at_least(0.001))
     connect_timeout: float = setting(10.0, "seconds to open a connection", _at_least(0.001))
@@ -94,6 +130,15 @@ class Settings:
     log_level: str = setting("info", "log verbosity",
                              _one_of("debug", "info", "warning", "error"))
     quiet: bool = setting(False, "no progress line, no summary, only warnings and errors")
+
+    @property
+    def robots_token(self) -> str:
+        """The product token robots.txt groups are matched against: "crawler" in crawler/1.0."""
+        return self.user_agent.split("/", 1)[0].split()[0].lower()
+
+    @property
+    def url_rules(self) -> UrlRules:
+        return UrlRules(tuple(p for p in self.strip_params if p), self.sort_query)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with `changes` applied and validated."""

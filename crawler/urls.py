@@ -1,42 +1,85 @@
-"""URL helpers: the canonical form that is the dedup key, its 64-bit fingerprint, its origin."""
+"""URL helpers: the canonical form that is the dedup key, its 64-bit fingerprint, its origin.
+
+Parsing and resolution follow the WHATWG URL standard (ada-url, the parser Node.js uses): lowercase
+scheme and host, IDNA, IPv4 forms such as `0x7f.1` and `2130706433`, default ports dropped, dot
+segments resolved. On top of that the canonical form normalises percent-encoding (unreserved
+characters decoded, hex digits upper case), drops the fragment, drops tracking parameters and can
+sort the query.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
 
-from yarl import URL
+import ada_url
 
-FETCHABLE_SCHEMES = frozenset({"http", "https"})
+FETCHABLE_SCHEMES = ("http:", "https:")
+DEFAULT_STRIP_PARAMS: tuple[str, ...] = (
+    "utm_*", "gclid", "dclid", "gbraid", "wbraid", "fbclid", "msclkid", "yclid", "mc_cid",
+    "mc_eid", "_hsenc", "_hsmi", "igshid",
+)
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
 class BadURL(ValueError):
     """A string that is not an absolute http(s) URL we can fetch."""
 
 
-def canonical(url: str | URL, base: URL | None = None) -> str:
-    """The canonical spelling of `url` (resolved against `base`), or BadURL.
+@dataclass(frozen=True, slots=True)
+class UrlRules:
+    """The optional parts of canonicalisation: query parameters to drop (globs), query order."""
 
-    Lowercase scheme and host, default port dropped, dot segments resolved, percent-encoding
-    normalised, empty path as "/", fragment dropped.
-    """
+    strip_params: tuple[str, ...] = DEFAULT_STRIP_PARAMS
+    sort_query: bool = False
+
+
+DEFAULT_RULES = UrlRules()
+
+
+@lru_cache(maxsize=16)
+def _strip_pattern(globs: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not globs:
+        return None
+    return re.compile("|".join(fnmatch.translate(g) for g in globs), re.IGNORECASE)
+
+
+def _normalise_percent(match: re.Match[str]) -> str:
+    code = int(match.group()[1:], 16)
+    return chr(code) if code in _UNRESERVED else match.group().upper()
+
+
+def _clean_query(query: str, rules: UrlRules) -> str:
+    """The query (without "?") less stripped parameters, sorted when asked."""
+    pattern = _strip_pattern(rules.strip_params)
+    params = query.split("&")
+    if pattern is not None:
+        params = [p for p in params if not pattern.fullmatch(p.split("=", 1)[0])]
+    if rules.sort_query:
+        params.sort()
+    return "&".join(params)
+
+
+def canonical(url: str, base: str | None = None, rules: UrlRules = DEFAULT_RULES) -> str:
+    """The canonical spelling of `url` (resolved against the absolute URL `base`), or BadURL."""
     try:
-        parsed = url if isinstance(url, URL) else URL(url.strip())
-        if base is not None:
-            parsed = base.join(parsed)
-    except (ValueError, TypeError) as exc:
-        raise BadURL(f"cannot parse URL {str(url)!r}: {exc}") from None
-    if parsed.scheme not in FETCHABLE_SCHEMES:
-        raise BadURL(f"not an http(s) URL: {str(url)!r}")
-    if not parsed.host:
-        raise BadURL(f"URL has no host: {str(url)!r}")
-    if parsed.fragment or parsed.raw_fragment:
-        parsed = parsed.with_fragment(None)
-    try:
-        text = str(parsed)
-    except (ValueError, UnicodeError) as exc:
-        raise BadURL(f"cannot normalise URL {str(url)!r}: {exc}") from None
-    # yarl spells an empty path as nothing ("http://a.com"); the canonical form has "/"
-    return text if text.find("/", text.find("//") + 2) >= 0 else text + "/"
+        href = ada_url.join_url(base, url) if base is not None else ada_url.normalize_url(url)
+    except ValueError:
+        raise BadURL(f"cannot parse URL {url!r}") from None
+    if not href.startswith(FETCHABLE_SCHEMES):
+        raise BadURL(f"not an http(s) URL: {url!r}")
+    href = href.split("#", 1)[0]
+    if "%" in href:
+        href = _PERCENT.sub(_normalise_percent, href)
+    if "?" in href and (rules.strip_params or rules.sort_query):
+        path, query = href.split("?", 1)
+        query = _clean_query(query, rules)
+        href = f"{path}?{query}" if query else path
+    return href
 
 
 def fingerprint(canonical_url: str) -> int:
@@ -45,6 +88,17 @@ def fingerprint(canonical_url: str) -> int:
 
 
 def origin(canonical_url: str) -> str:
-    """scheme://host[:port] of a canonical URL: the unit of politeness and of host scope."""
-    end = canonical_url.find("/", canonical_url.find("//") + 2)
-    return canonical_url if end < 0 else canonical_url[:end]
+    """scheme://host[:port] of a canonical URL, without credentials: the unit of politeness."""
+    start = canonical_url.find("//") + 2
+    end = canonical_url.find("/", start)
+    authority = canonical_url[start:end] if end >= 0 else canonical_url[start:]
+    at = authority.rfind("@")
+    return canonical_url[:start] + (authority[at + 1:] if at >= 0 else authority)
+
+
+def host_of(canonical_url: str) -> str:
+    """The host of a canonical URL: no scheme, credentials or port."""
+    authority = origin(canonical_url).split("//", 1)[1]
+    if authority.startswith("["):
+        return authority[: authority.index("]") + 1]
+    return authority.split(":", 1)[0]

@@ -40,11 +40,14 @@ def crawl(tmp_path: Path):
     async def run(seeds: list[str], **overrides: Any) -> list[dict[str, Any]]:
         out = tmp_path / "out.jsonl"
         out.unlink(missing_ok=True)
+        # short waits: retries and unreachable robots.txt would otherwise take seconds
         values = {"job_dir": str(tmp_path / "job"), "outputs": [str(out)], "quiet": "true",
-                  "parse_mode": "inline", "sink_flush_seconds": "0.05",
+                  "parse_mode": "inline", "sink_flush_seconds": "0.05", "backoff_base": "0.01",
+                  "robots_retry_seconds": "0.05",
                   **{k: v if isinstance(v, list) else str(v) for k, v in overrides.items()}}
         settings = load_settings(values)
-        await run_crawl(settings, [canonical(s) for s in seeds], handle_signals=False)
+        await run_crawl(settings, [canonical(s, rules=settings.url_rules) for s in seeds],
+                        handle_signals=False)
         return [json.loads(line) for line in out.read_text().splitlines()]
     return run
 

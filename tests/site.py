@@ -7,6 +7,7 @@ server saw, not on what the crawler says it did.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ class Site:
     handlers: dict[str, Handler] = field(default_factory=dict)
     hits: Counter[str] = field(default_factory=Counter)  # raw path and query -> requests
     log: list[str] = field(default_factory=list)
-    arrivals: list[float] = field(default_factory=list)  # loop.time() of each request
+    arrivals: list[tuple[float, str]] = field(default_factory=list)  # (loop.time(), raw path)
     active: int = 0
     max_active: int = 0
     base: str = ""
@@ -38,6 +39,15 @@ class Site:
 
     def url(self, path: str = "/") -> str:
         return self.base + path
+
+    def page_hits(self) -> Counter[str]:
+        """Requests per path, less robots.txt."""
+        return Counter({p: n for p, n in self.hits.items() if p != "/robots.txt"})
+
+    def gaps(self, exclude: tuple[str, ...] = ("/robots.txt",)) -> list[float]:
+        """Seconds between consecutive requests, leaving out the given paths."""
+        times = [t for t, path in self.arrivals if path not in exclude]
+        return [b - a for a, b in itertools.pairwise(times)]
 
     def page(self, path: str, *links: str, title: str | None = None, extra: str = "") -> None:
         self.add(path, html(title or path, *links, extra=extra).encode(),
@@ -60,7 +70,7 @@ class Site:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         self.hits[request.raw_path] += 1
         self.log.append(request.raw_path)
-        self.arrivals.append(asyncio.get_running_loop().time())
+        self.arrivals.append((asyncio.get_running_loop().time(), request.raw_path))
         self.active += 1
         self.max_active = max(self.max_active, self.active)
         try:

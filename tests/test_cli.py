@@ -144,7 +144,7 @@ async def test_sigterm_stops_cleanly_with_complete_outputs(tmp_path: Path, site:
     assert text.endswith("\n")
     urls = [json.loads(line)["url"] for line in text.splitlines()]
     assert len(urls) == len(set(urls)) < 400
-    assert {site.url(p) for p in site.hits} == set(urls)
+    assert {site.url(p) for p in site.page_hits()} == set(urls)
     assert "stopped by SIGTERM; 0 in-flight fetches were cancelled" in err.decode()
 
 

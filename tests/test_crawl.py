@@ -24,7 +24,7 @@ async def test_follows_links_and_records_every_page_once(site: Site, crawl) -> N
     assert records[site.url("/")]["links_found"] == 2
     assert records[site.url("/a")]["depth"] == 1 and records[site.url("/c")]["depth"] == 2
     assert records[site.url("/c")]["referrer"] == site.url("/a")
-    assert all(n == 1 for n in site.hits.values())
+    assert all(n == 1 for n in site.hits.values())  # robots.txt included: fetched once
 
 
 async def test_depth_limit_stops_following(site: Site, crawl) -> None:
@@ -44,7 +44,7 @@ async def test_page_limit_caps_records(site: Site, crawl) -> None:
         site.page(f"/p{i}")
     records = await crawl([site.url("/")], max_pages=10)
     assert len(records) == 10
-    assert sum(site.hits.values()) == 10
+    assert sum(site.page_hits().values()) == 10
 
 
 async def test_equivalent_spellings_are_fetched_once(site: Site, crawl) -> None:
@@ -156,17 +156,25 @@ async def test_seed_redirect_to_another_host_brings_it_into_scope(two_sites, cra
 
 
 async def test_connection_failure_and_timeout_become_records(site: Site, crawl) -> None:
-    """A refused connection and a response slower than --timeout each get an error record."""
+    """A refused connection and a response slower than --timeout each get an error record,
+    after the retries; a host whose robots.txt cannot be fetched is not crawled."""
     async def slow(_: web.Request) -> web.Response:
         await asyncio.sleep(5)
         return web.Response(text="late")
 
     site.route("/slow", slow)
     site.page("/", "/slow", "http://127.0.0.1:9/refused")
-    records = by_url(await crawl([site.url("/"), "http://127.0.0.1:9/refused"], timeout=0.5))
-    assert records[site.url("/slow")]["error"].startswith("timeout")
+    records = by_url(await crawl([site.url("/"), "http://127.0.0.1:9/refused"], timeout=0.3,
+                                 retries=1))
+    slow = records[site.url("/slow")]
+    assert slow["error"].startswith("timeout") and slow["status"] is None
+    assert slow["attempts"] == 2 and site.hits["/slow"] == 2
+    refused = records["http://127.0.0.1:9/refused"]
+    assert refused["error"].startswith("robots.txt unreachable (connection failed")
+    assert refused["attempts"] == 0
+    records = by_url(await crawl(["http://127.0.0.1:9/refused"], robots="false", retries=1))
     assert records["http://127.0.0.1:9/refused"]["error"].startswith("connection failed")
-    assert records[site.url("/slow")]["status"] is None
+    assert records["http://127.0.0.1:9/refused"]["attempts"] == 2
 
 
 async def test_body_over_cap_is_truncated(site: Site, crawl) -> None:
@@ -204,7 +212,7 @@ async def test_delay_spaces_requests_to_one_host(site: Site, crawl) -> None:
     for path in ("/a", "/b", "/c"):
         site.page(path)
     await crawl([site.url("/")], delay=0.2, per_host=4)
-    gaps = [b - a for a, b in zip(site.arrivals, site.arrivals[1:], strict=False)]
+    gaps = site.gaps()
     assert len(gaps) == 3 and min(gaps) >= 0.2 - 0.01
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from crawler.parse import decode_html, is_html, parse_page
+from crawler.parse import ParseConfig, decode_html, is_html, parse_page
 from crawler.scope import Scope
 from crawler.urls import fingerprint
 
-SCOPE = Scope.for_seeds("host", ["http://a.com/"])
+SCOPE = ParseConfig(Scope.for_seeds("host", ["http://a.com/"]))
 
 
 def test_title_links_and_scope() -> None:
@@ -33,17 +33,27 @@ def test_base_href_changes_resolution() -> None:
 
 def test_links_can_be_left_out_of_the_result() -> None:
     """keep_links=False still counts and follows links but returns no list."""
-    result = parse_page("http://a.com/", b"<a href='/x'>", "text/html", SCOPE, keep_links=False)
+    config = ParseConfig(SCOPE.scope, keep_links=False)
+    result = parse_page("http://a.com/", b"<a href='/x'>", "text/html", config)
     assert result.links == [] and result.links_found == 1 and len(result.follow) == 1
 
 
-def test_charset_from_header_meta_and_bom() -> None:
-    """The header charset, a <meta charset> and a BOM each decide the decoding."""
+def test_charset_from_bom_header_meta_then_detection() -> None:
+    """A BOM wins, then the header charset, then a <meta charset>, then detection."""
     latin = "<title>Café</title>".encode("latin-1")
     assert "Café" in decode_html(latin, "text/html; charset=ISO-8859-1")
     assert "Café" in decode_html(b"<meta charset='latin-1'>" + latin, "text/html")
-    assert decode_html(b"\xef\xbb\xbf<p>x", None) == "<p>x"
-    assert "\ufffd" in decode_html(latin, "text/html; charset=bogus-charset")
+    assert decode_html(b"\xef\xbb\xbf<p>x", "text/html; charset=latin-1") == "<p>x"
+    cyrillic = ("<p>" + "Привет, как дела? Это страница на русском языке. " * 20).encode("cp1251")
+    assert "Привет" in decode_html(cyrillic, "text/html; charset=bogus-charset")
+    assert "Привет" in decode_html(cyrillic, None)
+
+
+def test_lying_charset_never_stops_link_extraction() -> None:
+    """Bytes that contradict the declared charset still yield their links."""
+    body = "<title>Café</title><a href='/é'>x</a><a href='/ok'>y</a>".encode("latin-1")
+    result = parse_page("http://a.com/", body, "text/html; charset=utf-8", SCOPE)
+    assert "http://a.com/ok" in result.links and len(result.links) == 2
 
 
 def test_garbage_bytes_do_not_raise() -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from crawler.parse import ParseConfig
 from crawler.parse_pool import ParseFailed, ParsePool
 from crawler.scope import Scope
 from tests.crash_hooks import crash_on_poison, raise_on_poison
 
-SCOPE = Scope.for_seeds("host", ["http://a.com/"])
+SCOPE = ParseConfig(Scope.for_seeds("host", ["http://a.com/"]))
 PAGE = b"<title>t</title><a href='/x'>x</a>"
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from crawler.records import RECORD_FIELDS
 from crawler.settings import FIELDS, flag_for
+from scripts.settings_docs import readme_with_table
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
@@ -14,6 +15,11 @@ def test_readme_starts_with_the_two_commands() -> None:
     """The first code block holds the setup-and-crawl and setup-and-test commands."""
     first_block = README.split("```sh", 1)[1].split("```", 1)[0]
     assert "./crawl.sh" in first_block and "./test.sh" in first_block
+
+
+def test_readme_options_table_is_generated_from_the_settings() -> None:
+    """The README's options table is what scripts/settings_docs.py writes."""
+    assert readme_with_table(README) == README
 
 
 def test_readme_lists_every_option_and_record_field() -> None:

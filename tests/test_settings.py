@@ -9,6 +9,7 @@ import pytest
 
 from crawler.errors import SettingsError
 from crawler.settings import FIELDS, Settings, load_settings
+from scripts.settings_docs import default_toml
 
 DEFAULT_TOML = Path(__file__).parent.parent / "config" / "default.toml"
 
@@ -67,6 +68,11 @@ def test_settings_are_frozen() -> None:
     assert settings.replace(concurrency=3).concurrency == 3
     with pytest.raises(SettingsError):
         settings.replace(concurrency=-1)
+
+
+def test_default_toml_is_generated_from_the_settings() -> None:
+    """config/default.toml is what scripts/settings_docs.py writes (run it after a change)."""
+    assert DEFAULT_TOML.read_text() == default_toml()
 
 
 def test_default_toml_lists_every_setting_with_its_default() -> None:

@@ -12,7 +12,8 @@ from crawler.sinks.base import SinkError
 
 _COLUMN_TYPES = {"depth": "INTEGER", "status": "INTEGER", "elapsed_ms": "INTEGER",
                  "content_length": "INTEGER", "truncated": "INTEGER", "links_found": "INTEGER",
-                 "redirects": "INTEGER", "schema_version": "INTEGER"}
+                 "redirects": "INTEGER", "attempts": "INTEGER", "noindex": "INTEGER",
+                 "nofollow": "INTEGER", "schema_version": "INTEGER"}
 CREATE_PAGES = (
     "CREATE TABLE IF NOT EXISTS pages ("
     + ", ".join(f"{name} {_COLUMN_TYPES.get(name, 'TEXT')}" for name in RECORD_FIELDS)
