@@ -48,6 +48,7 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     run_id = new_run_id()
     scope = Scope.for_seeds(settings.scope, seeds, settings.allow, settings.deny)
     frontier = Frontier(per_host=settings.per_host, delay=settings.delay,
+                        start_delay=settings.autothrottle_start if settings.autothrottle else 0,
                         max_pages=settings.max_pages, max_depth=settings.max_depth,
                         hosts_known=not settings.robots)
     if not settings.robots:

@@ -51,11 +51,12 @@ class _Host:
 class Frontier:
     """Per-host queues served fairly: the host whose turn came first goes first."""
 
-    def __init__(self, *, per_host: int, delay: float = 0.0, max_pages: int = 0,
-                 max_depth: int = 0, hosts_known: bool = True,
+    def __init__(self, *, per_host: int, delay: float = 0.0, start_delay: float = 0.0,
+                 max_pages: int = 0, max_depth: int = 0, hosts_known: bool = True,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.per_host = per_host
         self.delay = delay
+        self.start_delay = max(delay, start_delay)  # a new host's delay (autothrottle's start)
         self.max_pages = max_pages
         self.max_depth = max_depth
         self.hosts_known = hosts_known
@@ -107,7 +108,7 @@ class Frontier:
     def _host(self, key: str) -> _Host:
         host = self._hosts.get(key)
         if host is None:
-            host = self._hosts[key] = _Host(floor_delay=self.delay, delay=self.delay,
+            host = self._hosts[key] = _Host(floor_delay=self.delay, delay=self.start_delay,
                                             known=self.hosts_known)
         return host
 

@@ -93,6 +93,8 @@ class Settings:
     robots_max_bytes: int = setting(512000, "bytes of robots.txt parsed (RFC 9309: at least "
                                     "500 KiB)", _at_least(512000))
     autothrottle: bool = setting(False, "adapt each host's delay to its response time")
+    autothrottle_start: float = setting(1.0, "autothrottle: the delay a host starts with, until "
+                                        "its responses are timed", _at_least(0))
     autothrottle_target: float = setting(1.0, "autothrottle: requests per host in flight it "
                                          "aims at (delay = latency / target)", _at_least(0.1))
     max_delay: float = setting(60.0, "longest delay autothrottle and backoff may set",

@@ -53,6 +53,11 @@ def _normalise_percent(match: re.Match[str]) -> str:
     return chr(code) if code in _UNRESERVED else match.group().upper()
 
 
+def normalise_percent_encoding(text: str) -> str:
+    """Decode percent-escapes of unreserved characters (%7E -> ~), upper-case the others' hex."""
+    return _PERCENT.sub(_normalise_percent, text) if "%" in text else text
+
+
 def _clean_query(query: str, rules: UrlRules) -> str:
     """The query (without "?") less stripped parameters, sorted when asked."""
     pattern = _strip_pattern(rules.strip_params)
@@ -72,9 +77,7 @@ def canonical(url: str, base: str | None = None, rules: UrlRules = DEFAULT_RULES
         raise BadURL(f"cannot parse URL {url!r}") from None
     if not href.startswith(FETCHABLE_SCHEMES):
         raise BadURL(f"not an http(s) URL: {url!r}")
-    href = href.split("#", 1)[0]
-    if "%" in href:
-        href = _PERCENT.sub(_normalise_percent, href)
+    href = normalise_percent_encoding(href.split("#", 1)[0])
     if "?" in href and (rules.strip_params or rules.sort_query):
         path, query = href.split("?", 1)
         query = _clean_query(query, rules)

@@ -22,7 +22,7 @@ GROUPS = [
                        "sort_query", "obey_rel_nofollow"]),
     ("Politeness", ["concurrency", "per_host", "delay", "user_agent", "robots",
                     "robots_cache_seconds", "robots_retry_seconds", "robots_max_bytes",
-                    "autothrottle", "autothrottle_target", "max_delay"]),
+                    "autothrottle", "autothrottle_start", "autothrottle_target", "max_delay"]),
     ("Retries", ["retries", "backoff_base", "max_retry_after"]),
     ("Fetching", ["timeout", "connect_timeout", "max_body_bytes", "max_redirects"]),
     ("Parsing", ["parse_mode", "parse_workers"]),

@@ -23,6 +23,21 @@ def html(title: str, *links: str, extra: str = "") -> str:
 
 
 @dataclass
+class Gauge:
+    """Handlers running at once, and the most ever; sites may share one to measure a crawl."""
+
+    active: int = 0
+    peak: int = 0
+
+    def enter(self) -> None:
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+
+    def leave(self) -> None:
+        self.active -= 1
+
+
+@dataclass
 class Site:
     """Routes by exact path (query ignored); unknown paths answer 404."""
 
@@ -32,10 +47,14 @@ class Site:
     hits: Counter[str] = field(default_factory=Counter)  # raw path and query -> requests
     log: list[str] = field(default_factory=list)
     arrivals: list[tuple[float, str]] = field(default_factory=list)  # (loop.time(), raw path)
-    active: int = 0
-    max_active: int = 0
+    gauge: Gauge = field(default_factory=Gauge)  # this site's own concurrency
+    shared: Gauge | None = None  # a gauge shared with other sites
     base: str = ""
     _runner: web.AppRunner | None = None
+
+    @property
+    def max_active(self) -> int:
+        return self.gauge.peak
 
     def url(self, path: str = "/") -> str:
         return self.base + path
@@ -71,8 +90,9 @@ class Site:
         self.hits[request.raw_path] += 1
         self.log.append(request.raw_path)
         self.arrivals.append((asyncio.get_running_loop().time(), request.raw_path))
-        self.active += 1
-        self.max_active = max(self.max_active, self.active)
+        gauges = [self.gauge] + ([self.shared] if self.shared else [])
+        for gauge in gauges:
+            gauge.enter()
         try:
             if self.delay:
                 await asyncio.sleep(self.delay)
@@ -81,7 +101,8 @@ class Site:
                 return web.Response(status=404, text="not found", content_type="text/html")
             return await handler(request)
         finally:
-            self.active -= 1
+            for gauge in gauges:
+                gauge.leave()
 
     async def start(self, port: int = 0) -> Site:
         app = web.Application()
