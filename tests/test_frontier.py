@@ -89,3 +89,54 @@ async def test_close_stops_handing_out() -> None:
     frontier.close()
     assert await frontier.get() is None
     assert not add(frontier, "http://a.com/new")
+
+
+def test_unknown_host_gets_one_slot_until_its_rules_are_known() -> None:
+    """Before set_host_rules a host has one slot; after it, per_host slots and its Crawl-delay."""
+    frontier = Frontier(per_host=3, hosts_known=False)
+    for i in range(4):
+        add(frontier, f"http://a.com/{i}")
+    assert frontier.next_ready(0) is not None
+    assert frontier.next_ready(0) is None
+    frontier.set_host_rules("http://a.com/", crawl_delay=5.0)
+    assert frontier.next_ready(1.0) is None  # the crawl delay runs from the first start
+    assert frontier.next_ready(5.0) is not None
+    assert frontier.wake_in(5.0) == 5.0
+
+
+def test_requeue_keeps_the_request_pending_and_pauses_the_host() -> None:
+    """A requeued request goes back to the head of its host's queue; the host waits."""
+    frontier = Frontier(per_host=2)
+    add(frontier, "http://a.com/1")
+    add(frontier, "http://a.com/2")
+    first = frontier.next_ready(0)
+    assert first is not None
+    frontier.requeue(first, not_before=10.0)
+    assert frontier.pending == 2 and frontier.in_flight == 0
+    assert frontier.next_ready(9.9) is None
+    again = frontier.next_ready(10.0)
+    assert again is first
+
+
+def test_pause_host_leaves_other_hosts_alone() -> None:
+    """Pausing one host does not delay another."""
+    frontier = Frontier(per_host=1)
+    add(frontier, "http://a.com/1")
+    add(frontier, "http://b.com/1")
+    frontier.pause_host("http://a.com/x", 30.0)
+    request = frontier.next_ready(0)
+    assert request is not None and request.url == "http://b.com/1"
+    assert frontier.next_ready(0) is None
+    assert frontier.next_ready(30.0) is not None
+
+
+def test_start_delay_applies_to_new_hosts_only_above_the_floor() -> None:
+    """A start delay (autothrottle) spaces a new host's first requests; set_host_delay can lower
+    it, but not below the user's delay."""
+    frontier = Frontier(per_host=5, delay=0.5, start_delay=2.0)
+    for i in range(3):
+        add(frontier, f"http://a.com/{i}")
+    assert frontier.next_ready(0) is not None
+    assert frontier.next_ready(1.0) is None and frontier.next_ready(2.0) is not None
+    frontier.set_host_delay("http://a.com/", 0.1)
+    assert frontier.host_delay("http://a.com/") == 0.5

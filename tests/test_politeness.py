@@ -116,14 +116,27 @@ async def test_robots_redirect_is_followed(site: Site, crawl) -> None:
     assert records[site.url("/blocked")]["error"] == "disallowed by robots.txt"
 
 
-async def test_no_robots_ignores_the_rules_and_never_asks(site: Site, crawl) -> None:
-    """--no-robots fetches disallowed pages and never requests robots.txt."""
+async def test_no_robots_ignores_the_rules_and_never_asks(site: Site, crawl, caplog) -> None:
+    """--no-robots fetches disallowed pages, never requests robots.txt, and warns."""
     text_file(site, "/robots.txt", b"User-agent: *\nDisallow: /\n")
     site.page("/", "/a")
     site.page("/a")
     records = by_url(await crawl([site.url("/")], robots="false"))
     assert records[site.url("/a")]["status"] == 200
     assert "/robots.txt" not in site.hits
+    assert any("--no-robots" in r.message and r.levelname == "WARNING" for r in caplog.records)
+
+
+async def test_robots_beyond_the_size_cap_is_not_parsed(site: Site, crawl) -> None:
+    """Rules after the first --robots-max-bytes of robots.txt do not apply."""
+    padding = b"# padding\n" * 60_000  # 600 kB of comments
+    text_file(site, "/robots.txt", b"User-agent: *\nDisallow: /early\n" + padding
+              + b"Disallow: /late\n")
+    site.page("/", "/early", "/late")
+    site.page("/late")
+    records = by_url(await crawl([site.url("/")]))
+    assert records[site.url("/early")]["error"] == "disallowed by robots.txt"
+    assert records[site.url("/late")]["status"] == 200
 
 
 async def test_retry_after_is_honoured_for_the_whole_host(site: Site, crawl) -> None:
