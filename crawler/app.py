@@ -61,7 +61,7 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
         RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds) as writer,
     ):
         robots = RobotsCache(
-            fetcher, settings.robots_token, cache_seconds=settings.robots_cache_seconds,
+            fetcher, cache_seconds=settings.robots_cache_seconds,
             retry_seconds=settings.robots_retry_seconds, max_bytes=settings.robots_max_bytes,
         ) if settings.robots else None
         crawler = Crawler(settings, scope, frontier, fetcher, parser, writer, run_id, robots)

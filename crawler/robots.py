@@ -46,11 +46,9 @@ class RobotsRules:
 class RobotsCache:
     """`await cache.rules_for(url)`: one fetch per origin however many requests ask at once."""
 
-    def __init__(self, fetcher: Fetcher, token: str, *, cache_seconds: float,
-                 retry_seconds: float, max_bytes: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, fetcher: Fetcher, *, cache_seconds: float, retry_seconds: float,
+                 max_bytes: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.fetcher = fetcher
-        self.token = token
         self.cache_seconds = cache_seconds
         self.retry_seconds = retry_seconds
         self.max_bytes = max_bytes
@@ -60,7 +58,8 @@ class RobotsCache:
         self.fetches = 0
 
     def __repr__(self) -> str:
-        return f"<RobotsCache origins={len(self._rules)} loading={len(self._loading)}>"
+        return (f"<RobotsCache origins={len(self._rules)} loading={len(self._loading)} "
+                f"fetches={self.fetches}>")
 
     async def rules_for(self, url: str) -> RobotsRules:
         """The rules for the origin of `url` (a canonical URL), fetching them when stale."""
