@@ -16,6 +16,7 @@ from typing import Any
 from crawler.engine import Crawler, CrawlStats
 from crawler.fetch import Fetcher
 from crawler.frontier import Frontier
+from crawler.guard import AddressGuard, addresses_of
 from crawler.parse_pool import ParsePool
 from crawler.progress import Progress
 from crawler.robots import RobotsCache
@@ -23,6 +24,7 @@ from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sinks import open_sinks
 from crawler.sinks.writer import RecordWriter
+from crawler.urls import host_of
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -50,14 +52,19 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     frontier = Frontier(per_host=settings.per_host, delay=settings.delay,
                         start_delay=settings.autothrottle_start if settings.autothrottle else 0,
                         max_pages=settings.max_pages, max_depth=settings.max_depth,
+                        max_pages_per_host=settings.max_pages_per_host,
+                        max_query_variants=settings.max_query_variants,
                         hosts_known=not settings.robots)
     if not settings.robots:
         log.warning("--no-robots: robots.txt, <meta name=robots> and X-Robots-Tag are ignored")
+    guard = AddressGuard.build(await addresses_of(host_of(url) for url in seeds),
+                               settings.allow_networks, settings.deny_networks)
+    log.debug("address guard: %s", guard)
     sinks = open_sinks(Path(settings.job_dir), settings.outputs)
     outcome = CrawlOutcome(CrawlStats(), run_id, [s.name for s in sinks])
     async with (
         ParsePool(settings.parse_mode, settings.parse_workers) as parser,
-        Fetcher(settings) as fetcher,
+        Fetcher(settings, guard) as fetcher,
         RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds) as writer,
     ):
         robots = RobotsCache(

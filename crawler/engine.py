@@ -29,6 +29,7 @@ from crawler.robots import RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sinks.writer import RecordWriter
+from crawler.traps import TrapLimits
 from crawler.urls import BadURL, canonical, fingerprint, origin
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class CrawlStats:
     pages: int = 0
     errors: int = 0
     retries: int = 0
+    pruned: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     cancelled: int = 0
 
@@ -94,8 +96,9 @@ class Crawler:
 
     def _parse_config(self, scope: Scope) -> ParseConfig:
         s = self.settings
+        traps = TrapLimits(s.max_url_length, s.max_path_segments, s.max_segment_repeats)
         return ParseConfig(scope, s.url_rules, s.record_links, s.obey_rel_nofollow, s.robots,
-                           self.token)
+                           self.token, traps, s.max_links_per_page)
 
     def add_seeds(self, seeds: list[str]) -> int:
         """Queue the seeds (canonical URLs) at depth 0; returns how many were new."""
@@ -177,9 +180,10 @@ class Crawler:
             return record
 
     async def _visit_steps(self, request: Request, record: Record) -> Record | Retry:
-        given_up = self._given_up.get(origin(request.url))
-        if given_up is not None:
-            record.error = given_up
+        refused = self._given_up.get(origin(request.url)) or self.fetcher.guard.check_url(
+            request.url)
+        if refused is not None:
+            record.error = refused
             return record
         if self.robots is not None:
             verdict = await self._robots_verdict(request)
@@ -205,7 +209,7 @@ class Crawler:
             record.nofollow = header_nofollow
         status = result.status or 0
         if result.location is not None and 300 <= status < 400:
-            self._follow_redirect(record, request, result.location)
+            await self._follow_redirect(record, request, result.location)
             record.links = [record.final_url] if self.settings.record_links else []
             record.links_found = 1
         elif is_html(result.content_type) and 200 <= status < 300:
@@ -217,6 +221,8 @@ class Crawler:
         assert self.robots is not None
         rules = await self.robots.rules_for(request.url)
         if rules.unreachable is not None:
+            if rules.permanent:
+                return rules.unreachable
             if request.robots_waits < self.settings.retries:
                 request.robots_waits += 1
                 return Retry(self.settings.robots_retry_seconds)
@@ -273,7 +279,14 @@ class Crawler:
                                    ok=(result.status or 0) < 400)
         self.frontier.set_host_delay(url, delay)
 
-    def _follow_redirect(self, record: Record, request: Request, location: str) -> None:
+    async def _write_pruned(self, url: str, depth: int, referrer: str, reason: str) -> None:
+        record = Record(url=url, depth=depth, run_id=self.run_id, referrer=referrer,
+                        final_url=url, error=reason)
+        await self.writer.put(record)
+        self.stats.count(record)
+        self.stats.pruned += 1
+
+    async def _follow_redirect(self, record: Record, request: Request, location: str) -> None:
         """Queue the redirect target as a new request: it is scoped, deduped and paced anew."""
         try:
             target = canonical(location, request.url, self.settings.url_rules)
@@ -289,8 +302,10 @@ class Crawler:
             self.parse_config = self._parse_config(self.scope)
             log.info("seed %s redirects to %s; that host is now in scope", request.url, target)
         if self.scope.allows(target):
-            self.frontier.add(target, fingerprint(target), request.depth, request.url,
-                              request.redirects + 1)
+            added = self.frontier.add(target, fingerprint(target), request.depth, request.url,
+                                      request.redirects + 1)
+            if isinstance(added, str):
+                await self._write_pruned(target, request.depth, request.url, added)
 
     async def _parse_and_follow(self, record: Record, request: Request, result: FetchResult,
                                 header_nofollow: bool) -> None:
@@ -308,10 +323,15 @@ class Crawler:
             record.noindex = record.noindex or parsed.noindex
             record.nofollow = record.nofollow or parsed.nofollow
         if parsed.refresh_url is not None and parsed.refresh_url != request.url:
-            self._follow_redirect(record, request, parsed.refresh_url)
+            await self._follow_redirect(record, request, parsed.refresh_url)
         if header_nofollow:
             return
         depth = request.depth + 1
         add = self.frontier.add
         for url, fp in parsed.follow:
-            add(url, fp, depth, request.url)
+            added = add(url, fp, depth, request.url)
+            if isinstance(added, str):
+                await self._write_pruned(url, depth, request.url, added)
+        for url, fp, reason in parsed.pruned:
+            if self.frontier.prune(fp):
+                await self._write_pruned(url, depth, request.url, reason)

@@ -14,6 +14,7 @@ from typing import Self
 import aiohttp
 from yarl import URL
 
+from crawler.guard import AddressDenied, AddressGuard, GuardedResolver
 from crawler.settings import Settings
 
 READ_CHUNK = 64 * 1024
@@ -53,6 +54,8 @@ def describe_error(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, TimeoutError):
         return f"timeout: no complete response within {timeout:g}s"
     if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, AddressDenied):
+            return str(exc.os_error)
         return f"connection failed: {exc.os_error.strerror or exc.os_error}"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "server disconnected"
@@ -66,15 +69,20 @@ def describe_error(exc: BaseException, timeout: float) -> str:
 class Fetcher:
     """Owns the crawl's one ClientSession; `fetch(url)` never raises for network trouble."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, guard: AddressGuard | None = None) -> None:
         self.settings = settings
+        self.guard = guard or AddressGuard()
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
+        settings = self.settings
         connector = aiohttp.TCPConnector(
-            limit=self.settings.concurrency, limit_per_host=0, ttl_dns_cache=300
+            limit=settings.concurrency, limit_per_host=0, ttl_dns_cache=300,
+            resolver=GuardedResolver(self.guard),
         )
         self._session = aiohttp.ClientSession(
+            max_line_size=settings.max_header_bytes, max_field_size=settings.max_header_bytes,
+            max_headers=settings.max_headers,
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None, connect=self.settings.connect_timeout),
             headers={"User-Agent": self.settings.user_agent},
@@ -92,6 +100,9 @@ class Fetcher:
         assert self._session is not None, "use Fetcher as an async context manager"
         settings = self.settings
         result = FetchResult(url)
+        result.error = self.guard.check_url(url)  # IP literals never reach the resolver
+        if result.error is not None:
+            return result
         started = time.monotonic()
         try:
             async with asyncio.timeout(settings.timeout):

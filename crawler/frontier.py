@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawler.traps import TRAP
 from crawler.urls import origin
 
 
@@ -45,6 +46,7 @@ class _Host:
     floor_delay: float = 0.0  # the user's delay or the host's Crawl-delay, whichever is larger
     delay: float = 0.0  # floor_delay, or more when autothrottle says so
     known: bool = False  # its rules (robots.txt) are known: all its slots may be used
+    admitted: int = 0  # URLs ever queued for it (the per-host budget)
     heap_token: int = 0  # the tiebreak of its live heap entry; 0 = none
 
 
@@ -52,14 +54,18 @@ class Frontier:
     """Per-host queues served fairly: the host whose turn came first goes first."""
 
     def __init__(self, *, per_host: int, delay: float = 0.0, start_delay: float = 0.0,
-                 max_pages: int = 0, max_depth: int = 0, hosts_known: bool = True,
+                 max_pages: int = 0, max_depth: int = 0, max_pages_per_host: int = 0,
+                 max_query_variants: int = 0, hosts_known: bool = True,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.per_host = per_host
         self.delay = delay
         self.start_delay = max(delay, start_delay)  # a new host's delay (autothrottle's start)
         self.max_pages = max_pages
         self.max_depth = max_depth
+        self.max_pages_per_host = max_pages_per_host
+        self.max_query_variants = max_query_variants
         self.hosts_known = hosts_known
+        self._query_variants: dict[int, int] = {}  # hash of origin + path -> queries admitted
         self._clock = clock
         self._seen: set[int] = set()
         self._hosts: dict[str, _Host] = {}
@@ -85,21 +91,49 @@ class Frontier:
         return self.queued + self.in_flight
 
     def add(self, url: str, fp: int, depth: int, referrer: str | None = None,
-            redirects: int = 0) -> bool:
-        """Queue a canonical, in-scope URL unless seen, too deep or over budget. Never blocks."""
+            redirects: int = 0) -> bool | str:
+        """Queue a canonical, in-scope URL. Never blocks.
+
+        True: queued. False: seen before, over --max-pages, or closed. A string: pruned by a
+        trap limit (depth, per-host budget, query variants), saying which; the URL counts as
+        seen, so it is reported once.
+        """
         if fp in self._seen or self._closed:
-            return False
-        if self.max_depth and depth > self.max_depth:
             return False
         if self.max_pages and self.admitted >= self.max_pages:
             return False
-        self._seen.add(fp)
-        self.admitted += 1
         key = origin(url)
         host = self._host(key)
+        pruned = self._trap(url, depth, host)
+        self._seen.add(fp)
+        if pruned is not None:
+            return pruned
+        self.admitted += 1
+        host.admitted += 1
         host.queue.append(Request(url, depth, referrer, redirects))
         self.queued += 1
         self._schedule(key, host)
+        return True
+
+    def _trap(self, url: str, depth: int, host: _Host) -> str | None:
+        if self.max_depth and depth > self.max_depth:
+            return f"{TRAP}deeper than --max-depth {self.max_depth}"
+        if self.max_pages_per_host and host.admitted >= self.max_pages_per_host:
+            return f"{TRAP}host already has --max-pages-per-host {self.max_pages_per_host} URLs"
+        if self.max_query_variants and "?" in url:
+            path = hash(url.split("?", 1)[0])
+            variants = self._query_variants.get(path, 0)
+            if variants >= self.max_query_variants:
+                return (f"{TRAP}path already has --max-query-variants "
+                        f"{self.max_query_variants} queries")
+            self._query_variants[path] = variants + 1
+        return None
+
+    def prune(self, fp: int) -> bool:
+        """Mark a URL pruned elsewhere (a parse worker's trap check) as seen; True if new."""
+        if fp in self._seen:
+            return False
+        self._seen.add(fp)
         return True
 
     def seen(self, fp: int) -> bool:

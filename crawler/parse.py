@@ -16,6 +16,7 @@ from charset_normalizer import from_bytes
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.scope import Scope
+from crawler.traps import TrapLimits, url_trap
 from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, canonical, fingerprint
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -26,6 +27,7 @@ _REFRESH_URL = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?["']?([
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
 DETECT_BYTES = 64 * 1024
+DEFAULT_TRAPS = TrapLimits()
 _VALUED_DIRECTIVES = frozenset({"unavailable_after", "max-snippet", "max-image-preview",
                                 "max-video-preview"})
 
@@ -40,6 +42,8 @@ class ParseConfig:
     obey_rel_nofollow: bool = True
     obey_robots_meta: bool = True  # <meta name="robots" content="nofollow"> stops following
     robots_token: str = "crawler"  # our product token, for <meta name="crawler">
+    traps: TrapLimits = DEFAULT_TRAPS
+    max_links: int = 10000
 
 
 @dataclass(slots=True)
@@ -49,6 +53,7 @@ class ParseResult:
     title: str | None = None
     links: list[str] = field(default_factory=list)
     follow: list[tuple[str, int]] = field(default_factory=list)  # (canonical URL, fingerprint)
+    pruned: list[tuple[str, int, str]] = field(default_factory=list)  # (URL, fingerprint, why)
     links_found: int = 0
     noindex: bool = False
     nofollow: bool = False
@@ -159,20 +164,34 @@ def parse_page(url: str, body: bytes, content_type: str | None,
             if match and match.group(1).strip():
                 result.refresh_url = _absolute(match.group(1).strip(), base, rules)
             break
+    _collect_links(tree, base, config, result)
+    return result
+
+
+def _collect_links(tree: LexborHTMLParser, base: str, config: ParseConfig,
+                   result: ParseResult) -> None:
+    """Fill result.links, .follow and .pruned, at most config.max_links distinct links."""
     seen: set[str] = set()
-    scope, keep, obey_rel = config.scope, config.keep_links, config.obey_rel_nofollow
+    scope, keep, obey_rel, rules = (config.scope, config.keep_links, config.obey_rel_nofollow,
+                                    config.rules)
+    follow_none = result.nofollow and config.obey_robots_meta
     for node in tree.css(LINK_SELECTOR):
         attrs = node.attributes
         link = _absolute(attrs.get("href") if "href" in attrs else attrs.get("src"), base, rules)
         if link is None or link in seen:
             continue
+        if len(seen) >= config.max_links:
+            break
         seen.add(link)
         if keep:
             result.links.append(link)
-        if (result.nofollow and config.obey_robots_meta) or not scope.allows(link):
+        if follow_none or not scope.allows(link):
             continue
         if obey_rel and "nofollow" in (attrs.get("rel") or "").lower().split():
             continue
-        result.follow.append((link, fingerprint(link)))
+        trap = url_trap(link, config.traps)
+        if trap is not None:
+            result.pruned.append((link, fingerprint(link), trap))
+        else:
+            result.follow.append((link, fingerprint(link)))
     result.links_found = len(seen)
-    return result

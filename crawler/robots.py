@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from protego import Protego
 
 from crawler.fetch import Fetcher
+from crawler.guard import PREFIX as GUARD_PREFIX
 from crawler.urls import BadURL, canonical, origin
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class RobotsRules:
     expires: float
     parser: Protego | None = None  # None: no rules, everything allowed
     unreachable: str | None = None  # why it could not be fetched; then nothing is allowed
+    permanent: bool = False  # asking again will not help (the address guard refused the host)
 
     def allows(self, url: str, token: str) -> bool:
         if self.unreachable is not None:
@@ -77,7 +79,7 @@ class RobotsCache:
     async def _load(self, key: str) -> RobotsRules:
         rules = await self._fetch(key)
         self._rules[key] = rules
-        if rules.unreachable:
+        if rules.unreachable and not rules.permanent:
             log.warning("robots.txt of %s unreachable (%s): not crawling it, asking again in %gs",
                         key, rules.unreachable, self.retry_seconds)
         return rules
@@ -89,7 +91,9 @@ class RobotsCache:
             result = await self.fetcher.fetch(url, max_bytes=self.max_bytes)
             now, status = self._clock(), result.status or 0
             if result.error is not None:
-                return RobotsRules(now + self.retry_seconds, unreachable=result.error)
+                refused = result.error.startswith(GUARD_PREFIX)
+                return RobotsRules(now + (self.cache_seconds if refused else self.retry_seconds),
+                                   unreachable=result.error, permanent=refused)
             if 300 <= status < 400 and result.location:
                 try:
                     url = canonical(result.location, url)

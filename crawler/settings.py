@@ -7,6 +7,7 @@ command line, the config file, the environment and the README describe the same 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import re
 import tomllib
@@ -46,6 +47,15 @@ def _between(low: float, high: float) -> Check:
 def _globs(values: tuple[str, ...]) -> str | None:
     bad = [v for v in values if "&" in v or "=" in v]
     return f"{bad[0]!r} is not a parameter name glob" if bad else None
+
+
+def _networks(values: tuple[str, ...]) -> str | None:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            return f"{value!r} is not a network such as 10.0.0.0/8 or fd00::/8"
+    return None
 
 
 def _non_empty(value: str) -> str | None:
@@ -118,9 +128,32 @@ class Settings:
                                   "bytes kept of a body; the rest is dropped and the record "
                                   "marked truncated", _at_least(1))
     max_redirects: int = setting(10, "redirect hops followed from one URL", _at_least(0))
+    max_header_bytes: int = setting(16384, "longest response header line or field, in bytes",
+                                    _at_least(1024))
+    max_headers: int = setting(128, "most response header fields", _at_least(8))
+    allow_networks: tuple[str, ...] = setting(
+        (), "networks (CIDR) the crawl may connect to even when no seed is in them, e.g. "
+        "10.0.0.0/8 (repeatable)", _networks)
+    deny_networks: tuple[str, ...] = setting(
+        (), "networks (CIDR) the crawl never connects to, whatever else allows them "
+        "(repeatable)", _networks)
+    max_url_length: int = setting(2048, "longer URLs are not followed (spider trap)",
+                                  _at_least(64))
+    max_path_segments: int = setting(32, "URLs with more path segments are not followed",
+                                     _at_least(1))
+    max_segment_repeats: int = setting(3, "URLs repeating one path segment more often "
+                                       "(/a/a/a/a) are not followed", _at_least(1))
+    max_pages_per_host: int = setting(100000, "URLs admitted per host (0 = no limit)",
+                                      _at_least(0))
+    max_query_variants: int = setting(1000, "distinct queries admitted for one path "
+                                      "(calendars, session ids; 0 = no limit)", _at_least(0))
+    max_links_per_page: int = setting(10000, "links taken from one page; the rest are "
+                                      "ignored", _at_least(1))
     parse_mode: str = setting("process", "where HTML is parsed: process (a pool) or inline "
                               "(on the event loop)", _one_of("process", "inline"))
     parse_workers: int = setting(0, "parse processes (0 = one per CPU core)", _at_least(0))
+    parse_timeout: float = setting(30.0, "seconds one page may take to parse; a slower one is "
+                                   "killed and retried alone", _at_least(0.01))
     record_links: bool = setting(True, "store each page's outgoing links in its record")
     sink_batch_size: int = setting(200, "records written to the sinks per batch", _at_least(1))
     sink_flush_seconds: float = setting(1.0, "longest a finished record waits to be written",
@@ -153,9 +186,13 @@ ENV_PREFIX = "CRAWLER_"
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
+_SINGULAR_FLAGS = {"outputs": "--output", "allow_networks": "--allow-network",
+                   "deny_networks": "--deny-network"}
+
+
 def flag_for(name: str) -> str:
-    """The command-line flag of a setting: --max-pages, and --output for `outputs`."""
-    return "--output" if name == "outputs" else "--" + name.replace("_", "-")
+    """The command-line flag of a setting: --max-pages; repeatable lists take a singular."""
+    return _SINGULAR_FLAGS.get(name) or "--" + name.replace("_", "-")
 
 
 def help_for(name: str) -> str:

@@ -24,8 +24,12 @@ GROUPS = [
                     "robots_cache_seconds", "robots_retry_seconds", "robots_max_bytes",
                     "autothrottle", "autothrottle_start", "autothrottle_target", "max_delay"]),
     ("Retries", ["retries", "backoff_base", "max_retry_after"]),
-    ("Fetching", ["timeout", "connect_timeout", "max_body_bytes", "max_redirects"]),
-    ("Parsing", ["parse_mode", "parse_workers"]),
+    ("Fetching", ["timeout", "connect_timeout", "max_body_bytes", "max_redirects",
+                  "max_header_bytes", "max_headers"]),
+    ("Address guard", ["allow_networks", "deny_networks"]),
+    ("Spider traps", ["max_url_length", "max_path_segments", "max_segment_repeats",
+                      "max_pages_per_host", "max_query_variants", "max_links_per_page"]),
+    ("Parsing", ["parse_mode", "parse_workers", "parse_timeout"]),
     ("Running", ["progress_seconds", "shutdown_grace", "log_level", "quiet"]),
 ]
 README_START, README_END = "<!-- options:start -->", "<!-- options:end -->"

@@ -28,12 +28,14 @@ async def test_follows_links_and_records_every_page_once(site: Site, crawl) -> N
 
 
 async def test_depth_limit_stops_following(site: Site, crawl) -> None:
-    """--max-depth 1 fetches the seed and its links, nothing deeper."""
+    """--max-depth 1 fetches the seed and its links; the next level is recorded, not fetched."""
     site.page("/", "/1")
     site.page("/1", "/2")
     site.page("/2", "/3")
     records = by_url(await crawl([site.url("/")], max_depth=1))
-    assert set(records) == {site.url("/"), site.url("/1")}
+    assert set(records) == {site.url("/"), site.url("/1"), site.url("/2")}
+    assert records[site.url("/2")]["error"] == "trap: deeper than --max-depth 1"
+    assert records[site.url("/2")]["status"] is None and records[site.url("/2")]["depth"] == 2
     assert "/2" not in site.hits
 
 

@@ -11,11 +11,13 @@ def add(frontier: Frontier, url: str, depth: int = 0) -> bool:
 
 
 def test_dedup_depth_and_budget() -> None:
-    """A seen URL, one past max_depth, or one past max_pages is not queued."""
+    """A seen URL or one past max_pages is not queued; one past max_depth is pruned, with the
+    reason, once."""
     frontier = Frontier(per_host=1, max_pages=3, max_depth=2)
-    assert add(frontier, "http://a.com/1")
-    assert not add(frontier, "http://a.com/1")
-    assert not add(frontier, "http://a.com/deep", depth=3)
+    assert add(frontier, "http://a.com/1") is True
+    assert add(frontier, "http://a.com/1") is False
+    assert add(frontier, "http://a.com/deep", depth=3) == "trap: deeper than --max-depth 2"
+    assert add(frontier, "http://a.com/deep", depth=3) is False
     assert add(frontier, "http://a.com/2", depth=2) and add(frontier, "http://a.com/3")
     assert not add(frontier, "http://a.com/4")
     assert frontier.stats()["admitted"] == 3 and frontier.pending == 3
@@ -140,3 +142,26 @@ def test_start_delay_applies_to_new_hosts_only_above_the_floor() -> None:
     assert frontier.next_ready(1.0) is None and frontier.next_ready(2.0) is not None
     frontier.set_host_delay("http://a.com/", 0.1)
     assert frontier.host_delay("http://a.com/") == 0.5
+
+
+def test_per_host_budget_and_query_variants_prune() -> None:
+    """Past --max-pages-per-host a host's URLs are pruned; past --max-query-variants one path's
+    further queries are pruned; other hosts and paths are not affected."""
+    budget = Frontier(per_host=1, max_pages_per_host=2)
+    assert add(budget, "http://a.com/1") is True and add(budget, "http://a.com/2") is True
+    assert add(budget, "http://a.com/3") == "trap: host already has --max-pages-per-host 2 URLs"
+    assert add(budget, "http://b.com/1") is True
+    variants = Frontier(per_host=1, max_query_variants=3)
+    for day in range(1, 4):
+        assert add(variants, f"http://c.com/cal?day={day}") is True
+    assert add(variants, "http://c.com/cal?day=9") == (
+        "trap: path already has --max-query-variants 3 queries")
+    assert add(variants, "http://c.com/other?day=9") is True
+
+
+def test_pruned_elsewhere_counts_once() -> None:
+    """prune() marks a URL seen: True the first time, False after, and add() skips it."""
+    frontier = Frontier(per_host=1)
+    fp = fingerprint("http://a.com/trap")
+    assert frontier.prune(fp) is True and frontier.prune(fp) is False
+    assert add(frontier, "http://a.com/trap") is False

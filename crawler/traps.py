@@ -1,0 +1,42 @@
+"""Spider-trap checks on a URL's shape: length, path segments, a segment repeated (/a/a/a/a).
+
+Pure functions of one canonical URL, run in the parse workers. The checks that need the whole
+crawl's state (depth, per-host budget, query variants of one path) are the frontier's.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+TRAP = "trap: "
+
+
+@dataclass(frozen=True, slots=True)
+class TrapLimits:
+    """The URL-shape limits; 0 turns a limit off."""
+
+    max_url_length: int = 2048
+    max_path_segments: int = 32
+    max_segment_repeats: int = 3
+
+
+def path_of(canonical_url: str) -> str:
+    """The path of a canonical URL (no query)."""
+    start = canonical_url.find("/", canonical_url.find("//") + 2)
+    return canonical_url[start:].split("?", 1)[0] if start >= 0 else "/"
+
+
+def url_trap(canonical_url: str, limits: TrapLimits) -> str | None:
+    """Why the URL looks like a spider trap, or None."""
+    if limits.max_url_length and len(canonical_url) > limits.max_url_length:
+        return f"{TRAP}URL longer than {limits.max_url_length} characters"
+    segments = [s for s in path_of(canonical_url).split("/") if s]
+    if limits.max_path_segments and len(segments) > limits.max_path_segments:
+        return f"{TRAP}more than {limits.max_path_segments} path segments"
+    if limits.max_segment_repeats and segments:
+        segment, count = Counter(segments).most_common(1)[0]
+        if count > limits.max_segment_repeats:
+            return (f"{TRAP}path segment {segment[:40]!r} repeated more than "
+                    f"{limits.max_segment_repeats} times")
+    return None
