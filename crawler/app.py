@@ -63,7 +63,8 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     sinks = open_sinks(Path(settings.job_dir), settings.outputs)
     outcome = CrawlOutcome(CrawlStats(), run_id, [s.name for s in sinks])
     async with (
-        ParsePool(settings.parse_mode, settings.parse_workers) as parser,
+        ParsePool(settings.parse_mode, settings.parse_workers,
+                  timeout=settings.parse_timeout) as parser,
         Fetcher(settings, guard) as fetcher,
         RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds) as writer,
     ):

@@ -1,9 +1,14 @@
-"""Run `parse_page` off the event loop in a process pool, with admission control and crash recovery.
+"""Run `parse_page` off the event loop in worker processes, with admission control, a per-page
+deadline and crash isolation.
 
 `ProcessPoolExecutor.submit` never blocks, so submissions wait on a semaphore sized to keep every
-worker busy without piling up page bodies in memory. A worker that dies (BrokenProcessPool) gets
-the pool rebuilt once, however many pages saw it break; the page is retried a bounded number of
-times, then reported as a ParseFailed. No other page is lost.
+worker busy without piling up page bodies in memory.
+
+When a worker dies (a segfault: BrokenProcessPool) or a page outlives the deadline (its worker is
+killed), every page then in the pool fails, and only one of them is to blame. So the pool is
+rebuilt and each of those pages is parsed again in a one-process quarantine pool, one page at a
+time, where a crash or a timeout can only be that page's. A page that fails there up to
+`attempts - 1` times is reported as ParseFailed; the others parse normally. Nothing else is lost.
 """
 
 from __future__ import annotations
@@ -33,53 +38,89 @@ class ParseFailed(Exception):
     """A page could not be parsed; the message says why. The page gets an error record."""
 
 
+class _WorkerLost(Exception):
+    """The worker parsing a page died or was killed; `what` says which."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class _Workers:
+    """A ProcessPoolExecutor that can be killed and rebuilt, once per breakage."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = size
+        self.name = name
+        self.generation = 0
+        self.rebuilds = 0
+        self.executor: ProcessPoolExecutor | None = self._new()
+
+    def _new(self) -> ProcessPoolExecutor:
+        # forkserver: children never inherit the event loop's threads or sockets
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["crawler.parse"])
+        return ProcessPoolExecutor(max_workers=self.size, mp_context=context,
+                                   initializer=_ignore_interrupts)
+
+    def rebuild(self, generation: int, *, kill: bool) -> None:
+        """Replace the executor (killing its workers first when one hangs), unless a caller
+        already did for this generation."""
+        if generation != self.generation or self.executor is None:
+            return
+        old = self.executor
+        if kill:  # the executor has no public way to stop a running task
+            for process in list(getattr(old, "_processes", {}).values()):
+                process.kill()
+        old.shutdown(wait=False, cancel_futures=True)
+        self.executor = self._new()
+        self.generation += 1
+        self.rebuilds += 1
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+
+
 class ParsePool:
-    """`await pool.parse(...)`: parse in worker processes ("process") or on the loop ("inline")."""
+    """`await pool.parse(...)`: parse in worker processes ("process") or on the loop ("inline").
+
+    Inline parsing has no deadline and no isolation: it is for debugging and small crawls.
+    """
 
     def __init__(self, mode: str = "process", workers: int = 0, attempts: int = 3,
-                 parse_fn: ParseFn = parse_page) -> None:
+                 timeout: float = 30.0, parse_fn: ParseFn = parse_page) -> None:
         self.mode = mode
-        self.parse_fn = parse_fn  # a picklable top-level function; tests swap in crashing ones
         self.workers = workers or os.cpu_count() or 1
         self.attempts = attempts
-        self.rebuilds = 0
-        self._executor: ProcessPoolExecutor | None = None
-        self._generation = 0
+        self.timeout = timeout
+        self.parse_fn = parse_fn  # a picklable top-level function; tests swap in failing ones
         self._admission = asyncio.Semaphore(self.workers * 2)
+        self._main: _Workers | None = None
+        self._quarantine: _Workers | None = None
+        self._quarantine_turn = asyncio.Lock()
 
     def __repr__(self) -> str:
         return (f"<ParsePool {self.mode} workers={self.workers} rebuilds={self.rebuilds} "
                 f"free_admissions={self._admission._value}>")
 
+    @property
+    def rebuilds(self) -> int:
+        return sum(w.rebuilds for w in (self._main, self._quarantine) if w is not None)
+
     async def __aenter__(self) -> Self:
         if self.mode == "process":
-            self._executor = self._new_executor()
+            self._main = _Workers(self.workers, "parse")
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
-
-    def _new_executor(self) -> ProcessPoolExecutor:
-        # forkserver: children never inherit the event loop's threads or sockets
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["crawler.parse"])
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                   initializer=_ignore_interrupts)
-
-    def _rebuild(self, generation: int) -> None:
-        """Replace a broken executor, once per breakage however many callers saw it."""
-        if generation != self._generation or self._executor is None:
-            return
-        log.warning("a parse worker died; rebuilding the parse pool")
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        self._executor = self._new_executor()
-        self._generation += 1
-        self.rebuilds += 1
+        for workers in (self._main, self._quarantine):
+            if workers is not None:
+                workers.close()
 
     async def parse(self, url: str, body: bytes, content_type: str | None,
                     config: ParseConfig) -> ParseResult:
@@ -89,18 +130,44 @@ class ParsePool:
                 return self.parse_fn(url, body, content_type, config)
             except Exception as exc:
                 raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc
-        loop = asyncio.get_running_loop()
+        if self._main is None:
+            raise ParseFailed("parse pool is closed")
         async with self._admission:
-            for _ in range(self.attempts):
-                generation, executor = self._generation, self._executor
-                if executor is None:
-                    raise ParseFailed("parse pool is closed")
+            try:
+                return await self._run(self._main, url, body, content_type, config)
+            except _WorkerLost as lost:
+                log.warning("parse worker %s while parsing %s (or a page beside it); "
+                            "parsing it again alone", lost.what, url)
+                what = lost.what
+        for _ in range(self.attempts - 1):
+            async with self._quarantine_turn:
+                if self._quarantine is None:
+                    self._quarantine = _Workers(1, "quarantine")
                 try:
-                    return await loop.run_in_executor(
-                        executor, self.parse_fn, url, body, content_type, config
-                    )
-                except BrokenProcessPool:
-                    self._rebuild(generation)
-                except Exception as exc:
-                    raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc
-        raise ParseFailed(f"parse worker crashed {self.attempts} times on this page")
+                    return await self._run(self._quarantine, url, body, content_type, config)
+                except _WorkerLost as lost:
+                    what = lost.what
+        raise ParseFailed(f"parse worker {what} on this page {self.attempts} times")
+
+    async def _run(self, workers: _Workers, url: str, body: bytes, content_type: str | None,
+                   config: ParseConfig) -> ParseResult:
+        generation, executor = workers.generation, workers.executor
+        if executor is None:
+            raise ParseFailed("parse pool is closed")
+        loop = asyncio.get_running_loop()
+        try:
+            future = loop.run_in_executor(executor, self.parse_fn, url, body, content_type,
+                                          config)
+            return await asyncio.wait_for(future, self.timeout)
+        except BrokenProcessPool:
+            workers.rebuild(generation, kill=False)
+            raise _WorkerLost("crashed") from None
+        except TimeoutError:
+            workers.rebuild(generation, kill=True)
+            raise _WorkerLost(f"timed out after {self.timeout:g}s") from None
+        except RuntimeError as exc:
+            if "shutdown" in str(exc):  # submitted just as another caller rebuilt the pool
+                raise _WorkerLost("crashed") from None
+            raise ParseFailed(f"parse failed: RuntimeError: {exc}") from exc
+        except Exception as exc:
+            raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc

@@ -21,3 +21,12 @@ def raise_on_poison(url: str, body: bytes, content_type: str | None,
     if b"POISON" in body:
         raise RuntimeError("bad page")
     return parse_page(url, body, content_type, config)
+
+
+def hang_on_poison(url: str, body: bytes, content_type: str | None,
+                   config: ParseConfig) -> ParseResult:
+    """Never return for pages whose body says POISON (a parser stuck in a loop)."""
+    if b"POISON" in body:
+        while True:
+            pass
+    return parse_page(url, body, content_type, config)

@@ -1,34 +1,44 @@
-"""Parse pool: results from worker processes, crash recovery, bounded retries."""
+"""Parse pool: results from worker processes, crash and hang isolation, bounded retries."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
 from crawler.parse import ParseConfig
 from crawler.parse_pool import ParseFailed, ParsePool
 from crawler.scope import Scope
-from tests.crash_hooks import crash_on_poison, raise_on_poison
+from tests.crash_hooks import crash_on_poison, hang_on_poison, raise_on_poison
 
-SCOPE = ParseConfig(Scope.for_seeds("host", ["http://a.com/"]))
+CONFIG = ParseConfig(Scope.for_seeds("host", ["http://a.com/"]))
 PAGE = b"<title>t</title><a href='/x'>x</a>"
 
 
 async def test_process_pool_returns_plain_results() -> None:
     """A page parsed in a worker process comes back as plain data."""
     async with ParsePool("process", workers=1) as pool:
-        result = await pool.parse("http://a.com/", PAGE, "text/html", SCOPE)
+        result = await pool.parse("http://a.com/", PAGE, "text/html", CONFIG)
     assert result.title == "t" and result.links == ["http://a.com/x"]
 
 
-async def test_crashing_page_is_retried_then_failed_and_others_survive() -> None:
-    """A page that kills its worker fails after the bounded attempts; the pool is rebuilt and
-    the next page parses fine."""
-    async with ParsePool("process", workers=1, attempts=2, parse_fn=crash_on_poison) as pool:
-        with pytest.raises(ParseFailed, match="crashed 2 times"):
-            await pool.parse("http://a.com/p", b"POISON", "text/html", SCOPE)
-        assert pool.rebuilds == 2
-        result = await pool.parse("http://a.com/", PAGE, "text/html", SCOPE)
-    assert result.title == "t"
+@pytest.mark.parametrize(("hook", "what"), [(crash_on_poison, "crashed"),
+                                            (hang_on_poison, "timed out after 0.5s")])
+async def test_poison_page_fails_alone_and_pages_beside_it_survive(hook, what) -> None:
+    """A page that kills or hangs its worker fails after the bounded attempts; the pages parsed
+    beside it when the pool broke are parsed again and succeed."""
+    async with ParsePool("process", workers=2, attempts=3, timeout=0.5, parse_fn=hook) as pool:
+        results = await asyncio.gather(
+            pool.parse("http://a.com/poison", b"POISON", "text/html", CONFIG),
+            *[pool.parse(f"http://a.com/{i}", PAGE, "text/html", CONFIG) for i in range(6)],
+            return_exceptions=True)
+        poison, others = results[0], results[1:]
+        assert isinstance(poison, ParseFailed)
+        assert str(poison) == f"parse worker {what} on this page 3 times"
+        assert all(not isinstance(r, BaseException) and r.title == "t" for r in others)
+        assert pool.rebuilds == 3  # once in the shared pool, twice in quarantine
+        after = await pool.parse("http://a.com/", PAGE, "text/html", CONFIG)
+    assert after.title == "t"
 
 
 async def test_exception_in_parser_is_a_parse_failure() -> None:
@@ -36,5 +46,5 @@ async def test_exception_in_parser_is_a_parse_failure() -> None:
     for mode in ("process", "inline"):
         async with ParsePool(mode, workers=1, parse_fn=raise_on_poison) as pool:
             with pytest.raises(ParseFailed, match="RuntimeError: bad page"):
-                await pool.parse("http://a.com/p", b"POISON", "text/html", SCOPE)
+                await pool.parse("http://a.com/p", b"POISON", "text/html", CONFIG)
             assert pool.rebuilds == 0
