@@ -316,6 +316,7 @@ class Crawler:
             record.error = str(exc)
             return
         record.title = parsed.title
+        record.truncated = record.truncated or parsed.cut_at_nesting
         record.links = parsed.links
         record.links_found = parsed.links_found
         record.canonical_url = parsed.canonical_url

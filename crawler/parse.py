@@ -27,6 +27,13 @@ _REFRESH_URL = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?["']?([
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
 DETECT_BYTES = 64 * 1024
+MAX_NESTING = 1024  # browsers stop nesting at 512; lexbor has no cap and is quadratic in depth
+_NESTING_CHECK_ABOVE = 3000  # fewer start tags than this cannot nest deep enough to matter
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
+# elements that never nest: void ones, and ones the parser closes by itself when the next opens
+_FLAT = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                   "source", "track", "wbr", "param", "keygen", "p", "li", "dt", "dd", "option",
+                   "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot", "rp", "rt"})
 DEFAULT_TRAPS = TrapLimits()
 _VALUED_DIRECTIVES = frozenset({"unavailable_after", "max-snippet", "max-image-preview",
                                 "max-video-preview"})
@@ -60,6 +67,7 @@ class ParseResult:
     canonical_url: str | None = None
     refresh_url: str | None = None
     encoding: str = "utf-8"
+    cut_at_nesting: bool = False  # the page nested deeper than MAX_NESTING; parsed up to there
 
 
 def is_html(content_type: str | None) -> bool:
@@ -101,6 +109,26 @@ def decode_html(body: bytes, content_type: str | None) -> str:
     """The page as text; undecodable bytes become U+FFFD, so link extraction never stops."""
     text = body.decode(sniff_encoding(body, content_type), errors="replace")
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def limit_nesting(text: str, limit: int = MAX_NESTING) -> tuple[str, bool]:
+    """The text cut where its elements nest deeper than `limit` (estimated from the tags), and
+    whether it was cut. Pages with few start tags are returned at once: the cost is two
+    C-speed counts for ordinary pages."""
+    if text.count("<") - text.count("</") <= _NESTING_CHECK_ABOVE:
+        return text, False
+    depth = 0
+    for match in _TAG.finditer(text):
+        closing, name, self_closing = match.groups()
+        if self_closing or name.lower() in _FLAT:
+            continue
+        if closing:
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            if depth > limit:
+                return text[: match.start()], True
+    return text, False
 
 
 def robots_directives(value: str, token: str) -> set[str]:
@@ -147,6 +175,7 @@ def parse_page(url: str, body: bytes, content_type: str | None,
     """Title, links and directives of an HTML page fetched from `url` (a canonical URL)."""
     result = ParseResult(encoding=sniff_encoding(body, content_type))
     text = body.decode(result.encoding, errors="replace").removeprefix("\ufeff")
+    text, result.cut_at_nesting = limit_nesting(text)
     tree = LexborHTMLParser(text)
     title_node = tree.css_first("title")
     result.title = (" ".join(title_node.text().split()) or None) if title_node else None

@@ -66,3 +66,14 @@ def test_html_media_types() -> None:
     """text/html and XHTML are parsed, with or without parameters; others are not."""
     assert is_html("text/html; charset=utf-8") and is_html("application/xhtml+xml")
     assert not is_html("application/pdf") and not is_html(None) and not is_html("")
+
+
+def test_deep_nesting_is_cut_and_parses_fast() -> None:
+    """10 MB of nested tags is cut where nesting passes the limit (lexbor is quadratic in
+    depth), while a flat page of as many tags is parsed whole."""
+    nested = parse_page("http://a.com/", b"<a href='/x'>" + b"<div>" * 2_000_000, "text/html",
+                        SCOPE)
+    assert nested.cut_at_nesting and nested.links == ["http://a.com/x"]
+    flat = parse_page("http://a.com/", b"<ul>" + b"<li><a href='/x'>x</a>" * 20_000 +
+                      b"<a href='/last'>", "text/html", SCOPE)
+    assert not flat.cut_at_nesting and "http://a.com/last" in flat.links
