@@ -20,8 +20,10 @@ import ada_url
 FETCHABLE_SCHEMES = ("http:", "https:")
 DEFAULT_STRIP_PARAMS: tuple[str, ...] = (
     "utm_*", "gclid", "dclid", "gbraid", "wbraid", "fbclid", "msclkid", "yclid", "mc_cid",
-    "mc_eid", "_hsenc", "_hsmi", "igshid",
+    "mc_eid", "_hsenc", "_hsmi", "igshid",  # tracking
+    "jsessionid", "phpsessid", "aspsessionid*", "sessionid", "session_id",  # session ids
 )
+_PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid)=[^/?]*", re.IGNORECASE)
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
@@ -78,6 +80,9 @@ def canonical(url: str, base: str | None = None, rules: UrlRules = DEFAULT_RULES
     if not href.startswith(FETCHABLE_SCHEMES):
         raise BadURL(f"not an http(s) URL: {url!r}")
     href = normalise_percent_encoding(href.split("#", 1)[0])
+    if ";" in href and rules.strip_params:
+        path, mark, query = href.partition("?")
+        href = _PATH_SESSION.sub("", path) + mark + query
     if "?" in href and (rules.strip_params or rules.sort_query):
         path, query = href.split("?", 1)
         query = _clean_query(query, rules)

@@ -87,3 +87,10 @@ def test_widened_scope_adds_hosts() -> None:
     """A widened scope admits the new host and still admits the old ones."""
     scope = Scope.for_seeds("host", ["http://a.com/"]).widened(["https://www.a.com/"])
     assert scope.allows("https://www.a.com/x") and scope.allows("http://a.com/y")
+
+
+def test_session_ids_are_stripped_from_query_and_path() -> None:
+    """Session-id parameters and ;jsessionid= path parameters are not part of the URL."""
+    assert canonical("http://a.com/p;jsessionid=ABC123?x=1&PHPSESSID=9") == "http://a.com/p?x=1"
+    assert canonical("http://a.com/p?sessionid=1&ASPSESSIONIDQ=2") == "http://a.com/p"
+    assert canonical("http://a.com/p;v=1") == "http://a.com/p;v=1"

@@ -1,0 +1,105 @@
+"""The hostile-site suite: the crawl finishes, every URL has a record that says what happened,
+peak memory stays within the caps, and the denied server never hears from us."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests import hostile_site
+from tests.site import Site
+
+CONCURRENCY = 8
+BODY_CAP = 10 * 1024 * 1024
+MIB = 1024 * 1024
+
+
+def run_and_measure(args: list[str], cwd: Path) -> tuple[int, str, int]:
+    """Run the CLI; return its exit status, stderr and its own peak RSS in bytes (wait4 reports
+    the child's rusage alone)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRAWLER_")}
+    cwd.mkdir(parents=True, exist_ok=True)
+    with (cwd / "stderr.txt").open("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "crawler", *args], cwd=cwd, env=env,
+                                stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        return proc.returncode, err.read(), usage.ru_maxrss * 1024
+
+
+async def run_crawler(args: list[str], cwd: Path) -> tuple[int, str, int]:
+    """run_and_measure in a thread, so this loop keeps serving the test sites."""
+    return await asyncio.wait_for(asyncio.to_thread(run_and_measure, args, cwd), 240)
+
+
+async def crawl_records(site: Site, tmp_path: Path, *extra: str) -> tuple[dict[str, Any], int]:
+    os.makedirs(tmp_path, exist_ok=True)
+    (tmp_path / "seeds.txt").write_text(site.url("/") + "\n")
+    out = tmp_path / "out.jsonl"
+    code, err, peak = await run_crawler(
+        ["seeds.txt", "-o", str(out), "--quiet", "--concurrency", str(CONCURRENCY),
+         "--per-host", str(CONCURRENCY), "--max-body-bytes", str(BODY_CAP), *extra], tmp_path)
+    assert code == 0, err
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    keyed = {r["url"]: r for r in records}
+    assert len(keyed) == len(records), "a URL got more than one record"
+    return keyed, peak
+
+
+async def test_hostile_site(tmp_path: Path) -> None:
+    """Bombs, drips, header floods, redirect loops and chains, denied addresses, traps, truncated
+    bodies, lying charsets and deep nesting: one record each, memory within the caps."""
+    site, denied = Site(), Site(host="127.0.0.2")
+    await site.start()
+    await denied.start()
+    try:
+        links = hostile_site.build(site, denied)
+        benign = Site()
+        await benign.start()
+        benign.page("/", "/a")
+        benign.page("/a")
+        _, baseline = await crawl_records(benign, tmp_path / "benign")
+        await benign.stop()
+        records, peak = await crawl_records(
+            site, tmp_path, "--timeout", "2", "--retries", "0", "--max-query-variants", "20",
+            "--deny-network", "127.0.0.2/32", "--scope", "any")
+    finally:
+        await site.stop()
+        await denied.stop()
+
+    def rec(path: str) -> dict[str, Any]:
+        return records[site.url(path)]
+
+    assert denied.log == [], "the denied address received a request"
+    for path in links:
+        assert rec(path)["status"] is not None or rec(path)["error"], path
+    for bomb in ("/gzip-bomb", "/brotli-bomb", "/zstd-bomb"):
+        assert rec(bomb)["truncated"] is True and rec(bomb)["content_length"] == BODY_CAP, bomb
+    assert rec("/drip")["error"].startswith("timeout")
+    assert rec("/slow-header")["error"].startswith("timeout")
+    assert rec("/big-header")["error"].startswith("bad response")
+    assert rec("/many-headers")["error"].startswith("bad response")
+    assert site.hits["/loop-a"] == 1 and site.hits["/loop-b"] == 1
+    assert rec("/chain/10")["error"] == "too many redirects (more than 10)"
+    assert "/chain/11" not in site.hits
+    port = denied.base.rsplit(":", 1)[1]
+    for url in (denied.url("/by-redirect"), denied.url("/by-link"),
+                denied.url("/by-hex-redirect"), denied.url("/by-integer-link")):
+        assert records[url]["error"].startswith("address guard: 127.0.0.2 is in the denied"), url
+    assert f"http://127.0.0.2:{port}/by-hex-redirect" == rec("/to-denied-hex")["final_url"]
+    errors = [r["error"] or "" for r in records.values()]
+    assert any("--max-query-variants 20" in e for e in errors)
+    assert any("path segment 'a' repeated" in e for e in errors)
+    assert site.hits["/session"] == 1
+    assert rec("/truncated")["error"].startswith("incomplete body")
+    assert "/lying-target" in site.hits
+    assert rec("/nested")["truncated"] is True and "/after-nested" in site.hits
+    # Bodies in flight are at most CONCURRENCY x BODY_CAP; without the cap the three bombs
+    # alone would expand to 768 MiB.
+    assert peak - baseline < CONCURRENCY * BODY_CAP + 64 * MIB, (peak / MIB, baseline / MIB)
