@@ -47,6 +47,7 @@ class Site:
     hits: Counter[str] = field(default_factory=Counter)  # raw path and query -> requests
     log: list[str] = field(default_factory=list)
     arrivals: list[tuple[float, str]] = field(default_factory=list)  # (loop.time(), raw path)
+    headers: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (path, headers)
     gauge: Gauge = field(default_factory=Gauge)  # this site's own concurrency
     shared: Gauge | None = None  # a gauge shared with other sites
     base: str = ""
@@ -90,6 +91,7 @@ class Site:
         self.hits[request.raw_path] += 1
         self.log.append(request.raw_path)
         self.arrivals.append((asyncio.get_running_loop().time(), request.raw_path))
+        self.headers.append((request.raw_path, dict(request.headers)))
         gauges = [self.gauge] + ([self.shared] if self.shared else [])
         for gauge in gauges:
             gauge.enter()
