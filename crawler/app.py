@@ -17,7 +17,8 @@ from crawler.engine import Crawler, CrawlStats
 from crawler.fetch import Fetcher
 from crawler.frontier import Frontier
 from crawler.guard import AddressGuard, addresses_of
-from crawler.parse_pool import ParsePool
+from crawler.parse import parse_page
+from crawler.parse_pool import ParseFn, ParsePool
 from crawler.progress import Progress
 from crawler.robots import RobotsCache
 from crawler.scope import Scope
@@ -44,9 +45,10 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: bool = True
-                    ) -> CrawlOutcome:
-    """Crawl from `seeds` (canonical URLs) until nothing is pending or a signal stops it."""
+async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: bool = True,
+                    parse_fn: ParseFn = parse_page) -> CrawlOutcome:
+    """Crawl from `seeds` (canonical URLs) until nothing is pending or a signal stops it.
+    `parse_fn` is the page parser the workers run (a picklable top-level function)."""
     run_id = new_run_id()
     scope = Scope.for_seeds(settings.scope, seeds, settings.allow, settings.deny)
     frontier = Frontier(per_host=settings.per_host, delay=settings.delay,
@@ -63,8 +65,8 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     sinks = open_sinks(Path(settings.job_dir), settings.outputs)
     outcome = CrawlOutcome(CrawlStats(), run_id, [s.name for s in sinks])
     async with (
-        ParsePool(settings.parse_mode, settings.parse_workers,
-                  timeout=settings.parse_timeout) as parser,
+        ParsePool(settings.parse_mode, settings.parse_workers, timeout=settings.parse_timeout,
+                  parse_fn=parse_fn) as parser,
         Fetcher(settings, guard) as fetcher,
         RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds) as writer,
     ):

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from crawler.app import run_crawl
+from crawler.parse import parse_page
+from crawler.parse_pool import ParseFn
 from crawler.settings import load_settings
 from crawler.urls import canonical
 from tests.site import Site
@@ -37,7 +39,8 @@ async def two_sites() -> AsyncIterator[tuple[Site, Site]]:
 @pytest.fixture
 def crawl(tmp_path: Path):
     """`await crawl([seed, ...], concurrency=4, ...)` -> the records the JSONL sink got."""
-    async def run(seeds: list[str], **overrides: Any) -> list[dict[str, Any]]:
+    async def run(seeds: list[str], parse_fn: ParseFn = parse_page,
+                  **overrides: Any) -> list[dict[str, Any]]:
         out = tmp_path / "out.jsonl"
         out.unlink(missing_ok=True)
         # short waits: retries and unreachable robots.txt would otherwise take seconds
@@ -47,7 +50,7 @@ def crawl(tmp_path: Path):
                   **{k: v if isinstance(v, list) else str(v) for k, v in overrides.items()}}
         settings = load_settings(values)
         await run_crawl(settings, [canonical(s, rules=settings.url_rules) for s in seeds],
-                        handle_signals=False)
+                        handle_signals=False, parse_fn=parse_fn)
         return [json.loads(line) for line in out.read_text().splitlines()]
     return run
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from tests.conftest import by_url
+from tests.crash_hooks import crash_on_poison
 from tests.site import Site
 
 
@@ -257,3 +258,19 @@ async def test_credentials_and_cookies_do_not_travel(two_sites, crawl) -> None:
     for path, headers in home.headers + other.headers:
         assert "Cookie" not in headers, path
     assert all("Authorization" not in h for _, h in other.headers)
+
+
+async def test_page_that_kills_its_parser_costs_only_itself(site: Site, crawl) -> None:
+    """A page whose parse kills the worker is recorded as an error after the bounded attempts;
+    every other page is parsed and followed, and the crawl finishes."""
+    site.page("/", *[f"/p{i}" for i in range(20)], "/poison")
+    for i in range(20):
+        site.page(f"/p{i}", f"/q{i}")
+        site.page(f"/q{i}")
+    site.add("/poison", b"POISON <a href='/never'>x</a>")
+    records = by_url(await crawl([site.url("/")], parse_fn=crash_on_poison,
+                                 parse_mode="process", parse_workers=2, concurrency=8))
+    assert records[site.url("/poison")]["error"] == "parse worker crashed on this page 3 times"
+    assert len(records) == 1 + 20 + 20 + 1
+    others = [r for url, r in records.items() if url != site.url("/poison")]
+    assert all(r["status"] == 200 and r["error"] is None and r["title"] for r in others)
