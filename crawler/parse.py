@@ -17,7 +17,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from crawler.scope import Scope
 from crawler.traps import TrapLimits, url_trap
-from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, canonical, fingerprint
+from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, fingerprint, resolve_link
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 LINK_SELECTOR = "a[href], area[href], frame[src], iframe[src]"
@@ -111,12 +111,15 @@ def decode_html(body: bytes, content_type: str | None) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
+def may_nest_deeply(body: bytes) -> bool:
+    """False when the page has too few start tags to nest deeper than the limit: two
+    memchr-speed counts (an over-estimate for UTF-16, which then takes the full check)."""
+    return body.count(b"<") - body.count(b"</") > _NESTING_CHECK_ABOVE
+
+
 def limit_nesting(text: str, limit: int = MAX_NESTING) -> tuple[str, bool]:
     """The text cut where its elements nest deeper than `limit` (estimated from the tags), and
-    whether it was cut. Pages with few start tags are returned at once: the cost is two
-    C-speed counts for ordinary pages."""
-    if text.count("<") - text.count("</") <= _NESTING_CHECK_ABOVE:
-        return text, False
+    whether it was cut."""
     depth = 0
     for match in _TAG.finditer(text):
         closing, name, self_closing = match.groups()
@@ -162,10 +165,11 @@ def _page_directives(tree: LexborHTMLParser, config: ParseConfig) -> set[str]:
 
 
 def _absolute(raw: str | None, base: str, rules: UrlRules) -> str | None:
+    """`raw` resolved against the canonical `base`, canonical; None when it is no http(s) URL."""
     if not raw:
         return None
     try:
-        return canonical(raw, base, rules)
+        return resolve_link(raw, base, rules)
     except BadURL:
         return None
 
@@ -175,7 +179,8 @@ def parse_page(url: str, body: bytes, content_type: str | None,
     """Title, links and directives of an HTML page fetched from `url` (a canonical URL)."""
     result = ParseResult(encoding=sniff_encoding(body, content_type))
     text = body.decode(result.encoding, errors="replace").removeprefix("\ufeff")
-    text, result.cut_at_nesting = limit_nesting(text)
+    if may_nest_deeply(body):
+        text, result.cut_at_nesting = limit_nesting(text)
     tree = LexborHTMLParser(text)
     title_node = tree.css_first("title")
     result.title = (" ".join(title_node.text().split()) or None) if title_node else None

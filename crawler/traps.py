@@ -34,9 +34,9 @@ def url_trap(canonical_url: str, limits: TrapLimits) -> str | None:
     segments = [s for s in path_of(canonical_url).split("/") if s]
     if limits.max_path_segments and len(segments) > limits.max_path_segments:
         return f"{TRAP}more than {limits.max_path_segments} path segments"
-    if limits.max_segment_repeats and segments:
+    repeats = limits.max_segment_repeats
+    if repeats and len(segments) > repeats and len(set(segments)) < len(segments):
         segment, count = Counter(segments).most_common(1)[0]
-        if count > limits.max_segment_repeats:
-            return (f"{TRAP}path segment {segment[:40]!r} repeated more than "
-                    f"{limits.max_segment_repeats} times")
+        if count > repeats:
+            return f"{TRAP}path segment {segment[:40]!r} repeated more than {repeats} times"
     return None

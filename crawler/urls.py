@@ -90,6 +90,23 @@ def canonical(url: str, base: str | None = None, rules: UrlRules = DEFAULT_RULES
     return href
 
 
+_SEGMENT = r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*"  # no "." or ".." segment, nothing to encode
+_PLAIN_ABSOLUTE_PATH = re.compile(rf"(?:/{_SEGMENT})*/?")
+_PLAIN_RELATIVE_PATH = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*/?")
+
+
+def resolve_link(raw: str, base: str, rules: UrlRules = DEFAULT_RULES) -> str:
+    """canonical(raw, base, rules) for a base that is already canonical, with a fast path for
+    the commonest links: plain paths ("/docs/a.html", "b/c.html") whose resolution is the
+    base's prefix plus the link, exactly what the full parser would give."""
+    if _PLAIN_ABSOLUTE_PATH.fullmatch(raw) and raw:
+        return base[: base.find("/", base.find("//") + 2)] + raw
+    if _PLAIN_RELATIVE_PATH.fullmatch(raw):
+        path = base.split("?", 1)[0]
+        return path[: path.rfind("/") + 1] + raw
+    return canonical(raw, base, rules)
+
+
 def fingerprint(canonical_url: str) -> int:
     """An exact 64-bit fingerprint of a canonical URL: the seen-set stores these, not strings."""
     return int.from_bytes(hashlib.blake2b(canonical_url.encode(), digest_size=8).digest(), "big")

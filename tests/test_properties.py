@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from crawler.parse import ParseConfig, ParseResult, parse_page
 from crawler.scope import Scope
-from crawler.urls import BadURL, UrlRules, canonical
+from crawler.urls import BadURL, UrlRules, canonical, resolve_link
 
 settings.register_profile("ci", derandomize=True, max_examples=300)
 settings.register_profile("dev", max_examples=300)
@@ -96,3 +96,22 @@ def test_parse_never_raises_on_hostile_markup(parts: list[str], nesting: int) ->
     """Random tag soup, plus up to 5,000 levels of nesting, parses to a result."""
     body = ("<div>" * nesting + "".join(parts)).encode()
     assert isinstance(parse_page("http://a.com/", body, "text/html", CONFIG), ParseResult)
+
+
+segment = st.from_regex(r"[A-Za-z0-9._~%:?#@!$&'()*+,;=\\ -]{0,8}", fullmatch=True)
+links = st.builds(lambda lead, parts: lead + "/".join(parts), st.sampled_from(["", "/", "./",
+                  "../", "//", "?", "#"]), st.lists(segment, max_size=5))
+bases = st.sampled_from(["http://a.com/", "http://a.com/dir/page.html", "https://a.com:8443/x/",
+                         "http://u:p@a.com/d/p?q=1", "http://[::1]/a/b", "http://a.com/d/?x"])
+
+
+@given(links, bases, RULES)
+def test_fast_link_resolution_equals_the_full_parser(raw: str, base: str,
+                                                      rules: UrlRules) -> None:
+    """resolve_link (with its fast path for plain paths) gives what canonical() gives."""
+    expected = _canonical_or_none(raw, base, rules)
+    try:
+        got: str | None = resolve_link(raw, base, rules)
+    except BadURL:
+        got = None
+    assert got == expected

@@ -23,11 +23,11 @@ class MemorySink:
     async def open(self) -> None:
         pass
 
-    async def write(self, batch: list[Record]) -> None:
+    async def write(self, rows: list[dict]) -> None:
         await asyncio.sleep(self.pause)
         if self.fail:
             raise SinkError("disk full")
-        self.batches.append([r.url for r in batch])
+        self.batches.append([r["url"] for r in rows])
 
     async def close(self) -> None:
         self.closed = True

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from crawler.errors import UsageError
-from crawler.records import Record
 
 DEFAULT_DB_NAME = "crawl.db"
 
 
 class SinkError(Exception):
     """A sink could not write; the crawl stops rather than lose records silently."""
+
+
+Row = dict[str, Any]  # a record as Record.to_dict() gives it
 
 
 class Sink(Protocol):
@@ -22,7 +24,7 @@ class Sink(Protocol):
 
     async def open(self) -> None: ...
 
-    async def write(self, batch: list[Record]) -> None: ...
+    async def write(self, rows: list[Row]) -> None: ...
 
     async def close(self) -> None: ...
 

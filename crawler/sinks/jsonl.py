@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
-from crawler.records import Record
-from crawler.sinks.base import SinkError
+import orjson
+
+from crawler.sinks.base import Row, SinkError
 
 
 class JsonLinesSink:
@@ -17,24 +17,24 @@ class JsonLinesSink:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.name = str(path)
-        self._file: TextIO | None = None
+        self._file: BinaryIO | None = None
 
     async def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("a", encoding="utf-8")
+            self._file = self.path.open("ab")
         except OSError as exc:
             raise SinkError(f"cannot open output {self.path}: {exc.strerror or exc}") from None
 
-    async def write(self, batch: list[Record]) -> None:
+    async def write(self, rows: list[Row]) -> None:
         assert self._file is not None
-        text = "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in batch)
-        await asyncio.to_thread(self._append, text)
+        data = b"".join(orjson.dumps(row) + b"\n" for row in rows)
+        await asyncio.to_thread(self._append, data)
 
-    def _append(self, text: str) -> None:
+    def _append(self, data: bytes) -> None:
         assert self._file is not None
         try:
-            self._file.write(text)
+            self._file.write(data)
             self._file.flush()
         except OSError as exc:
             raise SinkError(f"cannot write {self.path}: {exc.strerror or exc}") from None

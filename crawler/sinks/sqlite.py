@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from pathlib import Path
 
-from crawler.records import RECORD_FIELDS, Record
-from crawler.sinks.base import SinkError
+import orjson
+
+from crawler.records import RECORD_FIELDS
+from crawler.sinks.base import Row, SinkError
 
 _COLUMN_TYPES = {"depth": "INTEGER", "status": "INTEGER", "elapsed_ms": "INTEGER",
                  "content_length": "INTEGER", "truncated": "INTEGER", "links_found": "INTEGER",
@@ -25,10 +26,9 @@ INSERT_PAGE = (
 )
 
 
-def _row(record: Record) -> tuple[object, ...]:
-    values = record.to_dict()
-    values["links"] = json.dumps(values["links"], ensure_ascii=False)
-    return tuple(values[name] for name in RECORD_FIELDS)
+def _values(row: Row) -> tuple[object, ...]:
+    return tuple(orjson.dumps(row[name]).decode() if name == "links" else row[name]
+                 for name in RECORD_FIELDS)
 
 
 class SqliteSink:
@@ -54,9 +54,9 @@ class SqliteSink:
             raise SinkError(f"cannot open SQLite output {self.path}: {exc}") from None
         self._db = db
 
-    async def write(self, batch: list[Record]) -> None:
-        rows = [_row(r) for r in batch]
-        await asyncio.to_thread(self._insert, rows)
+    async def write(self, rows: list[Row]) -> None:
+        values = [_values(row) for row in rows]
+        await asyncio.to_thread(self._insert, values)
 
     def _insert(self, rows: list[tuple[object, ...]]) -> None:
         assert self._db is not None

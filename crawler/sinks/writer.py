@@ -116,6 +116,7 @@ class RecordWriter:
         while not stop:
             batch, stop = await self._next_batch()
             if batch:
+                rows = [record.to_dict() for record in batch]
                 for sink in self.sinks:
-                    await sink.write(batch)
+                    await sink.write(rows)
                 self.written += len(batch)
