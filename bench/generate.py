@@ -17,8 +17,9 @@ WORDS = ("crawler", "frontier", "politeness", "robots", "request", "response", "
          "session", "socket", "stream", "buffer", "event", "loop", "process", "thread", "memory")
 
 
-def page_html(rng: random.Random, host: int, n: int, hosts: list[str], pages: int) -> str:
-    size = rng.randint(20_000, 60_000)
+def page_html(rng: random.Random, host: int, n: int, hosts: list[str], pages: int,
+              sizes: tuple[int, int] = (20_000, 60_000)) -> str:
+    size = rng.randint(*sizes)
     own = [f"/p/{(n + 1) % pages}.html"] + [f"/p/{rng.randrange(pages)}.html"
                                            for _ in range(rng.randint(35, 70))]
     other = [f"http://{rng.choice(hosts)}/p/{rng.randrange(pages)}.html" for _ in range(5)]
@@ -40,9 +41,10 @@ def page_html(rng: random.Random, host: int, n: int, hosts: list[str], pages: in
     return "".join(parts)
 
 
-def generate(root: Path, hosts: list[str], pages_per_host: int, seed: int = 42) -> int:
+def generate(root: Path, hosts: list[str], pages_per_host: int, seed: int = 42,
+             sizes: tuple[int, int] = (20_000, 60_000)) -> int:
     """Write the site under root/<host>/; returns the number of HTML pages."""
-    marker = root / f".done-{len(hosts)}x{pages_per_host}-{seed}"
+    marker = root / f".done-{len(hosts)}x{pages_per_host}-{seed}-{sizes[0]}-{sizes[1]}"
     if marker.exists():
         return len(hosts) * pages_per_host
     for index, host in enumerate(hosts):
@@ -50,7 +52,8 @@ def generate(root: Path, hosts: list[str], pages_per_host: int, seed: int = 42) 
         base = root / host / "p"
         base.mkdir(parents=True, exist_ok=True)
         for n in range(pages_per_host):
-            (base / f"{n}.html").write_text(page_html(rng, index, n, hosts, pages_per_host))
+            (base / f"{n}.html").write_text(page_html(rng, index, n, hosts, pages_per_host,
+                                                      sizes))
         (root / host / "index.html").write_text(
             "<html><head><title>index</title></head><body><a href='/p/0.html'>start</a>"
             "</body></html>")

@@ -66,7 +66,7 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     outcome = CrawlOutcome(CrawlStats(), run_id, [s.name for s in sinks])
     async with (
         ParsePool(settings.parse_mode, settings.parse_workers, timeout=settings.parse_timeout,
-                  parse_fn=parse_fn) as parser,
+                  parse_fn=parse_fn, inline_max_bytes=settings.parse_inline_max_bytes) as parser,
         Fetcher(settings, guard) as fetcher,
         RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds) as writer,
     ):

@@ -28,7 +28,7 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
 DETECT_BYTES = 64 * 1024
 MAX_NESTING = 1024  # browsers stop nesting at 512; lexbor has no cap and is quadratic in depth
-_NESTING_CHECK_ABOVE = 3000  # fewer start tags than this cannot nest deep enough to matter
+_NESTING_CHECK_ABOVE = 4000  # fewer tags than this cannot nest deep enough to matter
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
 # elements that never nest: void ones, and ones the parser closes by itself when the next opens
 _FLAT = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
@@ -112,9 +112,9 @@ def decode_html(body: bytes, content_type: str | None) -> str:
 
 
 def may_nest_deeply(body: bytes) -> bool:
-    """False when the page has too few start tags to nest deeper than the limit: two
-    memchr-speed counts (an over-estimate for UTF-16, which then takes the full check)."""
-    return body.count(b"<") - body.count(b"</") > _NESTING_CHECK_ABOVE
+    """False when the page has too few tags to nest deeper than the limit (depth <= start tags
+    <= count of "<"): one byte count, about 15 us for 40 KB."""
+    return body.count(b"<") > _NESTING_CHECK_ABOVE
 
 
 def limit_nesting(text: str, limit: int = MAX_NESTING) -> tuple[str, bool]:

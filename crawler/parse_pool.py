@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Self
 
@@ -84,14 +84,18 @@ class _Workers:
 
 
 class ParsePool:
-    """`await pool.parse(...)`: parse in worker processes ("process") or on the loop ("inline").
+    """`await pool.parse(...)` where the mode says: "process" (worker processes, isolated, with a
+    deadline), "inline" (on the event loop), "thread" (a thread pool; the GIL mostly serialises
+    it), or "auto": inline up to `inline_max_bytes`, in the process pool above.
 
-    Inline parsing has no deadline and no isolation: it is for debugging and small crawls.
+    Inline and thread parsing have no deadline and no crash isolation.
     """
 
     def __init__(self, mode: str = "process", workers: int = 0, attempts: int = 3,
-                 timeout: float = 30.0, parse_fn: ParseFn = parse_page) -> None:
+                 timeout: float = 30.0, parse_fn: ParseFn = parse_page,
+                 inline_max_bytes: int = 256 * 1024) -> None:
         self.mode = mode
+        self.inline_max_bytes = inline_max_bytes
         self.workers = workers or os.cpu_count() or 1
         self.attempts = attempts
         self.timeout = timeout
@@ -100,6 +104,7 @@ class ParsePool:
         self._main: _Workers | None = None
         self._quarantine: _Workers | None = None
         self._quarantine_turn = asyncio.Lock()
+        self._threads: ThreadPoolExecutor | None = None
 
     def __repr__(self) -> str:
         return (f"<ParsePool {self.mode} workers={self.workers} rebuilds={self.rebuilds} "
@@ -110,8 +115,10 @@ class ParsePool:
         return sum(w.rebuilds for w in (self._main, self._quarantine) if w is not None)
 
     async def __aenter__(self) -> Self:
-        if self.mode == "process":
+        if self.mode in ("process", "auto"):
             self._main = _Workers(self.workers, "parse")
+        elif self.mode == "thread":
+            self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="parse")
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -121,15 +128,25 @@ class ParsePool:
         for workers in (self._main, self._quarantine):
             if workers is not None:
                 workers.close()
+        if self._threads is not None:
+            self._threads.shutdown(wait=True, cancel_futures=True)
+            self._threads = None
 
     async def parse(self, url: str, body: bytes, content_type: str | None,
                     config: ParseConfig) -> ParseResult:
         """The page's ParseResult, or ParseFailed."""
-        if self.mode == "inline":
+        if self.mode == "inline" or (self.mode == "auto" and len(body) <= self.inline_max_bytes):
             try:
                 return self.parse_fn(url, body, content_type, config)
             except Exception as exc:
                 raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc
+        if self._threads is not None:
+            async with self._admission:
+                try:
+                    return await asyncio.get_running_loop().run_in_executor(
+                        self._threads, self.parse_fn, url, body, content_type, config)
+                except Exception as exc:
+                    raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc
         if self._main is None:
             raise ParseFailed("parse pool is closed")
         async with self._admission:

@@ -31,6 +31,9 @@ def url_trap(canonical_url: str, limits: TrapLimits) -> str | None:
     """Why the URL looks like a spider trap, or None."""
     if limits.max_url_length and len(canonical_url) > limits.max_url_length:
         return f"{TRAP}URL longer than {limits.max_url_length} characters"
+    slashes = canonical_url.count("/") - 2  # at most this many path segments
+    if slashes <= limits.max_segment_repeats and slashes <= limits.max_path_segments:
+        return None
     segments = [s for s in path_of(canonical_url).split("/") if s]
     if limits.max_path_segments and len(segments) > limits.max_path_segments:
         return f"{TRAP}more than {limits.max_path_segments} path segments"

@@ -48,3 +48,23 @@ async def test_exception_in_parser_is_a_parse_failure() -> None:
             with pytest.raises(ParseFailed, match="RuntimeError: bad page"):
                 await pool.parse("http://a.com/p", b"POISON", "text/html", CONFIG)
             assert pool.rebuilds == 0
+
+
+async def test_auto_mode_parses_small_pages_inline_and_big_ones_isolated() -> None:
+    """auto: a page up to inline_max_bytes is parsed on the loop; a bigger one goes to the
+    process pool, where a crash costs only that page."""
+    async with ParsePool("auto", workers=1, inline_max_bytes=1000,
+                         parse_fn=crash_on_poison) as pool:
+        small = await pool.parse("http://a.com/", PAGE, "text/html", CONFIG)
+        assert small.title == "t" and pool.rebuilds == 0
+        with pytest.raises(ParseFailed, match="crashed"):
+            await pool.parse("http://a.com/big", b"POISON" + b" " * 2000, "text/html", CONFIG)
+        assert pool.rebuilds > 0
+
+
+async def test_thread_mode_returns_results() -> None:
+    """thread: pages are parsed in a thread pool."""
+    async with ParsePool("thread", workers=2) as pool:
+        results = await asyncio.gather(*[pool.parse(f"http://a.com/{i}", PAGE, "text/html",
+                                                    CONFIG) for i in range(5)])
+    assert all(r.title == "t" for r in results)
