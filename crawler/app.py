@@ -23,12 +23,14 @@ from crawler.progress import Progress
 from crawler.robots import RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
-from crawler.sinks import open_sinks
+from crawler.sinks import Sink, open_sinks
 from crawler.sinks.writer import RecordWriter
+from crawler.spill import SpillQueue
 from crawler.urls import host_of
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SPILL_NAME = "frontier-spill.db"
 
 
 @dataclass
@@ -50,8 +52,10 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     """Crawl from `seeds` (canonical URLs) until nothing is pending or a signal stops it.
     `parse_fn` is the page parser the workers run (a picklable top-level function)."""
     run_id = new_run_id()
-    scope = Scope.for_seeds(settings.scope, seeds, settings.allow, settings.deny)
+    spill = (SpillQueue(Path(settings.job_dir) / SPILL_NAME) if settings.frontier_memory
+             else None)
     frontier = Frontier(per_host=settings.per_host, delay=settings.delay,
+                        memory_window=settings.frontier_memory, spill=spill,
                         start_delay=settings.autothrottle_start if settings.autothrottle else 0,
                         max_pages=settings.max_pages, max_depth=settings.max_depth,
                         max_pages_per_host=settings.max_pages_per_host,
@@ -64,6 +68,18 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     log.debug("address guard: %s", guard)
     sinks = open_sinks(Path(settings.job_dir), settings.outputs)
     outcome = CrawlOutcome(CrawlStats(), run_id, [s.name for s in sinks])
+    try:
+        await _crawl(settings, seeds, frontier, guard, sinks, outcome, handle_signals, parse_fn)
+    finally:
+        if spill is not None:
+            spill.close()
+    return outcome
+
+
+async def _crawl(settings: Settings, seeds: list[str], frontier: Frontier, guard: AddressGuard,
+                 sinks: list[Sink], outcome: CrawlOutcome, handle_signals: bool,
+                 parse_fn: ParseFn) -> None:
+    scope = Scope.for_seeds(settings.scope, seeds, settings.allow, settings.deny)
     async with (
         ParsePool(settings.parse_mode, settings.parse_workers, timeout=settings.parse_timeout,
                   parse_fn=parse_fn, inline_max_bytes=settings.parse_inline_max_bytes) as parser,
@@ -74,7 +90,8 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
             fetcher, cache_seconds=settings.robots_cache_seconds,
             retry_seconds=settings.robots_retry_seconds, max_bytes=settings.robots_max_bytes,
         ) if settings.robots else None
-        crawler = Crawler(settings, scope, frontier, fetcher, parser, writer, run_id, robots)
+        crawler = Crawler(settings, scope, frontier, fetcher, parser, writer, outcome.run_id,
+                          robots)
         outcome.stats = crawler.stats
         crawler.add_seeds(seeds)
         progress = Progress(crawler, sys.stderr, settings.progress_seconds, not settings.quiet)
@@ -90,7 +107,6 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
             if handle_signals:
                 for signum in STOP_SIGNALS:
                     loop.remove_signal_handler(signum)
-    return outcome
 
 
 def _on_signal(signum: signal.Signals, crawler: Crawler, outcome: CrawlOutcome) -> None:

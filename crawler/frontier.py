@@ -21,20 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawler.request import Request
+from crawler.seen import SeenSet
+from crawler.spill import SpillQueue
 from crawler.traps import TRAP
 from crawler.urls import origin
 
-
-@dataclass(slots=True)
-class Request:
-    """A URL the frontier hands out: where it came from and how deep it is."""
-
-    url: str
-    depth: int
-    referrer: str | None = None
-    redirects: int = 0  # redirect hops that led to this URL
-    attempts: int = 0  # fetch attempts made so far
-    robots_waits: int = 0  # times it waited for an unreachable robots.txt
+__all__ = ["Frontier", "Request"]
 
 
 @dataclass(slots=True)
@@ -56,6 +49,7 @@ class Frontier:
     def __init__(self, *, per_host: int, delay: float = 0.0, start_delay: float = 0.0,
                  max_pages: int = 0, max_depth: int = 0, max_pages_per_host: int = 0,
                  max_query_variants: int = 0, hosts_known: bool = True,
+                 memory_window: int = 0, spill: SpillQueue | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.per_host = per_host
         self.delay = delay
@@ -67,7 +61,10 @@ class Frontier:
         self.hosts_known = hosts_known
         self._query_variants: dict[int, int] = {}  # hash of origin + path -> queries admitted
         self._clock = clock
-        self._seen: set[int] = set()
+        self._seen = SeenSet()
+        self.memory_window = memory_window  # queued requests kept in memory; 0 = all
+        self._spill = spill
+        self.in_memory = 0
         self._hosts: dict[str, _Host] = {}
         self._heap: list[tuple[float, int, str]] = []  # (time the host may start, token, key)
         self._tokens = 0
@@ -83,7 +80,9 @@ class Frontier:
 
     def stats(self) -> dict[str, Any]:
         return {"admitted": self.admitted, "queued": self.queued, "in_flight": self.in_flight,
-                "finished": self.finished, "hosts": len(self._hosts), "closed": self._closed}
+                "finished": self.finished, "hosts": len(self._hosts), "closed": self._closed,
+                "in_memory": self.in_memory, "spilled": len(self._spill) if self._spill else 0,
+                "seen": len(self._seen)}
 
     @property
     def pending(self) -> int:
@@ -110,10 +109,27 @@ class Frontier:
             return pruned
         self.admitted += 1
         host.admitted += 1
-        host.queue.append(Request(url, depth, referrer, redirects))
         self.queued += 1
-        self._schedule(key, host)
+        request = Request(url, depth, referrer, redirects)
+        if self._spill is not None and (len(self._spill) or
+                                        self.in_memory >= self.memory_window):
+            self._spill.push(request)  # FIFO: once anything waits on disk, newcomers do too
+            return True
+        self._enqueue(key, host, request)
         return True
+
+    def _enqueue(self, key: str, host: _Host, request: Request) -> None:
+        host.queue.append(request)
+        self.in_memory += 1
+        self._schedule(key, host)
+
+    def _refill(self) -> None:
+        """Bring the oldest spilled requests back while memory holds less than half the
+        window."""
+        assert self._spill is not None
+        for request in self._spill.pop(self.memory_window - self.in_memory):
+            key = origin(request.url)
+            self._enqueue(key, self._host(key), request)
 
     def _trap(self, url: str, depth: int, host: _Host) -> str | None:
         if self.max_depth and depth > self.max_depth:
@@ -131,10 +147,7 @@ class Frontier:
 
     def prune(self, fp: int) -> bool:
         """Mark a URL pruned elsewhere (a parse worker's trap check) as seen; True if new."""
-        if fp in self._seen:
-            return False
-        self._seen.add(fp)
-        return True
+        return self._seen.add(fp)
 
     def seen(self, fp: int) -> bool:
         return fp in self._seen
@@ -163,6 +176,9 @@ class Frontier:
 
     def next_ready(self, now: float) -> Request | None:
         """The next request whose host may be hit at `now`, or None. Marks it in flight."""
+        if self._spill is not None and self.in_memory < self.memory_window // 2 and \
+                len(self._spill):
+            self._refill()
         heap = self._heap
         while heap and heap[0][0] <= now:
             _, token, key = heapq.heappop(heap)
@@ -173,6 +189,7 @@ class Frontier:
             if not host.queue or host.active >= self._slots(host):
                 continue
             request = host.queue.popleft()
+            self.in_memory -= 1
             host.active += 1
             host.last_start = now
             host.next_start = now + host.delay
@@ -209,6 +226,7 @@ class Frontier:
         self.in_flight -= 1
         host.queue.appendleft(request)
         self.queued += 1
+        self.in_memory += 1
         self.pause_host(request.url, not_before)
 
     def pause_host(self, url: str, until: float) -> None:

@@ -78,6 +78,9 @@ class Settings:
         "crawl-job", "job directory; holds the embedded SQLite results (crawl.db)", _non_empty
     )
     max_pages: int = setting(0, "stop admitting URLs after this many (0 = no limit)", _at_least(0))
+    frontier_memory: int = setting(100000, "queued URLs kept in memory; the rest wait in the "
+                                   "job directory's SQLite (0 = keep all in memory)",
+                                   _at_least(0))
     max_depth: int = setting(0, "follow links at most this deep from a seed (0 = no limit)",
                              _at_least(0))
     concurrency: int = setting(32, "fetches in flight at once, over all hosts", _at_least(1))

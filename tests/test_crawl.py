@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 
 from tests.conftest import by_url
@@ -219,14 +220,16 @@ async def test_delay_spaces_requests_to_one_host(site: Site, crawl) -> None:
     assert len(gaps) == 3 and min(gaps) >= 0.2 - 0.01
 
 
-async def test_few_thousand_pages_in_process_pool(site: Site, crawl) -> None:
-    """3,000 generated pages, parsed in the process pool, yield exactly one record each."""
+@pytest.mark.parametrize("memory", ["100000", "50"])
+async def test_few_thousand_pages_in_process_pool(site: Site, crawl, memory: str) -> None:
+    """3,000 generated pages, parsed in the process pool, yield exactly one record each, also
+    when only 50 queued URLs may stay in memory and the rest spill to disk."""
     count = 3000
     for i in range(count):
         links = [f"/p{(i * 7 + k) % count}" for k in (1, 2, 3)] + [f"/p{i // 2}"]
         site.page(f"/p{i}", *links)
     records = by_url(await crawl([site.url("/p0")], parse_mode="process", parse_workers=2,
-                                 concurrency=64, per_host=64))
+                                 concurrency=64, per_host=64, frontier_memory=memory))
     assert len(records) == count
     assert all(r["status"] == 200 for r in records.values())
     assert max(site.hits.values()) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crawler.frontier import Frontier
+from crawler.spill import SpillQueue
 from crawler.urls import fingerprint
 
 
@@ -165,3 +166,22 @@ def test_pruned_elsewhere_counts_once() -> None:
     fp = fingerprint("http://a.com/trap")
     assert frontier.prune(fp) is True and frontier.prune(fp) is False
     assert add(frontier, "http://a.com/trap") is False
+
+
+def test_spill_keeps_memory_bounded_and_order_fifo(tmp_path) -> None:
+    """Beyond the memory window, requests wait on disk; all come back, in the order added, and
+    the pending count includes them."""
+    spill = SpillQueue(tmp_path / "spill.db")
+    frontier = Frontier(per_host=1000, memory_window=10, spill=spill)
+    urls = [f"http://h{i % 7}.com/{i}" for i in range(5000)]
+    for url in urls:
+        assert add(frontier, url) is True
+    assert frontier.in_memory == 10 and frontier.pending == 5000 and len(spill) == 4990
+    out = []
+    while (request := frontier.next_ready(0)) is not None:
+        out.append(request.url)
+        frontier.done(request)
+        assert frontier.in_memory <= 10
+    assert sorted(out) == sorted(urls) and frontier.pending == 0
+    assert out[:10] == urls[:10]
+    spill.close()
