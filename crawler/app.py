@@ -17,6 +17,7 @@ from crawler.engine import Crawler, CrawlStats
 from crawler.fetch import Fetcher
 from crawler.frontier import Frontier
 from crawler.guard import AddressGuard, addresses_of
+from crawler.limits import raise_open_files_limit
 from crawler.parse import parse_page
 from crawler.parse_pool import ParseFn, ParsePool
 from crawler.progress import Progress
@@ -52,6 +53,7 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     """Crawl from `seeds` (canonical URLs) until nothing is pending or a signal stops it.
     `parse_fn` is the page parser the workers run (a picklable top-level function)."""
     run_id = new_run_id()
+    raise_open_files_limit(settings.concurrency)
     spill = (SpillQueue(Path(settings.job_dir) / SPILL_NAME) if settings.frontier_memory
              else None)
     frontier = Frontier(per_host=settings.per_host, delay=settings.delay,
