@@ -80,6 +80,16 @@ def run_wget2(seeds: list[str], work: Path, concurrency: int) -> Result:
     return Result("wget2 -r", count_wget2(folder), usage)
 
 
+def warm_page_cache(root: Path) -> None:
+    """Read every file of the site, so each crawler meets the same warm page cache (this
+    machine's kernel reclaims cache proactively, and a cold cache makes nginx the bottleneck)."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as handle:
+                while handle.read(1 << 20):
+                    pass
+
+
 def table(results: list[Result]) -> str:
     scrapy = next((r for r in results if r.name.startswith("Scrapy")), None)
     wget2 = next((r for r in results if r.name.startswith("wget2")), None)
@@ -114,6 +124,7 @@ def main() -> None:
     with serve_static(args.site, hosts, args.port):
         for name in which:
             work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+            warm_page_cache(args.site)
             try:
                 if name == "ours":
                     results.append(run_ours(seeds, work, args.concurrency,
