@@ -10,11 +10,9 @@ from __future__ import annotations
 import argparse
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -22,18 +20,9 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 from measure import run_measured  # noqa: E402
+from servers import wait_for_port  # noqa: E402
 
 PORT = 8092
-
-
-def wait_for(host: str) -> None:
-    for _ in range(200):
-        try:
-            socket.create_connection((host, PORT), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("slow server did not start")
 
 
 def main() -> None:
@@ -54,7 +43,7 @@ def main() -> None:
     rows = []
     try:
         for host in hosts:
-            wait_for(host)
+            wait_for_port(host, PORT, "slow server")
         per_host = max(1, args.inflight // args.hosts)
         (work / "seeds.txt").write_text("".join(f"http://{h}:{PORT}/p/0\n" for h in hosts))
         ours = run_measured(

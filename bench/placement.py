@@ -32,7 +32,7 @@ def main() -> None:
         root = Path(tempfile.gettempdir()) / f"crawler-placement-{sizes[0]}"
         generate(root, [f"{h}:{PORT}" for h in HOSTS], per_host, sizes=sizes)
         seeds = [f"http://{h}:{PORT}/" for h in HOSTS]
-        with serve_static(root, HOSTS, PORT):
+        with serve_static({(h, PORT): root / f"{h}:{PORT}" for h in HOSTS}):
             for mode in MODES:
                 work = Path(tempfile.mkdtemp(prefix="bench-placement-"))
                 try:

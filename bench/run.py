@@ -121,7 +121,7 @@ def main() -> None:
     seeds = [f"http://{n}/" for n in names]
     which = args.only or ["ours", "scrapy", "wget2"]
     results: list[Result] = []
-    with serve_static(args.site, hosts, args.port):
+    with serve_static({(h, args.port): args.site / f"{h}:{args.port}" for h in hosts}):
         for name in which:
             work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
             warm_page_cache(args.site)

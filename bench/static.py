@@ -1,4 +1,5 @@
-"""Fallback static server for the benchmark (when nginx is missing): aiohttp, one per host."""
+"""Fallback static server for the benchmarks (when nginx is missing): one aiohttp site per
+HOST:PORT=FOLDER argument."""
 
 from __future__ import annotations
 
@@ -9,17 +10,17 @@ from pathlib import Path
 from aiohttp import web
 
 
-async def main(root: Path, port: int, hosts: list[str]) -> None:
-    runners = []
-    for host in hosts:
+async def main(specs: list[str]) -> None:
+    for spec in specs:
+        address, folder = spec.split("=", 1)
+        host, port = address.rsplit(":", 1)
         app = web.Application()
-        app.router.add_static("/", root / f"{host}:{port}", show_index=False)
+        app.router.add_static("/", Path(folder), show_index=False)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
-        runners.append(runner)
+        await web.TCPSite(runner, host, int(port)).start()
     await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]))
+    asyncio.run(main(sys.argv[1:]))

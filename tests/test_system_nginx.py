@@ -13,11 +13,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from bench.servers import nginx, nginx_binary
 
 DOCS = Path("/usr/share/doc/python3.11/html")
 pytestmark = pytest.mark.system
@@ -37,54 +38,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def nginx_binary() -> str | None:
-    return shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
-
-
 @pytest.fixture
-def nginx_docs(tmp_path: Path) -> Iterator[str]:
+def nginx_docs() -> Iterator[str]:
     """nginx serving Python's HTML docs on 127.0.0.1; yields the base URL."""
-    nginx = nginx_binary()
-    require(nginx is not None, "nginx")
+    require(nginx_binary() is not None, "nginx")
     require((DOCS / "index.html").is_file(), f"python3.11-doc ({DOCS})")
     port = free_port()
-    conf = tmp_path / "nginx.conf"
-    temp = {name: tmp_path / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
-    conf.write_text(f"""
-worker_processes 1;
-daemon off;
-pid {tmp_path}/nginx.pid;
-error_log {tmp_path}/error.log;
-events {{ worker_connections 512; }}
-http {{
-  include /etc/nginx/mime.types;
-  access_log {tmp_path}/access.log;
-  client_body_temp_path {temp['body']};
-  proxy_temp_path {temp['proxy']};
-  fastcgi_temp_path {temp['fastcgi']};
-  uwsgi_temp_path {temp['uwsgi']};
-  scgi_temp_path {temp['scgi']};
-  server {{ listen 127.0.0.1:{port}; root {DOCS}; }}
-}}
-""")
-    assert nginx is not None
-    errors = tmp_path / "error.log"
-    proc = subprocess.Popen([nginx, "-c", str(conf), "-e", str(errors)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            pytest.fail(f"nginx did not start: {errors.read_text() if errors.exists() else ''}")
+    with nginx({("127.0.0.1", port): DOCS}):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def wget2_pages(base: str, workdir: Path) -> set[str]:
