@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import uuid
 from collections.abc import Coroutine
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.engine import Crawler, CrawlStats
+from crawler.errors import UsageError
 from crawler.fetch import Fetcher
 from crawler.frontier import Frontier
 from crawler.guard import AddressGuard, addresses_of
@@ -48,14 +50,23 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+def open_job_dir(job_dir: Path, spill: bool) -> SpillQueue | None:
+    """Create the job directory (and the frontier's spill file); a clear UsageError if not."""
+    try:
+        job_dir.mkdir(parents=True, exist_ok=True)
+        return SpillQueue(job_dir / SPILL_NAME) if spill else None
+    except (OSError, sqlite3.Error) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise UsageError(f"cannot use job directory {job_dir}: {reason}") from None
+
+
 async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: bool = True,
                     parse_fn: ParseFn = parse_page) -> CrawlOutcome:
     """Crawl from `seeds` (canonical URLs) until nothing is pending or a signal stops it.
     `parse_fn` is the page parser the workers run (a picklable top-level function)."""
     run_id = new_run_id()
     raise_open_files_limit(settings.concurrency)
-    spill = (SpillQueue(Path(settings.job_dir) / SPILL_NAME) if settings.frontier_memory
-             else None)
+    spill = open_job_dir(Path(settings.job_dir), settings.frontier_memory > 0)
     frontier = Frontier(per_host=settings.per_host, delay=settings.delay,
                         memory_window=settings.frontier_memory, spill=spill,
                         start_delay=settings.autothrottle_start if settings.autothrottle else 0,

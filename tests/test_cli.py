@@ -91,6 +91,15 @@ async def test_invalid_settings_name_the_setting(tmp_path: Path) -> None:
         one_line_error(err, expected)
 
 
+async def test_unusable_job_dir_is_named(tmp_path: Path) -> None:
+    """A job directory that cannot be created exits 2 with one line naming it."""
+    (tmp_path / "seeds.txt").write_text("http://127.0.0.1:9/\n")
+    (tmp_path / "a-file").write_text("")
+    code, _, err = await run_cli("seeds.txt", "--job-dir", "a-file/job", cwd=tmp_path)
+    assert code == 2
+    one_line_error(err, "cannot use job directory a-file/job: Not a directory")
+
+
 async def test_unwritable_output_is_a_fatal_error(tmp_path: Path) -> None:
     """An output that cannot be opened exits 1 with one line naming it."""
     (tmp_path / "seeds.txt").write_text("http://127.0.0.1:9/\n")
