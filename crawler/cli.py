@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -110,6 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SinkError as exc:
         print(f"crawler: error: {exc}", file=sys.stderr)
         return EXIT_FATAL
+    except KeyboardInterrupt:  # Ctrl-C while starting, before the signal handlers are set
+        print("crawler: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
     if not settings.quiet:
         print(summary(outcome), file=sys.stderr)
     if outcome.stopped_by is not None:
