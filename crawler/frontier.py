@@ -149,9 +149,6 @@ class Frontier:
         """Mark a URL pruned elsewhere (a parse worker's trap check) as seen; True if new."""
         return self._seen.add(fp)
 
-    def seen(self, fp: int) -> bool:
-        return fp in self._seen
-
     def _host(self, key: str) -> _Host:
         host = self._hosts.get(key)
         if host is None:
