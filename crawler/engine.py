@@ -180,11 +180,11 @@ class Crawler:
             return record
 
     async def _visit_steps(self, request: Request, record: Record) -> Record | Retry:
-        refused = self._given_up.get(origin(request.url)) or self.fetcher.guard.check_url(
-            request.url)
-        if refused is not None:
-            record.error = refused
-            return record
+        if self._given_up:  # the address guard is the fetcher's, applied on every fetch
+            refused = self._given_up.get(origin(request.url))
+            if refused is not None:
+                record.error = refused
+                return record
         if self.robots is not None:
             verdict = await self._robots_verdict(request)
             if isinstance(verdict, Retry):
