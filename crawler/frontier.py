@@ -50,6 +50,7 @@ class Frontier:
                  max_pages: int = 0, max_depth: int = 0, max_pages_per_host: int = 0,
                  max_query_variants: int = 0, hosts_known: bool = True,
                  memory_window: int = 0, spill: SpillQueue | None = None,
+                 on_queue: Callable[[Request], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.per_host = per_host
         self.delay = delay
@@ -64,6 +65,7 @@ class Frontier:
         self._seen = SeenSet()
         self.memory_window = memory_window  # queued requests kept in memory; 0 = all
         self._spill = spill
+        self.on_queue = on_queue  # told of every URL queued by add() (the job's journal)
         self.in_memory = 0
         self._hosts: dict[str, _Host] = {}
         self._heap: list[tuple[float, int, str]] = []  # (time the host may start, token, key)
@@ -107,16 +109,33 @@ class Frontier:
         self._seen.add(fp)
         if pruned is not None:
             return pruned
+        request = Request(url, depth, referrer, redirects, fp)
+        self._admit(key, host, request)
+        if self.on_queue is not None:
+            self.on_queue(request)
+        return True
+
+    def _admit(self, key: str, host: _Host, request: Request) -> None:
         self.admitted += 1
         host.admitted += 1
         self.queued += 1
-        request = Request(url, depth, referrer, redirects)
         if self._spill is not None and (len(self._spill) or
                                         self.in_memory >= self.memory_window):
             self._spill.push(request)  # FIFO: once anything waits on disk, newcomers do too
-            return True
+            return
         self._enqueue(key, host, request)
-        return True
+
+    def restore(self, request: Request) -> None:
+        """Queue a request a resumed job left pending (it is already in the job's state)."""
+        if self._seen.add(request.fp):
+            key = origin(request.url)
+            self._admit(key, self._host(key), request)
+
+    def remember(self, url: str, fp: int) -> None:
+        """Count a URL a resumed job already finished: seen, and within the page budgets."""
+        if self._seen.add(fp):
+            self.admitted += 1
+            self._host(origin(url)).admitted += 1
 
     def _enqueue(self, key: str, host: _Host, request: Request) -> None:
         host.queue.append(request)

@@ -6,9 +6,29 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from crawler.request import Request
+from crawler.request import History, Request
+from crawler.urls import fp_from_sql, fp_to_sql
 
 FLUSH_AT = 2000
+COLUMNS = "url, depth, referrer, redirects, fp, ok, etag, last_modified, content_hash"
+PLACES = ", ".join("?" * 9)
+Row = tuple[str, int, str | None, int, int, int | None, str | None, str | None, str | None]
+
+
+def to_row(request: Request) -> Row:
+    """A request as a SQLite row (the fingerprint as a signed 64-bit integer)."""
+    head = (request.url, request.depth, request.referrer, request.redirects,
+            fp_to_sql(request.fp))
+    h = request.history
+    if h is None:
+        return (*head, None, None, None, None)
+    return (*head, int(h.ok), h.etag, h.last_modified, h.content_hash)
+
+
+def from_row(row: Row) -> Request:
+    url, depth, referrer, redirects, fp, ok, etag, last_modified, content_hash = row
+    history = None if ok is None else History(bool(ok), etag, last_modified, content_hash)
+    return Request(url, depth, referrer, redirects, fp_from_sql(fp), history)
 
 
 class SpillQueue:
@@ -22,8 +42,9 @@ class SpillQueue:
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute("CREATE TABLE spill (id INTEGER PRIMARY KEY, url TEXT, depth INTEGER, "
-                         "referrer TEXT, redirects INTEGER)")
-        self._buffer: list[tuple[str, int, str | None, int]] = []
+                         "referrer TEXT, redirects INTEGER, fp INTEGER, ok INTEGER, etag TEXT, "
+                         "last_modified TEXT, content_hash TEXT)")
+        self._buffer: list[Row] = []
         self._on_disk = 0
 
     def __len__(self) -> int:
@@ -33,15 +54,15 @@ class SpillQueue:
         return f"<SpillQueue {self._on_disk} on disk, {len(self._buffer)} buffered>"
 
     def push(self, request: Request) -> None:
-        self._buffer.append((request.url, request.depth, request.referrer, request.redirects))
+        self._buffer.append(to_row(request))
         if len(self._buffer) >= FLUSH_AT:
             self._flush()
 
     def _flush(self) -> None:
         with self._db:
             self._db.execute("BEGIN")
-            self._db.executemany("INSERT INTO spill (url, depth, referrer, redirects) "
-                                 "VALUES (?, ?, ?, ?)", self._buffer)
+            self._db.executemany(f"INSERT INTO spill ({COLUMNS}) VALUES ({PLACES})",
+                                 self._buffer)
         self._on_disk += len(self._buffer)
         self._buffer.clear()
 
@@ -49,16 +70,15 @@ class SpillQueue:
         """Up to `count` of the oldest requests, removed from the queue."""
         if self._on_disk == 0:
             taken, self._buffer = self._buffer[:count], self._buffer[count:]
-            return [Request(*row) for row in taken]
-        rows = self._db.execute("SELECT id, url, depth, referrer, redirects FROM spill "
-                                "ORDER BY id LIMIT ?", (count,)).fetchall()
+            return [from_row(row) for row in taken]
+        rows = self._db.execute(f"SELECT id, {COLUMNS} FROM spill ORDER BY id LIMIT ?",
+                                (count,)).fetchall()
         if rows:
             with self._db:
                 self._db.execute("BEGIN")
                 self._db.execute("DELETE FROM spill WHERE id <= ?", (rows[-1][0],))
         self._on_disk -= len(rows)
-        return [Request(url, depth, referrer, redirects)
-                for _, url, depth, referrer, redirects in rows]
+        return [from_row(row[1:]) for row in rows]
 
     def close(self) -> None:
         self._db.close()

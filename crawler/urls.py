@@ -112,6 +112,15 @@ def fingerprint(canonical_url: str) -> int:
     return int.from_bytes(hashlib.blake2b(canonical_url.encode(), digest_size=8).digest(), "big")
 
 
+def fp_to_sql(fp: int) -> int:
+    """A fingerprint as SQLite's signed 64-bit INTEGER."""
+    return fp - (1 << 64) if fp >= 1 << 63 else fp
+
+
+def fp_from_sql(value: int) -> int:
+    return value & ((1 << 64) - 1)
+
+
 def origin(canonical_url: str) -> str:
     """scheme://host[:port] of a canonical URL, without credentials: the unit of politeness."""
     start = canonical_url.find("//") + 2

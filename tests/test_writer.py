@@ -20,8 +20,11 @@ class MemorySink:
         self.batches: list[list[str]] = []
         self.pause, self.fail, self.closed = pause, fail, False
 
-    async def open(self) -> None:
+    async def open(self, checkpoint: int | None = None) -> None:
         pass
+
+    def checkpoint(self) -> int | None:
+        return None
 
     async def write(self, rows: list[dict]) -> None:
         await asyncio.sleep(self.pause)

@@ -1,4 +1,5 @@
-"""The sink protocol (open, write(batch), close) and the factory that picks sinks by suffix."""
+"""The sink protocol (open, write(batch), checkpoint, close) and the factory that picks sinks by
+suffix."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from crawler.errors import UsageError
-
-DEFAULT_DB_NAME = "crawl.db"
 
 
 class SinkError(Exception):
@@ -18,13 +17,19 @@ Row = dict[str, Any]  # a record as Record.to_dict() gives it
 
 
 class Sink(Protocol):
-    """Somewhere records are stored. Calls come from one writer task, never concurrently."""
+    """Somewhere records are stored. Calls come from one writer task, never concurrently.
+
+    A sink is exactly-once in one of two ways: its writes are idempotent (`checkpoint` returns
+    None), or it is append-only and `checkpoint` says how far it got; the job state commits that
+    with the batch, and `open` gets it back to cut off what no commit covers."""
 
     name: str
 
-    async def open(self) -> None: ...
+    async def open(self, checkpoint: int | None = None) -> None: ...
 
     async def write(self, rows: list[Row]) -> None: ...
+
+    def checkpoint(self) -> int | None: ...
 
     async def close(self) -> None: ...
 
@@ -44,8 +49,6 @@ def sink_for(target: str) -> Sink:
     )
 
 
-def open_sinks(job_dir: Path, outputs: tuple[str, ...]) -> list[Sink]:
-    """The job's embedded SQLite sink, then one sink per `-o` target (not yet opened)."""
-    from crawler.sinks.sqlite import SqliteSink
-
-    return [SqliteSink(job_dir / DEFAULT_DB_NAME), *(sink_for(t) for t in outputs)]
+def open_sinks(outputs: tuple[str, ...]) -> list[Sink]:
+    """One sink per `-o` target (not yet opened). The job's own crawl.db is the job state's."""
+    return [sink_for(t) for t in outputs]

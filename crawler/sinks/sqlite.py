@@ -1,10 +1,12 @@
-"""SQLite sink, the embedded default: a `pages` table in the job directory, one row per record."""
+"""SQLite sink: a `pages` table, one row per URL and run. The job directory's crawl.db holds
+one (committed with the job state); `-o results.db` writes another, idempotently."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -20,26 +22,39 @@ CREATE_PAGES = (
     + ", ".join(f"{name} {_COLUMN_TYPES.get(name, 'TEXT')}" for name in RECORD_FIELDS)
     + ")"
 )
-INSERT_PAGE = (
-    f"INSERT INTO pages ({', '.join(RECORD_FIELDS)}) "
-    f"VALUES ({', '.join('?' for _ in RECORD_FIELDS)})"
-)
+_COLUMNS = f"({', '.join(RECORD_FIELDS)}) VALUES ({', '.join('?' for _ in RECORD_FIELDS)})"
+INSERT_PAGE = f"INSERT INTO pages {_COLUMNS}"
+UPSERT_PAGE = f"INSERT OR REPLACE INTO pages {_COLUMNS}"
 
 
-def _values(row: Row) -> tuple[object, ...]:
+def page_values(row: Row) -> tuple[Any, ...]:
+    """A record's values in column order (its links as a JSON array)."""
     return tuple(orjson.dumps(row[name]).decode() if name == "links" else row[name]
                  for name in RECORD_FIELDS)
 
 
+def prepare_pages_table(db: sqlite3.Connection) -> None:
+    """Create the pages table, add the columns newer record schemas brought, and index it: one
+    record per (run_id, url)."""
+    db.execute(CREATE_PAGES)
+    have = {row[1] for row in db.execute("PRAGMA table_info(pages)")}
+    for name in RECORD_FIELDS:
+        if name not in have:
+            db.execute(f"ALTER TABLE pages ADD COLUMN {name} {_COLUMN_TYPES.get(name, 'TEXT')}")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS pages_run_url ON pages (run_id, url)")
+    db.execute("CREATE INDEX IF NOT EXISTS pages_url ON pages (url)")
+
+
 class SqliteSink:
-    """Batches go in one transaction each, written from a worker thread (WAL journal)."""
+    """`-o results.db`: batches go in one transaction each, from a worker thread (WAL journal).
+    Rows are upserted on (run_id, url), so a batch written again after a crash replaces itself."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.name = str(path)
         self._db: sqlite3.Connection | None = None
 
-    async def open(self) -> None:
+    async def open(self, checkpoint: int | None = None) -> None:
         await asyncio.to_thread(self._open)
 
     def _open(self) -> None:
@@ -48,14 +63,13 @@ class SqliteSink:
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(CREATE_PAGES)
-            db.execute("CREATE INDEX IF NOT EXISTS pages_url ON pages (url)")
+            prepare_pages_table(db)
         except (OSError, sqlite3.Error) as exc:
             raise SinkError(f"cannot open SQLite output {self.path}: {exc}") from None
         self._db = db
 
     async def write(self, rows: list[Row]) -> None:
-        values = [_values(row) for row in rows]
+        values = [page_values(row) for row in rows]
         await asyncio.to_thread(self._insert, values)
 
     def _insert(self, rows: list[tuple[object, ...]]) -> None:
@@ -63,9 +77,12 @@ class SqliteSink:
         try:
             with self._db:
                 self._db.execute("BEGIN")
-                self._db.executemany(INSERT_PAGE, rows)
+                self._db.executemany(UPSERT_PAGE, rows)
         except sqlite3.Error as exc:
             raise SinkError(f"cannot write SQLite output {self.path}: {exc}") from None
+
+    def checkpoint(self) -> int | None:
+        return None  # idempotent: nothing to remember
 
     async def close(self) -> None:
         if self._db is not None:

@@ -1,44 +1,67 @@
-"""Batches records and writes them to every sink from one task; a slow sink applies backpressure.
+"""Batches records, writes them to every sink and commits them to the job state, from one task.
 
 `put` waits while the buffer is full, so a sink that cannot keep up slows the crawl down instead
 of growing memory. A sink that fails stops the writer; the next `put` (or `close`) raises it.
+
+Each batch is a group commit: first the `-o` sinks get it (idempotent, or append-only with a
+checkpoint), then one job-state transaction commits the records, the URLs queued and leased
+since the last batch, and the sinks' checkpoints. A crawl killed anywhere in between resumes
+with every record written exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import sqlite3
 from collections.abc import Sequence
 from typing import Self
 
+from crawler.jobstate import Batch, JobState
 from crawler.records import Record
+from crawler.request import Request
 from crawler.sinks.base import Sink, SinkError
 
 log = logging.getLogger(__name__)
 _STOP = None
+# Test-only fault injection: SIGKILL this process after the Nth batch reached the sinks and
+# before the job state committed it (tests/test_chaos.py proves nothing is lost or doubled).
+KILL_BEFORE_COMMIT_ENV = "CRAWLER_TEST_KILL_BEFORE_COMMIT"
 
 
 class RecordWriter:
-    """`await writer.put(record)`; records reach the sinks in batches, in the order put."""
+    """`await writer.put(record)`; records reach the sinks in batches, in the order put.
+    `queued(request)` and `leased(fp)` journal frontier changes into the next commit."""
 
-    def __init__(self, sinks: Sequence[Sink], batch_size: int, flush_seconds: float) -> None:
+    def __init__(self, sinks: Sequence[Sink], batch_size: int, flush_seconds: float,
+                 state: JobState | None = None) -> None:
         self.sinks = list(sinks)
+        self.state = state
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
         self.written = 0
-        self._queue: asyncio.Queue[Record | None] = asyncio.Queue(maxsize=batch_size * 4)
+        self._queue: asyncio.Queue[tuple[Record, bool] | None] = asyncio.Queue(
+            maxsize=batch_size * 4)
         self._task: asyncio.Task[None] | None = None
+        self._queued: list[Request] = []
+        self._leased: list[int] = []
+        self._batches = 0
+        self._kill_at = int(os.environ.get(KILL_BEFORE_COMMIT_ENV, "0") or 0)
 
     def __repr__(self) -> str:
         return (f"<RecordWriter sinks={len(self.sinks)} buffered={self._queue.qsize()} "
                 f"written={self.written}>")
 
     async def __aenter__(self) -> Self:
+        offsets = await asyncio.to_thread(self.state.offsets) if self.state else {}
         opened: list[Sink] = []
         try:
             for sink in self.sinks:
-                await sink.open()
+                await sink.open(offsets.get(sink.name))
                 opened.append(sink)
+            await self._commit(Batch(offsets=self._checkpoints()))
         except BaseException:
             for sink in opened:
                 await sink.close()
@@ -49,20 +72,30 @@ class RecordWriter:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
+    def queued(self, request: Request) -> None:
+        """The frontier queued `request`: commit it with the next batch."""
+        self._queued.append(request)
+
+    def leased(self, fp: int) -> None:
+        """A fetch of this URL began: mark it leased with the next batch."""
+        self._leased.append(fp)
+
     def _check(self) -> None:
         if self._task is not None and self._task.done() and not self._task.cancelled():
             exc = self._task.exception()
             if exc is not None:
                 raise exc
 
-    async def put(self, record: Record) -> None:
-        """Buffer one record; waits while the buffer is full. Raises a sink's failure."""
+    async def put(self, record: Record, pruned: bool = False) -> None:
+        """Buffer one record (`pruned`: a URL a trap limit kept from being fetched); waits
+        while the buffer is full. Raises a sink's failure."""
         self._check()
+        item = (record, pruned)
         if not self._queue.full():
-            self._queue.put_nowait(record)
+            self._queue.put_nowait(item)
             return
         assert self._task is not None, "put() after close()"
-        putter = asyncio.ensure_future(self._queue.put(record))
+        putter = asyncio.ensure_future(self._queue.put(item))
         try:  # wait for room, or for the writer to fail (then nobody makes room)
             await asyncio.wait((putter, self._task), return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -86,7 +119,7 @@ class RecordWriter:
                 except (OSError, SinkError) as exc:
                     log.error("closing output %s failed: %s", sink.name, exc)
 
-    async def _next_batch(self) -> tuple[list[Record], bool]:
+    async def _next_batch(self) -> tuple[list[tuple[Record, bool]], bool]:
         """Up to batch_size records, waiting at most flush_seconds after the first one."""
         first = await self._queue.get()
         if first is _STOP:
@@ -96,27 +129,53 @@ class RecordWriter:
         deadline = loop.time() + self.flush_seconds
         while len(batch) < self.batch_size:
             try:
-                record = self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except asyncio.QueueEmpty:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
                 try:
                     async with asyncio.timeout(remaining):
-                        record = await self._queue.get()
+                        item = await self._queue.get()
                 except TimeoutError:
                     break
-            if record is _STOP:
+            if item is _STOP:
                 return batch, True
-            batch.append(record)
+            batch.append(item)
         return batch, False
 
     async def _run(self) -> None:
         stop = False
         while not stop:
-            batch, stop = await self._next_batch()
-            if batch:
-                rows = [record.to_dict() for record in batch]
-                for sink in self.sinks:
-                    await sink.write(rows)
-                self.written += len(batch)
+            items, stop = await self._next_batch()
+            if items:
+                await self._write([r for r, _ in items], [p for _, p in items])
+            elif self._queued or self._leased:
+                await self._commit(Batch())
+
+    async def _write(self, records: list[Record], pruned: list[bool]) -> None:
+        rows = [record.to_dict() for record in records]
+        if self.state is not None and any(row["status"] == 304 for row in rows):
+            await asyncio.to_thread(self.state.carry_forward, rows)
+        for sink in self.sinks:
+            await sink.write(rows)
+        self._batches += 1
+        if self._batches == self._kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        await self._commit(Batch(rows=rows, pruned=pruned, offsets=self._checkpoints()))
+        self.written += len(records)
+
+    def _checkpoints(self) -> dict[str, int]:
+        points = ((sink.name, sink.checkpoint()) for sink in self.sinks)
+        return {name: point for name, point in points if point is not None}
+
+    async def _commit(self, batch: Batch) -> None:
+        """Commit `batch` with the frontier changes journaled so far, in one transaction."""
+        if self.state is None:
+            return
+        batch.queued, self._queued = self._queued, []
+        batch.leased, self._leased = self._leased, []
+        try:
+            await asyncio.to_thread(self.state.commit, batch)
+        except sqlite3.Error as exc:
+            raise SinkError(f"cannot write job state {self.state.path}: {exc}") from None

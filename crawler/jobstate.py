@@ -1,0 +1,239 @@
+"""The job's durable state: one SQLite database (WAL journal) in the job directory, crawl.db.
+
+- `urls`: every URL the job knows (the seen-set), its state (queued, leased, done, pruned: the
+  frontier and its in-flight leases) and its latest fetch (validators, content hash).
+- `pages`: the records, one per URL and run (the fetch history).
+- `runs`: one row per run; `sink_offsets`: how far each JSONL output is committed.
+
+`commit` writes one batch in one transaction: the URLs queued since the last batch, the leases
+taken, and the finished records with their URLs marked done. Links are queued before the page
+that yielded them finishes, so a URL is never done without its links, and a crawl killed at
+any instant resumes from a consistent state.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from crawler.changes import answer_ok
+from crawler.errors import UsageError
+from crawler.records import error_kind, now_iso
+from crawler.request import Request
+from crawler.sinks.sqlite import INSERT_PAGE, page_values, prepare_pages_table
+from crawler.spill import COLUMNS as REQUEST_COLUMNS
+from crawler.spill import from_row, to_row
+from crawler.urls import fingerprint, fp_to_sql
+
+log = logging.getLogger(__name__)
+
+QUEUED, LEASED, DONE, PRUNED = 0, 1, 2, 3
+STATE_NAMES = {QUEUED: "queued", LEASED: "leased", DONE: "done", PRUNED: "pruned"}
+DB_NAME = "crawl.db"
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS urls (fp INTEGER PRIMARY KEY, url TEXT NOT NULL, "
+    "depth INTEGER NOT NULL, referrer TEXT, redirects INTEGER NOT NULL, state INTEGER NOT NULL, "
+    "ok INTEGER, etag TEXT, last_modified TEXT, content_hash TEXT, status INTEGER, "
+    "fetched_at TEXT)",
+    "CREATE INDEX IF NOT EXISTS urls_pending ON urls (state) WHERE state < 2",
+    "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, "
+    "finished_at TEXT, outcome TEXT NOT NULL, sessions INTEGER NOT NULL, report TEXT)",
+    "CREATE TABLE IF NOT EXISTS sink_offsets (sink TEXT PRIMARY KEY, byte_offset INTEGER "
+    "NOT NULL)",
+)
+INSERT_QUEUED = (f"INSERT OR IGNORE INTO urls ({REQUEST_COLUMNS}, state) "
+                 f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {QUEUED})")
+INSERT_PRUNED = ("INSERT OR REPLACE INTO urls (url, depth, referrer, redirects, fp, state) "
+                 f"VALUES (?, ?, ?, 0, ?, {PRUNED})")
+UPDATE_LEASED = f"UPDATE urls SET state = {LEASED} WHERE fp = ? AND state = {QUEUED}"
+UPDATE_DONE = (f"UPDATE urls SET state = {DONE}, status = ?, fetched_at = ?, etag = ?, "
+               "last_modified = ?, content_hash = ?, ok = coalesce(?, ok) WHERE fp = ?")
+CARRIED = ("title", "content_type", "content_length", "links_found", "links", "canonical_url")
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One run of the job: what `begin_run` decided and what the runs table says."""
+
+    run_id: str
+    kind: str  # new, resume, recrawl, or idle (finished and no recrawl due)
+    started_at: str
+    sessions: int = 1
+    finished_at: str | None = None
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one transaction commits: records in the order finished, and what led to them."""
+
+    queued: list[Request] = field(default_factory=list)
+    leased: list[int] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    pruned: list[bool] = field(default_factory=list)  # per row: a trap prune, never fetched
+    offsets: dict[str, int] = field(default_factory=dict)
+
+
+class JobState:
+    """The job directory's crawl.db. Not thread-safe: one caller at a time (the writer task's
+    worker thread while crawling, the main task before and after)."""
+
+    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = db
+
+    @classmethod
+    def open(cls, job_dir: Path) -> JobState:
+        """Open (or create) the job's state; a UsageError naming the problem if it cannot."""
+        path = job_dir / DB_NAME
+        try:
+            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # a process crash loses no commit
+            db.execute("PRAGMA busy_timeout=10000")
+            db.create_function("error_kind", 1, error_kind, deterministic=True)
+            for statement in SCHEMA:
+                db.execute(statement)
+            prepare_pages_table(db)
+        except sqlite3.Error as exc:
+            raise UsageError(f"cannot use job state {path}: {exc}") from None
+        return cls(path, db)
+
+    @classmethod
+    def open_readonly(cls, job_dir: Path) -> JobState:
+        """Open an existing job's state to read it, beside a crawl that may be writing it."""
+        path = job_dir / DB_NAME
+        db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True,
+                             isolation_level=None)
+        db.execute("PRAGMA busy_timeout=10000")
+        db.create_function("error_kind", 1, error_kind, deterministic=True)
+        return cls(path, db)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def last_run(self) -> Run | None:
+        row = self._db.execute("SELECT run_id, started_at, finished_at, sessions FROM runs "
+                               "ORDER BY rowid DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        run_id, started_at, finished_at, sessions = row
+        return Run(run_id, "resume" if finished_at is None else "idle", started_at, sessions,
+                   finished_at)
+
+    def begin_run(self, new_run_id: str, *, recrawl: bool, recrawl_after: float) -> Run:
+        """Resume the unfinished run, start the first one, or start a recrawl of a finished
+        job when asked (or when `recrawl_after` seconds have passed); else an idle Run."""
+        last = self.last_run()
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            if last is not None and last.finished_at is None:
+                self._db.execute("UPDATE runs SET sessions = sessions + 1, outcome = 'running' "
+                                 "WHERE run_id = ?", (last.run_id,))
+                return Run(last.run_id, "resume", last.started_at, last.sessions + 1)
+            if last is not None:
+                assert last.finished_at is not None
+                age = (datetime.fromisoformat(now_iso()) -
+                       datetime.fromisoformat(last.finished_at)).total_seconds()
+                if not recrawl and not (recrawl_after and age >= recrawl_after):
+                    return last
+                self._db.execute(f"DELETE FROM urls WHERE state = {PRUNED}")
+                self._db.execute(f"UPDATE urls SET state = {QUEUED}")
+            run = Run(new_run_id, "new" if last is None else "recrawl", now_iso())
+            self._db.execute("INSERT INTO runs (run_id, started_at, outcome, sessions) "
+                             "VALUES (?, ?, 'running', 1)", (run.run_id, run.started_at))
+        return run
+
+    def end_run(self, run_id: str, outcome: str, report: dict[str, Any]) -> None:
+        """Record how this session of the run ended; `completed` finishes the run."""
+        finished = report.get("finished_at") if outcome == "completed" else None
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("UPDATE runs SET outcome = ?, finished_at = ?, report = ? "
+                             "WHERE run_id = ?",
+                             (outcome, finished, orjson.dumps(report).decode(), run_id))
+
+    # -- loading into a frontier --------------------------------------------------------------
+
+    def known(self) -> Iterable[tuple[int, str, int]]:
+        """(fingerprint as stored, url, state) of every URL the job knows."""
+        return self._db.execute("SELECT fp, url, state FROM urls")
+
+    def pending(self) -> Iterable[Request]:
+        """The URLs queued or leased (in flight when the job stopped), shallowest first."""
+        rows = self._db.execute(f"SELECT {REQUEST_COLUMNS} FROM urls WHERE state < {DONE} "
+                                "ORDER BY depth")
+        return (from_row(row) for row in rows)
+
+    # -- offsets of append-only outputs ---------------------------------------------------------
+
+    def offsets(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT sink, byte_offset FROM sink_offsets"))
+
+    # -- the group commit -----------------------------------------------------------------------
+
+    def carry_forward(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Fill 304 (unchanged) records from the URL's previous record: its title, links, ...
+        A page that did not change keeps what it said."""
+        for row in rows:
+            if row["status"] != 304:
+                continue
+            previous = self._db.execute(
+                f"SELECT {', '.join(CARRIED)} FROM pages WHERE url = ? AND run_id != ? "
+                "AND status BETWEEN 200 AND 299 ORDER BY rowid DESC LIMIT 1",
+                (row["url"], row["run_id"])).fetchone()
+            if previous is None:
+                continue
+            for name, value in zip(CARRIED, previous, strict=True):
+                row[name] = orjson.loads(value) if name == "links" and value else value
+
+    def commit(self, batch: Batch) -> None:
+        """Write one batch in one transaction (called from the writer's worker thread)."""
+        done, pruned = [], []
+        for row, is_pruned in zip(batch.rows, batch.pruned, strict=True):
+            fp = fp_to_sql(fingerprint(row["url"]))
+            if is_pruned:
+                pruned.append((row["url"], row["depth"], row["referrer"], fp))
+            else:
+                done.append((row["status"], row["fetched_at"], row["etag"],
+                             row["last_modified"], row["content_hash"],
+                             answer_ok(row["status"]), fp))
+        db = self._db
+        with db:
+            db.execute("BEGIN")
+            db.executemany(INSERT_QUEUED, [to_row(r) for r in batch.queued])
+            db.executemany(UPDATE_LEASED, [(fp_to_sql(fp),) for fp in batch.leased])
+            db.executemany(INSERT_PRUNED, pruned)
+            db.executemany(UPDATE_DONE, done)
+            db.executemany(INSERT_PAGE, [page_values(row) for row in batch.rows])
+            db.executemany("INSERT OR REPLACE INTO sink_offsets VALUES (?, ?)",
+                           list(batch.offsets.items()))
+
+    # -- what status and the run report read ----------------------------------------------------
+
+    def url_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATE_NAMES.values(), 0)
+        for state, n in self._db.execute("SELECT state, count(*) FROM urls GROUP BY state"):
+            counts[STATE_NAMES[state]] = n
+        return counts
+
+    def run_rows(self, run_id: str) -> Iterable[tuple[int | None, str | None, str | None, int]]:
+        """(status, change, kind of error, count) grouped, over the records of one run."""
+        return self._db.execute("SELECT status, change, error_kind(error), count(*) FROM pages "
+                                "WHERE run_id = ? GROUP BY 1, 2, 3", (run_id,))
+
+    def runs(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT run_id, started_at, finished_at, outcome, sessions, "
+                                "report FROM runs ORDER BY rowid")
+        return [{"run_id": r[0], "started_at": r[1], "finished_at": r[2], "outcome": r[3],
+                 "sessions": r[4], "report": orjson.loads(r[5]) if r[5] else None}
+                for r in rows]
