@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from crawler.changes import change_of, conditional_headers, content_hash
 from crawler.fetch import Fetcher, FetchResult
 from crawler.frontier import Frontier, Request
 from crawler.parse import ParseConfig, is_html, robots_directives
@@ -153,6 +154,7 @@ class Crawler:
 
     async def _process(self, request: Request) -> None:
         outcome: Record | Retry | None = None
+        self.writer.leased(request.fp)
         try:
             outcome = await self._visit(request)
             if isinstance(outcome, Retry):
@@ -170,6 +172,10 @@ class Crawler:
         record = Record(url=request.url, depth=request.depth, run_id=self.run_id,
                         referrer=request.referrer, final_url=request.url,
                         redirects=request.redirects, attempts=request.attempts)
+        if request.history is not None:  # kept unless this run gets a verdict
+            history = request.history
+            record.etag, record.last_modified = history.etag, history.last_modified
+            record.content_hash = history.content_hash
         try:
             return await self._visit_steps(request, record)
         except asyncio.CancelledError:
@@ -193,13 +199,15 @@ class Crawler:
                 record.error = verdict
                 return record
         request.attempts += 1
-        result = await self.fetcher.fetch(request.url)
+        result = await self.fetcher.fetch(request.url,
+                                          headers=conditional_headers(request.history))
         self._fill_from_fetch(record, request, result)
         retry = self._retry_or_give_up(request, result, record)
         if retry is not None:
             return retry
         if result.error is not None:
             return record
+        self._label_change(record, request, result)
         self._throttle(request.url, result)
         header_nofollow = False
         if self.settings.robots and result.robots_tag:
@@ -208,7 +216,7 @@ class Crawler:
             header_nofollow = "nofollow" in directives
             record.nofollow = header_nofollow
         status = result.status or 0
-        if result.location is not None and 300 <= status < 400:
+        if result.location is not None and 300 <= status < 400 and status != 304:
             await self._follow_redirect(record, request, result.location)
             record.links = [record.final_url] if self.settings.record_links else []
             record.links_found = 1
@@ -270,6 +278,23 @@ class Crawler:
                  settings.retries + 1, delay)
         return Retry(delay)
 
+    @staticmethod
+    def _label_change(record: Record, request: Request, result: FetchResult) -> None:
+        """Hash what the URL answered and label it against the job's last run."""
+        status = result.status or 0
+        digest = None
+        if status == 304:
+            digest = record.content_hash
+        elif 200 <= status < 300:
+            digest = content_hash(result.body)
+        elif 300 <= status < 400:
+            digest = content_hash((result.location or "").encode())
+        record.change = change_of(request.history, result.status, digest)
+        if status == 304 or (status >= 400 and record.change is None):
+            return  # no new content: keep the validators and hash we had
+        record.content_hash = digest
+        record.etag, record.last_modified = result.etag, result.last_modified
+
     def _throttle(self, url: str, result: FetchResult) -> None:
         if not self.settings.autothrottle:
             return
@@ -282,7 +307,7 @@ class Crawler:
     async def _write_pruned(self, url: str, depth: int, referrer: str, reason: str) -> None:
         record = Record(url=url, depth=depth, run_id=self.run_id, referrer=referrer,
                         final_url=url, error=reason)
-        await self.writer.put(record)
+        await self.writer.put(record, pruned=True)
         self.stats.count(record)
         self.stats.pruned += 1
 

@@ -30,6 +30,8 @@ class FetchResult:
     location: str | None = None
     retry_after: str | None = None
     robots_tag: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
     body: bytes = b""
     truncated: bool = False
     elapsed: float = 0.0
@@ -95,8 +97,10 @@ class Fetcher:
         if self._session is not None:
             await self._session.close()
 
-    async def fetch(self, url: str, max_bytes: int | None = None) -> FetchResult:
-        """GET `url` (canonical, already percent-encoded) within the total deadline."""
+    async def fetch(self, url: str, max_bytes: int | None = None,
+                    headers: dict[str, str] | None = None) -> FetchResult:
+        """GET `url` (canonical, already percent-encoded) within the total deadline, with
+        `headers` added (a recrawl's If-None-Match / If-Modified-Since)."""
         assert self._session is not None, "use Fetcher as an async context manager"
         settings = self.settings
         result = FetchResult(url)
@@ -106,12 +110,15 @@ class Fetcher:
         started = time.monotonic()
         try:
             async with asyncio.timeout(settings.timeout):
-                async with self._session.get(URL(url, encoded=True), allow_redirects=False) as resp:
+                async with self._session.get(URL(url, encoded=True), allow_redirects=False,
+                                             headers=headers) as resp:
                     result.status = resp.status
                     result.content_type = resp.headers.get("Content-Type")
                     result.location = resp.headers.get("Location")
                     result.retry_after = resp.headers.get("Retry-After")
                     result.robots_tag = ", ".join(resp.headers.getall("X-Robots-Tag", ())) or None
+                    result.etag = resp.headers.get("ETag")
+                    result.last_modified = resp.headers.get("Last-Modified")
                     result.body, result.truncated = await read_capped(
                         resp.content, max_bytes or settings.max_body_bytes
                     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(slots=True)
@@ -33,6 +33,10 @@ class Record:
     noindex: bool = False
     nofollow: bool = False
     canonical_url: str | None = None
+    change: str | None = None  # new, changed, unchanged or gone, against the job's last run
+    content_hash: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
     error: str | None = None
     schema_version: int = SCHEMA_VERSION
 
@@ -47,3 +51,20 @@ RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record
 def now_iso() -> str:
     """The current UTC time in ISO 8601 with milliseconds, e.g. 2026-11-22T01:02:03.456Z."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+CHANGES = ("new", "changed", "unchanged", "gone")
+_ERROR_KINDS = ("timeout", "connection failed", "server disconnected", "incomplete body",
+                "bad response", "address guard", "trap", "disallowed by robots.txt",
+                "robots.txt unreachable", "host asked to wait", "too many redirects",
+                "bad redirect", "internal error", "parse")
+
+
+def error_kind(error: str | None) -> str | None:
+    """The kind of a record's error, for counting: its stable leading words."""
+    if error is None:
+        return None
+    for kind in _ERROR_KINDS:
+        if error.startswith(kind):
+            return kind
+    return "other"

@@ -7,6 +7,7 @@ server saw, not on what the crawler says it did.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,18 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+LAST_MODIFIED = "Wed, 21 Oct 2026 07:28:00 GMT"
+
+
+def not_modified(request: web.Request, sent: dict[str, str]) -> bool:
+    """RFC 9110: If-None-Match wins; else If-Modified-Since against Last-Modified."""
+    etag = sent.get("ETag")
+    if "If-None-Match" in request.headers:
+        return etag is not None and request.headers["If-None-Match"] == etag
+    since = request.headers.get("If-Modified-Since")
+    return since is not None and sent.get("Last-Modified") == since
 
 
 def html(title: str, *links: str, extra: str = "") -> str:
@@ -51,6 +64,7 @@ class Site:
     gauge: Gauge = field(default_factory=Gauge)  # this site's own concurrency
     shared: Gauge | None = None  # a gauge shared with other sites
     base: str = ""
+    not_modified: int = 0  # 304 answers sent
     _runner: web.AppRunner | None = None
 
     @property
@@ -69,16 +83,29 @@ class Site:
         times = [t for t, path in self.arrivals if path not in exclude]
         return [b - a for a, b in itertools.pairwise(times)]
 
-    def page(self, path: str, *links: str, title: str | None = None, extra: str = "") -> None:
+    def page(self, path: str, *links: str, title: str | None = None, extra: str = "",
+             validators: str = "") -> None:
         self.add(path, html(title or path, *links, extra=extra).encode(),
-                 content_type="text/html; charset=utf-8")
+                 content_type="text/html; charset=utf-8", validators=validators)
 
     def add(self, path: str, body: bytes = b"", status: int = 200,
             content_type: str = "text/html; charset=utf-8",
-            headers: dict[str, str] | None = None) -> None:
-        async def handler(_: web.Request) -> web.StreamResponse:
+            headers: dict[str, str] | None = None, validators: str = "") -> None:
+        """`validators`: "etag", "last-modified" or "both" makes the page send them and answer
+        a matching If-None-Match / If-Modified-Since with 304 Not Modified."""
+        sent = dict(headers or {})
+        if validators in ("etag", "both"):
+            sent["ETag"] = f'"{hashlib.sha1(body).hexdigest()[:16]}"'
+        if validators in ("last-modified", "both"):
+            sent["Last-Modified"] = LAST_MODIFIED
+
+        async def handler(request: web.Request) -> web.StreamResponse:
+            if not_modified(request, sent):
+                self.not_modified += 1
+                return web.Response(status=304, headers={k: v for k, v in sent.items()
+                                                         if k in ("ETag", "Last-Modified")})
             return web.Response(body=body, status=status, headers={
-                "Content-Type": content_type, **(headers or {})})
+                "Content-Type": content_type, **sent})
         self.handlers[path] = handler
 
     def redirect(self, path: str, location: str, status: int = 301) -> None:
