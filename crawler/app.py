@@ -19,17 +19,20 @@ from crawler.errors import UsageError
 from crawler.fetch import Fetcher
 from crawler.frontier import Frontier
 from crawler.guard import AddressGuard, addresses_of
+from crawler.joblock import JobLock
+from crawler.jobstate import DONE, PRUNED, JobState, Run
 from crawler.limits import raise_open_files_limit
 from crawler.parse import parse_page
 from crawler.parse_pool import ParseFn, ParsePool
 from crawler.progress import Progress
+from crawler.report import build_report, write_report
 from crawler.robots import RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sinks import Sink, open_sinks
 from crawler.sinks.writer import RecordWriter
 from crawler.spill import SpillQueue
-from crawler.urls import host_of
+from crawler.urls import fp_from_sql, host_of
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -38,12 +41,19 @@ SPILL_NAME = "frontier-spill.db"
 
 @dataclass
 class CrawlOutcome:
-    """How a crawl ended: its counters, its run id, where records went, which signal stopped it."""
+    """How a crawl ended: its counters, its run, where records went, which signal stopped it,
+    and the run report (None when the job had nothing to do)."""
 
     stats: CrawlStats
-    run_id: str
+    run: Run
     outputs: list[str] = field(default_factory=list)
     stopped_by: signal.Signals | None = None
+    report: dict[str, Any] | None = None
+    report_path: Path | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
 
 
 def new_run_id() -> str:
@@ -60,45 +70,95 @@ def open_job_dir(job_dir: Path, spill: bool) -> SpillQueue | None:
         raise UsageError(f"cannot use job directory {job_dir}: {reason}") from None
 
 
+def build_frontier(settings: Settings, spill: SpillQueue | None) -> Frontier:
+    return Frontier(per_host=settings.per_host, delay=settings.delay,
+                    memory_window=settings.frontier_memory, spill=spill,
+                    start_delay=settings.autothrottle_start if settings.autothrottle else 0,
+                    max_pages=settings.max_pages, max_depth=settings.max_depth,
+                    max_pages_per_host=settings.max_pages_per_host,
+                    max_query_variants=settings.max_query_variants,
+                    hosts_known=not settings.robots)
+
+
+def restore(state: JobState, frontier: Frontier) -> int:
+    """Load a resumed (or recrawled) job into the frontier; returns how many URLs are pending."""
+    for fp, url, url_state in state.known():
+        if url_state == PRUNED:
+            frontier.prune(fp_from_sql(fp))
+        elif url_state == DONE:
+            frontier.remember(url, fp_from_sql(fp))
+    pending = 0
+    for request in state.pending():
+        frontier.restore(request)
+        pending += 1
+    return pending
+
+
 async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: bool = True,
                     parse_fn: ParseFn = parse_page) -> CrawlOutcome:
-    """Crawl from `seeds` (canonical URLs) until nothing is pending or a signal stops it.
+    """Run the job in `settings.job_dir` from `seeds` (canonical URLs): resume its unfinished
+    run, start its first one, recrawl it when asked or due, or do nothing (an idle outcome).
     `parse_fn` is the page parser the workers run (a picklable top-level function)."""
-    run_id = new_run_id()
+    job_dir = Path(settings.job_dir)
     raise_open_files_limit(settings.concurrency)
-    spill = open_job_dir(Path(settings.job_dir), settings.frontier_memory > 0)
-    frontier = Frontier(per_host=settings.per_host, delay=settings.delay,
-                        memory_window=settings.frontier_memory, spill=spill,
-                        start_delay=settings.autothrottle_start if settings.autothrottle else 0,
-                        max_pages=settings.max_pages, max_depth=settings.max_depth,
-                        max_pages_per_host=settings.max_pages_per_host,
-                        max_query_variants=settings.max_query_variants,
-                        hosts_known=not settings.robots)
+    spill = open_job_dir(job_dir, settings.frontier_memory > 0)
+    try:
+        with JobLock(job_dir):
+            state = JobState.open(job_dir)
+            try:
+                return await _run_job(settings, seeds, state, spill, handle_signals, parse_fn)
+            finally:
+                state.close()
+    finally:
+        if spill is not None:
+            spill.close()
+
+
+async def _run_job(settings: Settings, seeds: list[str], state: JobState,
+                   spill: SpillQueue | None, handle_signals: bool,
+                   parse_fn: ParseFn) -> CrawlOutcome:
+    run = state.begin_run(new_run_id(), recrawl=settings.recrawl,
+                          recrawl_after=settings.recrawl_after)
+    sinks = open_sinks(settings.outputs)
+    outcome = CrawlOutcome(CrawlStats(), run, [str(state.path), *(s.name for s in sinks)])
+    if run.kind == "idle":
+        return outcome
+    frontier = build_frontier(settings, spill)
+    if run.kind != "new":
+        pending = restore(state, frontier)
+        log.info("job %s: %s run %s with %d URLs pending", settings.job_dir, run.kind,
+                 run.run_id, pending)
     if not settings.robots:
         log.warning("--no-robots: robots.txt, <meta name=robots> and X-Robots-Tag are ignored")
     guard = AddressGuard.build(await addresses_of(host_of(url) for url in seeds),
                                settings.allow_networks, settings.deny_networks)
     log.debug("address guard: %s", guard)
-    sinks = open_sinks(Path(settings.job_dir), settings.outputs)
-    outcome = CrawlOutcome(CrawlStats(), run_id, [s.name for s in sinks])
+    result = "failed"
     try:
-        await _crawl(settings, seeds, frontier, guard, sinks, outcome, handle_signals, parse_fn)
+        await _crawl(settings, seeds, frontier, guard, sinks, state, outcome, handle_signals,
+                     parse_fn)
+        result = "stopped" if outcome.stopped_by is not None or frontier.pending else "completed"
     finally:
-        if spill is not None:
-            spill.close()
+        report = build_report(state, run, result, session_records=outcome.stats.pages,
+                              session_seconds=outcome.stats.elapsed(), outputs=outcome.outputs)
+        state.end_run(run.run_id, result, report)
+        outcome.report = report
+        outcome.report_path = write_report(Path(settings.job_dir), report)
     return outcome
 
 
 async def _crawl(settings: Settings, seeds: list[str], frontier: Frontier, guard: AddressGuard,
-                 sinks: list[Sink], outcome: CrawlOutcome, handle_signals: bool,
-                 parse_fn: ParseFn) -> None:
+                 sinks: list[Sink], state: JobState, outcome: CrawlOutcome,
+                 handle_signals: bool, parse_fn: ParseFn) -> None:
     scope = Scope.for_seeds(settings.scope, seeds, settings.allow, settings.deny)
     async with (
         ParsePool(settings.parse_mode, settings.parse_workers, timeout=settings.parse_timeout,
                   parse_fn=parse_fn, inline_max_bytes=settings.parse_inline_max_bytes) as parser,
         Fetcher(settings, guard) as fetcher,
-        RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds) as writer,
+        RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds,
+                     state) as writer,
     ):
+        frontier.on_queue = writer.queued
         robots = RobotsCache(
             fetcher, cache_seconds=settings.robots_cache_seconds,
             retry_seconds=settings.robots_retry_seconds, max_bytes=settings.robots_max_bytes,

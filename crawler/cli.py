@@ -13,6 +13,7 @@ from pathlib import Path
 from crawler import __version__
 from crawler.app import CrawlOutcome, run_crawl, run_event_loop
 from crawler.errors import CrawlerError
+from crawler.report import summary_lines
 from crawler.seeds import read_seeds
 from crawler.settings import FIELDS, TYPES, Settings, flag_for, help_for, load_settings
 from crawler.sinks import SinkError
@@ -23,13 +24,21 @@ EXIT_OK = 0
 EXIT_FATAL = 1
 EXIT_USAGE = 2
 EXIT_BAD_SEED_LINES = 3
+EXIT_JOB_LOCKED = 75
 SHORT_FLAGS = {"outputs": "-o", "quiet": "-q"}
 EXIT_CODES_HELP = """exit status:
   0    the crawl finished
   1    a fatal error stopped the crawl (an output could not be written, ...)
   2    bad input: options, config file, seeds file; nothing was crawled
   3    the crawl finished, but some seeds-file lines were not URLs (each was reported)
-  130  stopped by Ctrl-C (SIGINT); 143 stopped by SIGTERM; outputs are complete either way
+  75   the job directory is in use by another crawl; nothing was done (cron: try next time)
+  130  stopped by Ctrl-C (SIGINT); 143 stopped by SIGTERM; outputs are complete either way,
+       and the next run with the same --job-dir resumes where this one stopped
+
+a finished job does nothing when run again (exit 0), unless --recrawl is given or
+recrawl_after seconds have passed since it finished. other commands:
+  python -m crawler status JOB_DIR [--json]     what a job holds and how its last run went
+  python -m crawler schedule CRON SEEDS [opts]  run the crawl on a cron schedule
 
 every option can also be set in the config file (same name, with underscores) or as an
 environment variable CRAWLER_<NAME>, e.g. CRAWLER_MAX_PAGES=100; flags win over the environment,
@@ -81,21 +90,30 @@ def configure_logging(settings: Settings) -> None:
 
 
 def summary(outcome: CrawlOutcome) -> str:
-    stats = outcome.stats
-    statuses = ", ".join(f"{code}: {n}" for code, n in sorted(stats.statuses.items())) or "none"
-    lines = [
-        f"crawled {stats.pages} URLs in {stats.elapsed():.1f}s "
-        f"({stats.rate():.1f} pages/s); {stats.errors} errors; statuses {statuses}",
-        f"run {outcome.run_id}; records in: {', '.join(outcome.outputs)}",
-    ]
+    """The end-of-crawl lines for people; report.json has the same, for machines."""
+    if outcome.report is None:
+        run = outcome.run
+        return (f"job finished run {run.run_id} at {run.finished_at}; nothing to do (pass "
+                "--recrawl, or set recrawl_after, to crawl it again)")
+    lines = summary_lines(outcome.report)
+    lines.append(f"records in: {', '.join(outcome.outputs)}; report: {outcome.report_path}")
     if outcome.stopped_by is not None:
-        lines.append(f"stopped by {outcome.stopped_by.name}; {stats.cancelled} in-flight fetches "
-                     "were cancelled (no record)")
+        lines.append(f"stopped by {outcome.stopped_by.name}; {outcome.stats.cancelled} in-flight "
+                     "fetches were cancelled and will be fetched when the job resumes")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line, crawl, and return the exit status."""
+    """Run the command the command line names (crawl, status, schedule); return the exit
+    status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        return COMMANDS[argv[0]](argv[1:])
+    return crawl_main(argv)
+
+
+def crawl_main(argv: Sequence[str]) -> int:
+    """Parse the crawl's command line, crawl, and return the exit status."""
     args = vars(build_parser().parse_args(argv))
     seeds_path, config = args.pop("seeds"), args.pop("config")
     try:
@@ -119,3 +137,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if outcome.stopped_by is not None:
         return 128 + outcome.stopped_by
     return EXIT_BAD_SEED_LINES if seeds.problems else EXIT_OK
+
+
+def _status(argv: list[str]) -> int:
+    from crawler.status import status_main
+
+    return status_main(argv)
+
+
+def _schedule(argv: list[str]) -> int:
+    from crawler.schedule import schedule_main
+
+    return schedule_main(argv, build_parser())
+
+
+COMMANDS = {"status": _status, "schedule": _schedule}

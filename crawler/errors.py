@@ -19,3 +19,10 @@ class SettingsError(UsageError):
 
 class SeedsError(UsageError):
     """A seeds file that is missing, unreadable or holds no usable URL."""
+
+
+class JobLocked(CrawlerError):
+    """Another crawl holds the job directory. Exit 75 (EX_TEMPFAIL): cron may simply try again
+    at its next turn."""
+
+    exit_status = 75

@@ -75,8 +75,14 @@ class Settings:
         (), "extra result sinks, picked by suffix: .jsonl, .db/.sqlite/.sqlite3 (repeatable)"
     )
     job_dir: str = setting(
-        "crawl-job", "job directory; holds the embedded SQLite results (crawl.db)", _non_empty
+        "crawl-job", "job directory: the job's state and embedded SQLite results (crawl.db), "
+        "its lock and its last run report; run again with the same one to resume", _non_empty
     )
+    recrawl: bool = setting(False, "start a new run of a finished job: refetch every known URL "
+                            "with If-None-Match/If-Modified-Since and label what changed")
+    recrawl_after: float = setting(0.0, "seconds after a finished run before the next start "
+                                   "recrawls on its own (0 = only with --recrawl); for "
+                                   "scheduled runs", _at_least(0))
     max_pages: int = setting(0, "stop admitting URLs after this many (0 = no limit)", _at_least(0))
     frontier_memory: int = setting(100000, "queued URLs kept in memory; the rest wait in the "
                                    "job directory's SQLite (0 = keep all in memory)",

@@ -38,19 +38,25 @@ async def two_sites() -> AsyncIterator[tuple[Site, Site]]:
 
 @pytest.fixture
 def crawl(tmp_path: Path):
-    """`await crawl([seed, ...], concurrency=4, ...)` -> the records the JSONL sink got."""
+    """`await crawl([seed, ...], concurrency=4, ...)` -> the records the JSONL sink got. Each
+    call is a new job (its own job directory) unless `job_dir` is given."""
+    calls = iter(range(1, 1000))
+
     async def run(seeds: list[str], parse_fn: ParseFn = parse_page,
                   **overrides: Any) -> list[dict[str, Any]]:
-        out = tmp_path / "out.jsonl"
-        out.unlink(missing_ok=True)
+        call = next(calls)
+        out = tmp_path / f"out-{call}.jsonl"
         # short waits: retries and unreachable robots.txt would otherwise take seconds
-        values = {"job_dir": str(tmp_path / "job"), "outputs": [str(out)], "quiet": "true",
+        values = {"job_dir": str(tmp_path / f"job-{call}"), "outputs": [str(out)],
+                  "quiet": "true",
                   "parse_mode": "inline", "sink_flush_seconds": "0.05", "backoff_base": "0.01",
                   "robots_retry_seconds": "0.05",
                   **{k: v if isinstance(v, list) else str(v) for k, v in overrides.items()}}
         settings = load_settings(values)
         await run_crawl(settings, [canonical(s, rules=settings.url_rules) for s in seeds],
                         handle_signals=False, parse_fn=parse_fn)
+        if not out.exists():  # an idle job opens no output
+            return []
         return [json.loads(line) for line in out.read_text().splitlines()]
     return run
 

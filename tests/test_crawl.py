@@ -240,7 +240,7 @@ async def test_default_sqlite_sink_holds_the_records(site: Site, crawl, tmp_path
     site.page("/", "/a")
     site.page("/a")
     records = await crawl([site.url("/")])
-    with sqlite3.connect(tmp_path / "job" / "crawl.db") as db:
+    with sqlite3.connect(tmp_path / "job-1" / "crawl.db") as db:
         rows = db.execute("SELECT url, status, links FROM pages ORDER BY url").fetchall()
     assert [r[0] for r in rows] == sorted(r["url"] for r in records)
     assert rows[0][2] == f'["{site.url("/a")}"]'

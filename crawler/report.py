@@ -1,0 +1,82 @@
+"""The run report: what a run did, as JSON for machines (report.json in the job directory, and
+the job's runs table) and as a few lines for people."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from crawler.jobstate import JobState, Run
+from crawler.records import CHANGES, now_iso
+
+REPORT_NAME = "report.json"
+
+
+def _seconds_between(start: str, end: str) -> float:
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def build_report(state: JobState, run: Run, outcome: str, *, session_records: int,
+                 session_seconds: float, outputs: list[str]) -> dict[str, Any]:
+    """Counts over every record of the run (all its sessions), and this session's speed."""
+    by_status: Counter[str] = Counter()
+    by_change: Counter[str] = Counter(dict.fromkeys((*CHANGES, "none"), 0))
+    errors: Counter[str] = Counter()
+    records = 0
+    for status, change, kind, n in state.run_rows(run.run_id):
+        records += n
+        by_status["none" if status is None else str(status)] += n
+        by_change[change or "none"] += n
+        if kind is not None:
+            errors[kind] += n
+    urls = state.url_counts()
+    finished = now_iso()
+    return {
+        "run_id": run.run_id,
+        "kind": run.kind,
+        "outcome": outcome,
+        "started_at": run.started_at,
+        "finished_at": finished,
+        "duration_seconds": round(_seconds_between(run.started_at, finished), 3),
+        "sessions": run.sessions,
+        "records": records,
+        "pending": urls["queued"] + urls["leased"],
+        "by_status": dict(sorted(by_status.items())),
+        "by_change": dict(by_change),
+        "errors_by_kind": dict(errors.most_common()),
+        "session": {"records": session_records, "seconds": round(session_seconds, 3),
+                    "pages_per_second": round(session_records / session_seconds, 1)
+                    if session_seconds > 0 else 0.0},
+        "outputs": outputs,
+    }
+
+
+def write_report(job_dir: Path, report: dict[str, Any]) -> Path:
+    """Write report.json atomically (a reader never sees half of it)."""
+    path = job_dir / REPORT_NAME
+    partial = path.with_suffix(".json.partial")
+    partial.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    os.replace(partial, path)
+    return path
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """The report for people: a few lines for the end of a crawl (and for `status`)."""
+    session = report["session"]
+    statuses = ", ".join(f"{k}: {v}" for k, v in report["by_status"].items()) or "none"
+    changes = ", ".join(f"{k}: {v}" for k, v in report["by_change"].items() if v) or "none"
+    errors = ", ".join(f"{k}: {v}" for k, v in report["errors_by_kind"].items()) or "none"
+    lines = [
+        f"crawled {session['records']} URLs in {session['seconds']:.1f}s "
+        f"({session['pages_per_second']:.1f} pages/s)",
+        f"run {report['run_id']} ({report['kind']}, {report['outcome']}): {report['records']} "
+        f"records, {report['pending']} pending, {report['sessions']} session(s), "
+        f"{report['duration_seconds']:.1f}s since it started",
+        f"statuses {statuses}; changes {changes}; errors {errors}",
+    ]
+    return lines

@@ -1,0 +1,99 @@
+"""`python -m crawler status JOB_DIR`: what a job holds (pending, done, errors) and its last run."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from crawler.joblock import holder
+from crawler.jobstate import DB_NAME, JobState
+
+
+def job_status(job_dir: Path) -> dict[str, Any]:
+    """The job's state as plain data: who runs it, its URLs by state, its runs."""
+    state = JobState.open_readonly(job_dir)
+    try:
+        urls = state.url_counts()
+        runs = state.runs()
+        last = runs[-1] if runs else None
+        records: Counter[str] = Counter()
+        if last is not None:
+            for status, change, kind, n in state.run_rows(last["run_id"]):
+                records["records"] += n
+                records["errors"] += n if kind is not None else 0
+                records["http_errors"] += n if status is not None and status >= 400 else 0
+                if change:
+                    records[change] += n
+    finally:
+        state.close()
+    return {
+        "job_dir": str(job_dir),
+        "running": holder(job_dir),
+        "urls": {**urls, "pending": urls["queued"] + urls["leased"]},
+        "runs": len(runs),
+        "last_run": None if last is None else {**last, "so_far": dict(records)},
+    }
+
+
+def describe(info: dict[str, Any]) -> list[str]:
+    urls, last = info["urls"], info["last_run"]
+    lines = [
+        f"job {info['job_dir']}: " + (f"running ({info['running']})" if info["running"]
+                                      else "not running"),
+        f"urls: {sum(urls[k] for k in ('queued', 'leased', 'done', 'pruned'))} known; "
+        f"{urls['pending']} pending ({urls['leased']} were in flight), {urls['done']} done, "
+        f"{urls['pruned']} pruned",
+    ]
+    if last is None:
+        return [*lines, "runs: none yet"]
+    if last["finished_at"]:
+        ended = f"completed at {last['finished_at']}"
+    elif info["running"]:
+        ended = "in progress"
+    else:
+        ended = f"{last['outcome']}: the next start resumes it"
+    so_far = last["so_far"]
+    changes = ", ".join(f"{k}: {so_far[k]}" for k in ("new", "changed", "unchanged", "gone")
+                        if so_far.get(k)) or "none"
+    lines += [
+        f"runs: {info['runs']}; last run {last['run_id']} started {last['started_at']}, "
+        f"{ended} ({last['sessions']} session(s))",
+        f"last run: {so_far.get('records', 0)} records, {so_far.get('errors', 0)} errors, "
+        f"{so_far.get('http_errors', 0)} HTTP 4xx/5xx; changes {changes}",
+    ]
+    report = last["report"]
+    if report is not None:
+        session = report["session"]
+        lines.append(f"last session: {session['records']} records at "
+                     f"{session['pages_per_second']} pages/s, ended {report['finished_at']}")
+    return lines
+
+
+def status_main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m crawler status",
+        description="Print the state of a crawl job: pending, done, errors, last run.")
+    parser.add_argument("job_dir", metavar="JOB_DIR", type=Path, help="the job's --job-dir")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    args = parser.parse_args(argv)
+    if not (args.job_dir / DB_NAME).is_file():
+        print(f"crawler: error: {args.job_dir} is not a job directory (it has no {DB_NAME})",
+              file=sys.stderr)
+        return 2
+    try:
+        info = job_status(args.job_dir)
+    except sqlite3.Error as exc:
+        print(f"crawler: error: cannot read job state in {args.job_dir}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print("\n".join(describe(info)))
+    return 0
