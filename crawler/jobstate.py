@@ -30,6 +30,7 @@ from crawler.request import Request
 from crawler.sinks.sqlite import INSERT_PAGE, page_values, prepare_pages_table
 from crawler.spill import COLUMNS as REQUEST_COLUMNS
 from crawler.spill import from_row, to_row
+from crawler.sqlbatch import STATEMENT_CACHE, in_list, run_rows
 from crawler.urls import fingerprint, fp_to_sql
 
 log = logging.getLogger(__name__)
@@ -43,19 +44,22 @@ SCHEMA = (
     "depth INTEGER NOT NULL, referrer TEXT, redirects INTEGER NOT NULL, state INTEGER NOT NULL, "
     "ok INTEGER, etag TEXT, last_modified TEXT, content_hash TEXT, status INTEGER, "
     "fetched_at TEXT)",
-    "CREATE INDEX IF NOT EXISTS urls_pending ON urls (state) WHERE state < 2",
     "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, "
     "finished_at TEXT, outcome TEXT NOT NULL, sessions INTEGER NOT NULL, report TEXT)",
     "CREATE TABLE IF NOT EXISTS sink_offsets (sink TEXT PRIMARY KEY, byte_offset INTEGER "
     "NOT NULL)",
 )
-INSERT_QUEUED = (f"INSERT OR IGNORE INTO urls ({REQUEST_COLUMNS}, state) "
-                 f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {QUEUED})")
+# statements for crawler.sqlbatch: {values} takes rows of (?, ...), {keys} a list of ?
+INSERT_QUEUED = f"INSERT OR IGNORE INTO urls ({REQUEST_COLUMNS}, state) VALUES {{values}}"
 INSERT_PRUNED = ("INSERT OR REPLACE INTO urls (url, depth, referrer, redirects, fp, state) "
-                 f"VALUES (?, ?, ?, 0, ?, {PRUNED})")
-UPDATE_LEASED = f"UPDATE urls SET state = {LEASED} WHERE fp = ? AND state = {QUEUED}"
-UPDATE_DONE = (f"UPDATE urls SET state = {DONE}, status = ?, fetched_at = ?, etag = ?, "
-               "last_modified = ?, content_hash = ?, ok = coalesce(?, ok) WHERE fp = ?")
+                 "VALUES {values}")
+UPDATE_LEASED = f"UPDATE urls SET state = {LEASED} WHERE state = {QUEUED} AND fp IN ({{keys}})"
+UPDATE_DONE = (
+    "WITH v (status, fetched_at, etag, last_modified, content_hash, ok, fp) AS "
+    "(VALUES {values}) "
+    f"UPDATE urls SET state = {DONE}, status = v.status, fetched_at = v.fetched_at, "
+    "etag = v.etag, last_modified = v.last_modified, content_hash = v.content_hash, "
+    "ok = coalesce(v.ok, urls.ok) FROM v WHERE urls.fp = v.fp")
 CARRIED = ("title", "content_type", "content_length", "links_found", "links", "canonical_url")
 
 
@@ -94,7 +98,8 @@ class JobState:
         """Open (or create) the job's state; a UsageError naming the problem if it cannot."""
         path = job_dir / DB_NAME
         try:
-            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                 cached_statements=STATEMENT_CACHE)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # a process crash loses no commit
             db.execute("PRAGMA busy_timeout=10000")
@@ -198,23 +203,27 @@ class JobState:
 
     def commit(self, batch: Batch) -> None:
         """Write one batch in one transaction (called from the writer's worker thread)."""
-        done, pruned = [], []
+        done, pruned, finished = [], [], set()
         for row, is_pruned in zip(batch.rows, batch.pruned, strict=True):
-            fp = fp_to_sql(fingerprint(row["url"]))
+            fp = fingerprint(row["url"])
             if is_pruned:
-                pruned.append((row["url"], row["depth"], row["referrer"], fp))
+                pruned.append((row["url"], row["depth"], row["referrer"], 0, fp_to_sql(fp),
+                               PRUNED))
             else:
+                finished.add(fp)
                 done.append((row["status"], row["fetched_at"], row["etag"],
                              row["last_modified"], row["content_hash"],
-                             answer_ok(row["status"]), fp))
+                             answer_ok(row["status"]), fp_to_sql(fp)))
+        leased = [fp_to_sql(fp) for fp in batch.leased if fp not in finished]
+        queued = [(*to_row(request), QUEUED) for request in batch.queued]
         db = self._db
         with db:
             db.execute("BEGIN")
-            db.executemany(INSERT_QUEUED, [to_row(r) for r in batch.queued])
-            db.executemany(UPDATE_LEASED, [(fp_to_sql(fp),) for fp in batch.leased])
-            db.executemany(INSERT_PRUNED, pruned)
-            db.executemany(UPDATE_DONE, done)
-            db.executemany(INSERT_PAGE, [page_values(row) for row in batch.rows])
+            run_rows(db, INSERT_QUEUED, queued)
+            in_list(db, UPDATE_LEASED, leased)
+            run_rows(db, INSERT_PRUNED, pruned)
+            run_rows(db, UPDATE_DONE, done)
+            run_rows(db, INSERT_PAGE, [page_values(row) for row in batch.rows])
             db.executemany("INSERT OR REPLACE INTO sink_offsets VALUES (?, ?)",
                            list(batch.offsets.items()))
 

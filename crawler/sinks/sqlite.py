@@ -12,6 +12,7 @@ import orjson
 
 from crawler.records import RECORD_FIELDS
 from crawler.sinks.base import Row, SinkError
+from crawler.sqlbatch import STATEMENT_CACHE, run_rows
 
 _COLUMN_TYPES = {"depth": "INTEGER", "status": "INTEGER", "elapsed_ms": "INTEGER",
                  "content_length": "INTEGER", "truncated": "INTEGER", "links_found": "INTEGER",
@@ -22,9 +23,9 @@ CREATE_PAGES = (
     + ", ".join(f"{name} {_COLUMN_TYPES.get(name, 'TEXT')}" for name in RECORD_FIELDS)
     + ")"
 )
-_COLUMNS = f"({', '.join(RECORD_FIELDS)}) VALUES ({', '.join('?' for _ in RECORD_FIELDS)})"
-INSERT_PAGE = f"INSERT INTO pages {_COLUMNS}"
-UPSERT_PAGE = f"INSERT OR REPLACE INTO pages {_COLUMNS}"
+_COLUMNS = f"({', '.join(RECORD_FIELDS)})"
+INSERT_PAGE = f"INSERT INTO pages {_COLUMNS} VALUES {{values}}"  # {values}: rows of ?
+UPSERT_PAGE = f"INSERT OR REPLACE INTO pages {_COLUMNS} VALUES {{values}}"
 
 
 def page_values(row: Row) -> tuple[Any, ...]:
@@ -35,14 +36,14 @@ def page_values(row: Row) -> tuple[Any, ...]:
 
 def prepare_pages_table(db: sqlite3.Connection) -> None:
     """Create the pages table, add the columns newer record schemas brought, and index it: one
-    record per (run_id, url)."""
+    record per (url, run_id), which also finds a URL's earlier records."""
     db.execute(CREATE_PAGES)
     have = {row[1] for row in db.execute("PRAGMA table_info(pages)")}
     for name in RECORD_FIELDS:
         if name not in have:
             db.execute(f"ALTER TABLE pages ADD COLUMN {name} {_COLUMN_TYPES.get(name, 'TEXT')}")
-    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS pages_run_url ON pages (run_id, url)")
-    db.execute("CREATE INDEX IF NOT EXISTS pages_url ON pages (url)")
+    db.execute("DROP INDEX IF EXISTS pages_url")  # the unique index below serves its lookups
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS pages_url_run ON pages (url, run_id)")
 
 
 class SqliteSink:
@@ -60,7 +61,8 @@ class SqliteSink:
     def _open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                                 cached_statements=STATEMENT_CACHE)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             prepare_pages_table(db)
@@ -77,7 +79,7 @@ class SqliteSink:
         try:
             with self._db:
                 self._db.execute("BEGIN")
-                self._db.executemany(UPSERT_PAGE, rows)
+                run_rows(self._db, UPSERT_PAGE, rows)
         except sqlite3.Error as exc:
             raise SinkError(f"cannot write SQLite output {self.path}: {exc}") from None
 
