@@ -36,8 +36,8 @@ def conditional_headers(history: History | None) -> dict[str, str] | None:
 
 
 def content_hash(content: bytes) -> str:
-    """A 128-bit hash of what a URL answered (a body, or a redirect's target)."""
-    return hashlib.blake2b(content, digest_size=16).hexdigest()
+    """SHA-256, cut to 128 bits, of what a URL answered (a body, or a redirect's target)."""
+    return hashlib.sha256(content).hexdigest()[:32]
 
 
 def change_of(history: History | None, status: int | None, digest: str | None) -> str | None:
