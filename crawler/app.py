@@ -139,12 +139,21 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
                      parse_fn)
         result = "stopped" if outcome.stopped_by is not None or frontier.pending else "completed"
     finally:
-        report = build_report(state, run, result, session_records=outcome.stats.pages,
+        _report(settings, state, outcome, result)
+    return outcome
+
+
+def _report(settings: Settings, state: JobState, outcome: CrawlOutcome, result: str) -> None:
+    """Record how the session ended and write report.json; a failure here is logged, so it
+    never hides the error that ended the crawl."""
+    try:
+        report = build_report(state, outcome.run, result, session_records=outcome.stats.pages,
                               session_seconds=outcome.stats.elapsed(), outputs=outcome.outputs)
-        state.end_run(run.run_id, result, report)
+        state.end_run(outcome.run_id, result, report)
         outcome.report = report
         outcome.report_path = write_report(Path(settings.job_dir), report)
-    return outcome
+    except (OSError, sqlite3.Error) as exc:
+        log.error("could not write the run report in %s: %s", settings.job_dir, exc)
 
 
 async def _crawl(settings: Settings, seeds: list[str], frontier: Frontier, guard: AddressGuard,

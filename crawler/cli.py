@@ -91,10 +91,12 @@ def configure_logging(settings: Settings) -> None:
 
 def summary(outcome: CrawlOutcome) -> str:
     """The end-of-crawl lines for people; report.json has the same, for machines."""
-    if outcome.report is None:
-        run = outcome.run
+    run = outcome.run
+    if run.kind == "idle":
         return (f"job finished run {run.run_id} at {run.finished_at}; nothing to do (pass "
                 "--recrawl, or set recrawl_after, to crawl it again)")
+    if outcome.report is None:
+        return f"crawled {outcome.stats.pages} URLs; run {run.run_id} (no report: see above)"
     lines = summary_lines(outcome.report)
     lines.append(f"records in: {', '.join(outcome.outputs)}; report: {outcome.report_path}")
     if outcome.stopped_by is not None:

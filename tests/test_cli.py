@@ -121,6 +121,23 @@ async def test_finished_crawl_prints_summary_and_exits_0(tmp_path: Path, site: S
         assert db.execute("SELECT count(*) FROM pages").fetchone() == (2,)
 
 
+async def test_a_finished_job_run_again_does_nothing_and_says_so(tmp_path: Path,
+                                                                   site: Site) -> None:
+    """The same command on a finished job fetches nothing, exits 0 and tells how to recrawl;
+    with --recrawl it crawls again under a new run id, and report.json says so."""
+    site.page("/")
+    (tmp_path / "seeds.txt").write_text(site.url("/") + "\n")
+    assert (await run_cli("seeds.txt", cwd=tmp_path))[0] == 0
+    first = json.loads((tmp_path / "crawl-job" / "report.json").read_text())
+    code, _, err = await run_cli("seeds.txt", cwd=tmp_path)
+    assert code == 0 and "nothing to do (pass --recrawl" in err
+    assert site.page_hits() == {"/": 1}
+    code, _, err = await run_cli("seeds.txt", "--recrawl", cwd=tmp_path)
+    assert code == 0 and "(recrawl, completed)" in err
+    second = json.loads((tmp_path / "crawl-job" / "report.json").read_text())
+    assert second["run_id"] != first["run_id"] and second["by_change"]["unchanged"] == 1
+
+
 def _slow_site(site: Site, pages: int, seconds: float) -> None:
     async def slow_page(request: web.Request) -> web.Response:
         await asyncio.sleep(seconds)
