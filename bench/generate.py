@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 from pathlib import Path
 
 WORDS = ("crawler", "frontier", "politeness", "robots", "request", "response", "header", "body",
@@ -47,6 +48,10 @@ def generate(root: Path, hosts: list[str], pages_per_host: int, seed: int = 42,
     marker = root / f".done-{len(hosts)}x{pages_per_host}-{seed}-{sizes[0]}-{sizes[1]}"
     if marker.exists():
         return len(hosts) * pages_per_host
+    for old in root.glob(".done-*"):  # another size was generated here: start clean, so no
+        old.unlink()                   # page of it survives to link into the wrong range
+    for host in hosts:
+        shutil.rmtree(root / host, ignore_errors=True)
     for index, host in enumerate(hosts):
         rng = random.Random(f"{seed}-{index}")
         base = root / host / "p"
