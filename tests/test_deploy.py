@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 
 import yaml
+from croniter import croniter
 
 from crawler.cli import build_parser
-from crawler.settings import FIELDS
+from crawler.settings import FIELDS, load_settings
 
 ROOT = Path(__file__).parent.parent
 
@@ -47,3 +48,36 @@ def test_compose_job_builds_this_image_and_passes_valid_arguments() -> None:
     assert all(o.startswith("/data/") for o in args["outputs"])
     for name in service.get("environment", {}):
         assert name.startswith("CRAWLER_") and name[8:].lower() in FIELDS, name
+
+
+def test_scheduled_service_runs_the_scheduler_with_valid_arguments() -> None:
+    """The scheduled compose service is opt-in (a profile), restarts, and its command is
+    `schedule CRON SEEDS ...` with a valid default cron expression and valid crawl arguments
+    that keep the job on the mounted volume."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    service = compose["services"]["crawl-scheduled"]
+    assert service["profiles"] == ["scheduled"] and service["restart"] == "unless-stopped"
+    command = service["command"]
+    assert command[0] == "schedule"
+    expression = re.fullmatch(r"\$\{CRAWLER_SCHEDULE:-(.+)\}", command[1]).group(1)
+    assert croniter.is_valid(expression)
+    args = vars(build_parser().parse_args(command[2:]))
+    assert args["seeds"].startswith("/data/") and args["job_dir"].startswith("/data/")
+    assert args["recrawl"] is True
+    for name in service.get("environment", {}):
+        assert name == "TZ" or name[8:].lower() in FIELDS, name
+
+
+def test_crontab_example_is_a_valid_entry_running_the_crawler() -> None:
+    """config/crontab.example holds one valid crontab line whose command runs the crawler with
+    valid arguments and the scheduled config file, which loads."""
+    lines = [line for line in (ROOT / "config" / "crontab.example").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert len(lines) == 1
+    fields = lines[0].split()
+    assert croniter.is_valid(" ".join(fields[:5]))
+    command = " ".join(fields[5:]).split(">>")[0].split("-m crawler", 1)[1].split()
+    args = vars(build_parser().parse_args(command))
+    assert args["config"].name == "scheduled.toml"
+    settings = load_settings(config_file=ROOT / "config" / "scheduled.toml")
+    assert settings.recrawl_after > 0
