@@ -26,8 +26,9 @@ from crawler.sinks.base import Sink, SinkError
 
 log = logging.getLogger(__name__)
 _STOP = None
-# Test-only fault injection: SIGKILL this process after the Nth batch reached the sinks and
-# before the job state committed it (tests/test_chaos.py proves nothing is lost or doubled).
+# Test-only fault injection, "N" or "N:S": SIGKILL this process while writing the Nth batch,
+# once S sinks have it (default: all of them, just before the job state commits it).
+# tests/test_chaos.py proves nothing is lost or written twice.
 KILL_BEFORE_COMMIT_ENV = "CRAWLER_TEST_KILL_BEFORE_COMMIT"
 
 
@@ -48,7 +49,8 @@ class RecordWriter:
         self._queued: list[Request] = []
         self._leased: list[int] = []
         self._batches = 0
-        self._kill_at = int(os.environ.get(KILL_BEFORE_COMMIT_ENV, "0") or 0)
+        batch, _, sinks = os.environ.get(KILL_BEFORE_COMMIT_ENV, "").partition(":")
+        self._kill_at = (int(batch or 0), int(sinks) if sinks else len(self.sinks))
 
     def __repr__(self) -> str:
         return (f"<RecordWriter sinks={len(self.sinks)} buffered={self._queue.qsize()} "
@@ -157,13 +159,17 @@ class RecordWriter:
         rows = [record.to_dict() for record in records]
         if self.state is not None and any(row["status"] == 304 for row in rows):
             await asyncio.to_thread(self.state.carry_forward, rows)
-        for sink in self.sinks:
-            await sink.write(rows)
         self._batches += 1
-        if self._batches == self._kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
+        for written, sink in enumerate(self.sinks):
+            self._fault(written)
+            await sink.write(rows)
+        self._fault(len(self.sinks))
         await self._commit(Batch(rows=rows, pruned=pruned, offsets=self._checkpoints()))
         self.written += len(records)
+
+    def _fault(self, sinks_written: int) -> None:
+        if self._kill_at == (self._batches, sinks_written):
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def _checkpoints(self) -> dict[str, int]:
         points = ((sink.name, sink.checkpoint()) for sink in self.sinks)
