@@ -60,10 +60,17 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def open_job_dir(job_dir: Path, spill: bool) -> SpillQueue | None:
-    """Create the job directory (and the frontier's spill file); a clear UsageError if not."""
+def make_job_dir(job_dir: Path) -> None:
+    """Create the job directory; a clear UsageError if it cannot be."""
     try:
         job_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot use job directory {job_dir}: {exc.strerror or exc}") from None
+
+
+def open_spill(job_dir: Path, spill: bool) -> SpillQueue | None:
+    """The frontier's scratch file for queued URLs beyond its memory window (made anew)."""
+    try:
         return SpillQueue(job_dir / SPILL_NAME) if spill else None
     except (OSError, sqlite3.Error) as exc:
         reason = getattr(exc, "strerror", None) or exc
@@ -101,17 +108,16 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     `parse_fn` is the page parser the workers run (a picklable top-level function)."""
     job_dir = Path(settings.job_dir)
     raise_open_files_limit(settings.concurrency)
-    spill = open_job_dir(job_dir, settings.frontier_memory > 0)
-    try:
-        with JobLock(job_dir):
-            state = JobState.open(job_dir)
-            try:
-                return await _run_job(settings, seeds, state, spill, handle_signals, parse_fn)
-            finally:
-                state.close()
-    finally:
-        if spill is not None:
-            spill.close()
+    make_job_dir(job_dir)
+    with JobLock(job_dir):  # before anything in the directory is touched
+        spill = open_spill(job_dir, settings.frontier_memory > 0)
+        state = JobState.open(job_dir)
+        try:
+            return await _run_job(settings, seeds, state, spill, handle_signals, parse_fn)
+        finally:
+            state.close()
+            if spill is not None:
+                spill.close()
 
 
 async def _run_job(settings: Settings, seeds: list[str], state: JobState,

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from crawler.errors import JobLocked
+from crawler.errors import JobLocked, UsageError
 from crawler.records import now_iso
 
 LOCK_NAME = "lock"
@@ -23,7 +23,11 @@ class JobLock:
         self._file: IO[str] | None = None
 
     def __enter__(self) -> JobLock:
-        file = self.path.open("a+", encoding="utf-8")
+        try:
+            file = self.path.open("a+", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot use job directory {self.path.parent}: "
+                             f"{exc.strerror or exc}") from None
         try:
             fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
