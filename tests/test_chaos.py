@@ -22,7 +22,7 @@ from aiohttp import web
 from crawler.jobstate import DONE
 from crawler.sinks.writer import KILL_BEFORE_COMMIT_ENV
 from tests.site import Site
-from tests.test_cli import clean_env
+from tests.test_cli import clean_env, run_cli
 
 PAGES_PER_HOST = 1000
 HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
@@ -158,7 +158,11 @@ async def test_second_run_on_a_busy_job_exits_75_then_sigterm_resumes(
     second = await start(tmp_path, args)
     _, err = await asyncio.wait_for(second.communicate(), 30)
     assert second.returncode == 75
-    assert "is in use by another crawl (pid" in err.decode()
+    assert f"is in use by another crawl (pid {first.pid} since" in err.decode()
+    code, out, _ = await run_cli("status", "job", "--json", cwd=tmp_path)
+    info = json.loads(out)
+    assert code == 0 and info["running"].startswith(f"pid {first.pid} ")
+    assert info["last_run"]["outcome"] == "running" and info["urls"]["pending"] > 0
 
     first.send_signal(signal.SIGTERM)
     _, err = await asyncio.wait_for(first.communicate(), 30)
