@@ -180,3 +180,52 @@ async def test_second_run_on_a_busy_job_exits_75_then_sigterm_resumes(
     hits_after = Counter(h for s in tree_sites for h in s.page_hits().elements())
     refetched = {path for path, n in hits_after.items() if n > hits_before[path]}
     assert not {tree_sites[0].url(p) for p in refetched} & stopped
+
+
+async def test_a_killed_recrawl_resumes_with_its_history(site: Site, tmp_path: Path) -> None:
+    """A recrawl killed half-way resumes as the same run: the pages it had not reached are
+    still fetched with their validators (answered 304) and labelled unchanged, the changed one
+    changed, each URL once in the run."""
+    pages = 300
+
+    async def page(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.01)
+        n = int(request.path.removeprefix("/p"))
+        body = f"<title>{n}{' edited' if n == 250 and edited else ''}</title>" + "".join(
+            f'<a href="/p{k}">{k}</a>' for k in range(2 * n + 1, min(2 * n + 3, pages)))
+        etag = f'"{hash(body) & 0xFFFFFF:x}"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(text=body, content_type="text/html", headers={"ETag": etag})
+
+    edited = False
+    for n in range(pages):
+        site.route(f"/p{n}", page)
+    (tmp_path / "seeds.txt").write_text(site.url("/p0") + "\n")
+    args = ["seeds.txt", "--job-dir", "job", "-o", "out.jsonl", "--per-host", "2",
+            "--sink-batch-size", "10", "--sink-flush-seconds", "0.05", "--quiet"]
+    first = await start(tmp_path, args)
+    assert await asyncio.wait_for(first.wait(), 60) == 0
+    edited = True
+    recrawl = await start(tmp_path, [*args, "--recrawl"])
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        with sqlite3.connect(tmp_path / "job" / "crawl.db") as db:
+            if db.execute("SELECT count(*) FROM pages").fetchone()[0] >= pages + 60:
+                break
+    recrawl.kill()
+    await recrawl.wait()
+    resumed = await start(tmp_path, args)  # no --recrawl: the unfinished run comes first
+    _, err = await asyncio.wait_for(resumed.communicate(), 60)
+    assert resumed.returncode == 0, err.decode()
+
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    runs = sorted({r["run_id"] for r in records}, key=[r["run_id"] for r in records].index)
+    assert len(runs) == 2
+    second = [r for r in records if r["run_id"] == runs[1]]
+    assert Counter(r["url"] for r in second) == Counter(site.url(f"/p{n}") for n in range(pages))
+    changes = Counter((r["change"], r["status"]) for r in second)
+    assert changes == {("unchanged", 304): pages - 1, ("changed", 200): 1}
+    report = json.loads((tmp_path / "job" / "report.json").read_text())
+    assert report["run_id"] == runs[1] and report["kind"] == "resume"
+    assert report["sessions"] == 2 and report["by_change"]["unchanged"] == pages - 1
