@@ -143,7 +143,7 @@ class Frontier:
         self._schedule(key, host)
 
     def _refill(self) -> None:
-        """Bring the oldest spilled requests back while memory holds less than half the
+        """Bring the oldest spilled requests back once memory holds at most half the
         window."""
         assert self._spill is not None
         for request in self._spill.pop(self.memory_window - self.in_memory):
@@ -192,7 +192,7 @@ class Frontier:
 
     def next_ready(self, now: float) -> Request | None:
         """The next request whose host may be hit at `now`, or None. Marks it in flight."""
-        if self._spill is not None and self.in_memory < self.memory_window // 2 and \
+        if self._spill is not None and self.in_memory <= self.memory_window // 2 and \
                 len(self._spill):
             self._refill()
         heap = self._heap
