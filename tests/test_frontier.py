@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crawler.frontier import Frontier
+from crawler.request import History, Request
 from crawler.spill import SpillQueue
 from crawler.urls import fingerprint
 
@@ -184,4 +185,29 @@ def test_spill_keeps_memory_bounded_and_order_fifo(tmp_path) -> None:
         assert frontier.in_memory <= 10
     assert sorted(out) == sorted(urls) and frontier.pending == 0
     assert out[:10] == urls[:10]
+    spill.close()
+
+
+def test_restored_and_remembered_urls_count_against_budgets_and_dedup(tmp_path) -> None:
+    """A resumed job's pending requests come back with their fingerprint and history (through
+    the spill too); its finished URLs are seen and use up page budgets; only add() journals."""
+    journaled = []
+    spill = SpillQueue(tmp_path / "spill.db")
+    frontier = Frontier(per_host=5, max_pages=4, memory_window=1, spill=spill,
+                        on_queue=journaled.append)
+    history = History(True, '"e"', None, "h")
+    frontier.remember("http://a.com/done", fingerprint("http://a.com/done"))
+    for path in ("/1", "/2"):
+        url = "http://a.com" + path
+        frontier.restore(Request(url, 1, None, 0, fingerprint(url), history))
+    assert add(frontier, "http://a.com/done") is False and add(frontier, "http://a.com/1") is False
+    assert add(frontier, "http://a.com/new") is True
+    assert add(frontier, "http://a.com/over") is False  # 4 admitted: done, /1, /2, /new
+    assert [r.url for r in journaled] == ["http://a.com/new"]
+    out = []
+    while (request := frontier.next_ready(0)) is not None:
+        out.append(request)
+    assert [r.url for r in out] == ["http://a.com/1", "http://a.com/2", "http://a.com/new"]
+    assert out[1].history == history and out[1].fp == fingerprint("http://a.com/2")
+    assert out[2].history is None
     spill.close()
