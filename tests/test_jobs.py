@@ -157,3 +157,18 @@ async def test_status_prints_the_job_state(site: Site, crawl, tmp_path: Path,
     assert info["last_run"]["report"]["by_status"] == {"200": 2, "404": 1}
     assert status_main([str(tmp_path / "nothing-here")]) == 2
     assert "is not a job directory" in capsys.readouterr().err
+
+
+async def test_report_counts_errors_by_kind(site: Site, crawl, tmp_path: Path) -> None:
+    """report.json groups record errors by their kind and counts statuses, none included."""
+    site.add("/robots.txt", b"User-agent: *\nDisallow: /secret\n", content_type="text/plain")
+    site.page("/", "/secret", "/open")
+    site.page("/open")
+    await crawl([site.url("/"), "http://127.0.0.1:9/"], job_dir=str(tmp_path / "job"),
+                retries="0")
+    report = json.loads((tmp_path / "job" / "report.json").read_text())
+    assert report["errors_by_kind"] == {"disallowed by robots.txt": 1,
+                                        "robots.txt unreachable": 1}
+    assert report["by_status"] == {"200": 2, "none": 2}
+    assert report["records"] == 4 and report["pending"] == 0
+    assert report["session"]["records"] == 4 and report["outcome"] == "completed"
