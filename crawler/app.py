@@ -130,8 +130,10 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
     if run.kind == "idle":
         return outcome
     frontier = build_frontier(settings, spill)
+    moved: list[str] = []  # seeds' redirect targets, in scope since the run began
     if run.kind != "new":
         pending = restore(state, frontier)
+        moved = state.seed_redirect_targets()
         log.info("job %s: %s run %s with %d URLs pending", settings.job_dir, run.kind,
                  run.run_id, pending)
     if not settings.robots:
@@ -141,8 +143,8 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
     log.debug("address guard: %s", guard)
     result = "failed"
     try:
-        await _crawl(settings, seeds, frontier, guard, sinks, state, outcome, handle_signals,
-                     parse_fn)
+        await _crawl(settings, seeds, moved, frontier, guard, sinks, state, outcome,
+                     handle_signals, parse_fn)
         result = "stopped" if outcome.stopped_by is not None or frontier.pending else "completed"
     finally:
         _report(settings, state, outcome, result)
@@ -162,10 +164,10 @@ def _report(settings: Settings, state: JobState, outcome: CrawlOutcome, result: 
         log.error("could not write the run report in %s: %s", settings.job_dir, exc)
 
 
-async def _crawl(settings: Settings, seeds: list[str], frontier: Frontier, guard: AddressGuard,
-                 sinks: list[Sink], state: JobState, outcome: CrawlOutcome,
-                 handle_signals: bool, parse_fn: ParseFn) -> None:
-    scope = Scope.for_seeds(settings.scope, seeds, settings.allow, settings.deny)
+async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontier: Frontier,
+                 guard: AddressGuard, sinks: list[Sink], state: JobState,
+                 outcome: CrawlOutcome, handle_signals: bool, parse_fn: ParseFn) -> None:
+    scope = Scope.for_seeds(settings.scope, seeds + moved, settings.allow, settings.deny)
     async with (
         ParsePool(settings.parse_mode, settings.parse_workers, timeout=settings.parse_timeout,
                   parse_fn=parse_fn, inline_max_bytes=settings.parse_inline_max_bytes) as parser,

@@ -179,6 +179,12 @@ class JobState:
                                 "ORDER BY depth")
         return (from_row(row) for row in rows)
 
+    def seed_redirect_targets(self) -> list[str]:
+        """Where the seeds redirected to (depth 0 reached by a redirect): their hosts joined
+        the scope when the run began, so a resumed run must take them in again."""
+        return [url for (url,) in self._db.execute(
+            "SELECT url FROM urls WHERE depth = 0 AND redirects > 0")]
+
     # -- offsets of append-only outputs ---------------------------------------------------------
 
     def offsets(self) -> dict[str, int]:

@@ -229,3 +229,38 @@ async def test_a_killed_recrawl_resumes_with_its_history(site: Site, tmp_path: P
     report = json.loads((tmp_path / "job" / "report.json").read_text())
     assert report["run_id"] == runs[1] and report["kind"] == "resume"
     assert report["sessions"] == 2 and report["by_change"]["unchanged"] == pages - 1
+
+
+async def test_a_resumed_run_keeps_the_host_a_seed_redirected_to(two_sites: tuple[Site, Site],
+                                                                  tmp_path: Path) -> None:
+    """A seed that redirects to another host brings that host into scope; after a stop and a
+    resume it is still in scope, so the rest of its pages are crawled, not dropped."""
+    first, second = two_sites
+    first.redirect("/", second.url("/p0"))
+    pages = 40
+
+    async def page(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.05)
+        n = int(request.path.removeprefix("/p"))
+        links = "".join(f'<a href="/p{k}">{k}</a>' for k in range(n + 1, min(n + 3, pages)))
+        return web.Response(text=f"<title>{n}</title>{links}", content_type="text/html")
+
+    for n in range(pages):
+        second.route(f"/p{n}", page)
+    (tmp_path / "seeds.txt").write_text(first.url("/") + "\n")
+    args = ["seeds.txt", "--job-dir", "job", "-o", "out.jsonl", "--per-host", "1",
+            "--sink-batch-size", "1", "--sink-flush-seconds", "0.05", "--quiet"]
+    crawl = await start(tmp_path, args)
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        out = tmp_path / "out.jsonl"
+        if out.exists() and len(out.read_text().splitlines()) >= 5:
+            break
+    crawl.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(crawl.wait(), 30) == 143
+    resumed = await start(tmp_path, args)
+    _, err = await asyncio.wait_for(resumed.communicate(), 60)
+    assert resumed.returncode == 0, err.decode()
+    urls = Counter(json.loads(line)["url"]
+                   for line in (tmp_path / "out.jsonl").read_text().splitlines())
+    assert urls == Counter([first.url("/"), *(second.url(f"/p{n}") for n in range(pages))])
