@@ -22,7 +22,7 @@ from aiohttp import web
 from crawler.jobstate import DONE
 from crawler.sinks.writer import KILL_BEFORE_COMMIT_ENV
 from tests.site import Site
-from tests.test_cli import clean_env, run_cli
+from tests.test_cli import _slow_site, clean_env, run_cli
 
 PAGES_PER_HOST = 1000
 HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
@@ -60,6 +60,12 @@ def crawl_args(sites: list[Site]) -> list[str]:
     return ["seeds.txt", "--job-dir", "job", "-o", "out.jsonl", "-o", "out.db",
             "--concurrency", "9", "--per-host", "3", "--sink-batch-size", "20",
             "--sink-flush-seconds", "0.05", "--parse-mode", "inline", "--quiet"]
+
+
+def job_args(per_host: int, batch: int) -> list[str]:
+    """A crawl of seeds.txt into job/ and out.jsonl, committing small batches often."""
+    return ["seeds.txt", "--job-dir", "job", "-o", "out.jsonl", "--per-host", str(per_host),
+            "--sink-batch-size", str(batch), "--sink-flush-seconds", "0.05", "--quiet"]
 
 
 async def start(tmp_path: Path, args: list[str], env: dict[str, str] | None = None
@@ -202,8 +208,7 @@ async def test_a_killed_recrawl_resumes_with_its_history(site: Site, tmp_path: P
     for n in range(pages):
         site.route(f"/p{n}", page)
     (tmp_path / "seeds.txt").write_text(site.url("/p0") + "\n")
-    args = ["seeds.txt", "--job-dir", "job", "-o", "out.jsonl", "--per-host", "2",
-            "--sink-batch-size", "10", "--sink-flush-seconds", "0.05", "--quiet"]
+    args = job_args(per_host=2, batch=10)
     first = await start(tmp_path, args)
     assert await asyncio.wait_for(first.wait(), 60) == 0
     edited = True
@@ -238,18 +243,9 @@ async def test_a_resumed_run_keeps_the_host_a_seed_redirected_to(two_sites: tupl
     first, second = two_sites
     first.redirect("/", second.url("/p0"))
     pages = 40
-
-    async def page(request: web.Request) -> web.Response:
-        await asyncio.sleep(0.05)
-        n = int(request.path.removeprefix("/p"))
-        links = "".join(f'<a href="/p{k}">{k}</a>' for k in range(n + 1, min(n + 3, pages)))
-        return web.Response(text=f"<title>{n}</title>{links}", content_type="text/html")
-
-    for n in range(pages):
-        second.route(f"/p{n}", page)
+    _slow_site(second, pages, 0.05)
     (tmp_path / "seeds.txt").write_text(first.url("/") + "\n")
-    args = ["seeds.txt", "--job-dir", "job", "-o", "out.jsonl", "--per-host", "1",
-            "--sink-batch-size", "1", "--sink-flush-seconds", "0.05", "--quiet"]
+    args = job_args(per_host=1, batch=1)
     crawl = await start(tmp_path, args)
     for _ in range(200):
         await asyncio.sleep(0.05)
