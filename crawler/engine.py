@@ -161,7 +161,7 @@ class Crawler:
                 self.stats.retries += 1
                 self.frontier.requeue(request, time.monotonic() + outcome.delay)
                 return
-            await self.writer.put(outcome)
+            await self.writer.put(outcome, request.fp)
             self.stats.count(outcome)
         finally:
             if not isinstance(outcome, Retry):
@@ -304,10 +304,11 @@ class Crawler:
                                    ok=(result.status or 0) < 400)
         self.frontier.set_host_delay(url, delay)
 
-    async def _write_pruned(self, url: str, depth: int, referrer: str, reason: str) -> None:
+    async def _write_pruned(self, url: str, fp: int, depth: int, referrer: str,
+                            reason: str) -> None:
         record = Record(url=url, depth=depth, run_id=self.run_id, referrer=referrer,
                         final_url=url, error=reason)
-        await self.writer.put(record, pruned=True)
+        await self.writer.put(record, fp, pruned=True)
         self.stats.count(record)
         self.stats.pruned += 1
 
@@ -327,10 +328,11 @@ class Crawler:
             self.parse_config = self._parse_config(self.scope)
             log.info("seed %s redirects to %s; that host is now in scope", request.url, target)
         if self.scope.allows(target):
-            added = self.frontier.add(target, fingerprint(target), request.depth, request.url,
+            fp = fingerprint(target)
+            added = self.frontier.add(target, fp, request.depth, request.url,
                                       request.redirects + 1)
             if isinstance(added, str):
-                await self._write_pruned(target, request.depth, request.url, added)
+                await self._write_pruned(target, fp, request.depth, request.url, added)
 
     async def _parse_and_follow(self, record: Record, request: Request, result: FetchResult,
                                 header_nofollow: bool) -> None:
@@ -357,7 +359,7 @@ class Crawler:
         for url, fp in parsed.follow:
             added = add(url, fp, depth, request.url)
             if isinstance(added, str):
-                await self._write_pruned(url, depth, request.url, added)
+                await self._write_pruned(url, fp, depth, request.url, added)
         for url, fp, reason in parsed.pruned:
             if self.frontier.prune(fp):
-                await self._write_pruned(url, depth, request.url, reason)
+                await self._write_pruned(url, fp, depth, request.url, reason)

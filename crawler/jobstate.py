@@ -13,7 +13,6 @@ any instant resumes from a consistent state.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,9 +30,7 @@ from crawler.sinks.sqlite import INSERT_PAGE, page_values, prepare_pages_table
 from crawler.spill import COLUMNS as REQUEST_COLUMNS
 from crawler.spill import from_row, to_row
 from crawler.sqlbatch import STATEMENT_CACHE, in_list, run_rows
-from crawler.urls import fingerprint, fp_to_sql
-
-log = logging.getLogger(__name__)
+from crawler.urls import fp_to_sql
 
 QUEUED, LEASED, DONE, PRUNED = 0, 1, 2, 3
 STATE_NAMES = {QUEUED: "queued", LEASED: "leased", DONE: "done", PRUNED: "pruned"}
@@ -81,6 +78,7 @@ class Batch:
     queued: list[Request] = field(default_factory=list)
     leased: list[int] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    fps: list[int] = field(default_factory=list)  # per row: its URL's fingerprint
     pruned: list[bool] = field(default_factory=list)  # per row: a trap prune, never fetched
     offsets: dict[str, int] = field(default_factory=dict)
 
@@ -210,8 +208,7 @@ class JobState:
     def commit(self, batch: Batch) -> None:
         """Write one batch in one transaction (called from the writer's worker thread)."""
         done, pruned, finished = [], [], set()
-        for row, is_pruned in zip(batch.rows, batch.pruned, strict=True):
-            fp = fingerprint(row["url"])
+        for row, fp, is_pruned in zip(batch.rows, batch.fps, batch.pruned, strict=True):
             if is_pruned:
                 pruned.append((row["url"], row["depth"], row["referrer"], 0, fp_to_sql(fp),
                                PRUNED))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,19 +22,37 @@ def _seconds_between(start: str, end: str) -> float:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
+@dataclass(slots=True)
+class RunCounts:
+    """The records of one run, counted by status, by change label and by kind of error."""
+
+    records: int = 0
+    by_status: Counter[str] = field(default_factory=Counter)  # "200", ..., "none"
+    by_change: Counter[str] = field(
+        default_factory=lambda: Counter(dict.fromkeys((*CHANGES, "none"), 0)))
+    errors: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def http_errors(self) -> int:
+        return sum(n for status, n in self.by_status.items()
+                   if status != "none" and int(status) >= 400)
+
+
+def count_run(state: JobState, run_id: str) -> RunCounts:
+    counts = RunCounts()
+    for status, change, kind, n in state.run_rows(run_id):
+        counts.records += n
+        counts.by_status["none" if status is None else str(status)] += n
+        counts.by_change[change or "none"] += n
+        if kind is not None:
+            counts.errors[kind] += n
+    return counts
+
+
 def build_report(state: JobState, run: Run, outcome: str, *, session_records: int,
                  session_seconds: float, outputs: list[str]) -> dict[str, Any]:
     """Counts over every record of the run (all its sessions), and this session's speed."""
-    by_status: Counter[str] = Counter()
-    by_change: Counter[str] = Counter(dict.fromkeys((*CHANGES, "none"), 0))
-    errors: Counter[str] = Counter()
-    records = 0
-    for status, change, kind, n in state.run_rows(run.run_id):
-        records += n
-        by_status["none" if status is None else str(status)] += n
-        by_change[change or "none"] += n
-        if kind is not None:
-            errors[kind] += n
+    counts = count_run(state, run.run_id)
     urls = state.url_counts()
     finished = now_iso()
     return {
@@ -44,11 +63,11 @@ def build_report(state: JobState, run: Run, outcome: str, *, session_records: in
         "finished_at": finished,
         "duration_seconds": round(_seconds_between(run.started_at, finished), 3),
         "sessions": run.sessions,
-        "records": records,
+        "records": counts.records,
         "pending": urls["queued"] + urls["leased"],
-        "by_status": dict(sorted(by_status.items())),
-        "by_change": dict(by_change),
-        "errors_by_kind": dict(errors.most_common()),
+        "by_status": dict(sorted(counts.by_status.items())),
+        "by_change": dict(counts.by_change),
+        "errors_by_kind": dict(counts.errors.most_common()),
         "session": {"records": session_records, "seconds": round(session_seconds, 3),
                     "pages_per_second": round(session_records / session_seconds, 1)
                     if session_seconds > 0 else 0.0},

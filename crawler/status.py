@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import orjson
 
 from crawler.joblock import holder
 from crawler.jobstate import DB_NAME, JobState
+from crawler.report import RunCounts, count_run
 
 
 def job_status(job_dir: Path) -> dict[str, Any]:
@@ -23,14 +23,7 @@ def job_status(job_dir: Path) -> dict[str, Any]:
         urls = state.url_counts()
         runs = state.runs()
         last = runs[-1] if runs else None
-        records: Counter[str] = Counter()
-        if last is not None:
-            for status, change, kind, n in state.run_rows(last["run_id"]):
-                records["records"] += n
-                records["errors"] += n if kind is not None else 0
-                records["http_errors"] += n if status is not None and status >= 400 else 0
-                if change:
-                    records[change] += n
+        counts = count_run(state, last["run_id"]) if last is not None else RunCounts()
     finally:
         state.close()
     return {
@@ -38,7 +31,10 @@ def job_status(job_dir: Path) -> dict[str, Any]:
         "running": holder(job_dir),
         "urls": {**urls, "pending": urls["queued"] + urls["leased"]},
         "runs": len(runs),
-        "last_run": None if last is None else {**last, "so_far": dict(records)},
+        "last_run": None if last is None else {**last, "so_far": {
+            "records": counts.records, "errors": sum(counts.errors.values()),
+            "http_errors": counts.http_errors,
+            **{k: n for k, n in counts.by_change.items() if n and k != "none"}}},
     }
 
 

@@ -45,7 +45,7 @@ async def test_batches_keep_order_and_close_flushes() -> None:
     sink = MemorySink()
     async with RecordWriter([sink], batch_size=10, flush_seconds=5) as writer:
         for i in range(25):
-            await writer.put(record(i))
+            await writer.put(record(i), i)
     assert [len(b) for b in sink.batches] == [10, 10, 5]
     assert [url for batch in sink.batches for url in batch] == [
         f"http://a.com/{i}" for i in range(25)]
@@ -58,7 +58,7 @@ async def test_slow_sink_applies_backpressure() -> None:
     writer = RecordWriter([sink], batch_size=2, flush_seconds=0.01)
     async with writer:
         for i in range(30):
-            await writer.put(record(i))
+            await writer.put(record(i), i)
             assert writer._queue.qsize() <= 8
     assert sum(len(b) for b in sink.batches) == 30
 
@@ -69,6 +69,6 @@ async def test_failing_sink_raises_instead_of_losing_silently() -> None:
     await writer.__aenter__()
     with pytest.raises(SinkError, match="disk full"):
         for i in range(100):
-            await writer.put(record(i))
+            await writer.put(record(i), i)
     with pytest.raises(SinkError):
         await writer.close()

@@ -33,7 +33,7 @@ KILL_BEFORE_COMMIT_ENV = "CRAWLER_TEST_KILL_BEFORE_COMMIT"
 
 
 class RecordWriter:
-    """`await writer.put(record)`; records reach the sinks in batches, in the order put.
+    """`await writer.put(record, fp)`; records reach the sinks in batches, in the order put.
     `queued(request)` and `leased(fp)` journal frontier changes into the next commit."""
 
     def __init__(self, sinks: Sequence[Sink], batch_size: int, flush_seconds: float,
@@ -43,7 +43,7 @@ class RecordWriter:
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
         self.written = 0
-        self._queue: asyncio.Queue[tuple[Record, bool] | None] = asyncio.Queue(
+        self._queue: asyncio.Queue[tuple[Record, int, bool] | None] = asyncio.Queue(
             maxsize=batch_size * 4)
         self._task: asyncio.Task[None] | None = None
         self._queued: list[Request] = []
@@ -88,11 +88,11 @@ class RecordWriter:
             if exc is not None:
                 raise exc
 
-    async def put(self, record: Record, pruned: bool = False) -> None:
-        """Buffer one record (`pruned`: a URL a trap limit kept from being fetched); waits
-        while the buffer is full. Raises a sink's failure."""
+    async def put(self, record: Record, fp: int, pruned: bool = False) -> None:
+        """Buffer one record with its URL's fingerprint (`pruned`: a URL a trap limit kept from
+        being fetched); waits while the buffer is full. Raises a sink's failure."""
         self._check()
-        item = (record, pruned)
+        item = (record, fp, pruned)
         if not self._queue.full():
             self._queue.put_nowait(item)
             return
@@ -121,7 +121,7 @@ class RecordWriter:
                 except (OSError, SinkError) as exc:
                     log.error("closing output %s failed: %s", sink.name, exc)
 
-    async def _next_batch(self) -> tuple[list[tuple[Record, bool]], bool]:
+    async def _next_batch(self) -> tuple[list[tuple[Record, int, bool]], bool]:
         """Up to batch_size records, waiting at most flush_seconds after the first one."""
         first = await self._queue.get()
         if first is _STOP:
@@ -151,11 +151,12 @@ class RecordWriter:
         while not stop:
             items, stop = await self._next_batch()
             if items:
-                await self._write([r for r, _ in items], [p for _, p in items])
+                records, fps, pruned = zip(*items, strict=True)
+                await self._write(list(records), list(fps), list(pruned))
             elif self._queued or self._leased:
                 await self._commit(Batch())
 
-    async def _write(self, records: list[Record], pruned: list[bool]) -> None:
+    async def _write(self, records: list[Record], fps: list[int], pruned: list[bool]) -> None:
         rows = [record.to_dict() for record in records]
         if self.state is not None and any(row["status"] == 304 for row in rows):
             await asyncio.to_thread(self.state.carry_forward, rows)
@@ -164,7 +165,7 @@ class RecordWriter:
             self._fault(written)
             await sink.write(rows)
         self._fault(len(self.sinks))
-        await self._commit(Batch(rows=rows, pruned=pruned, offsets=self._checkpoints()))
+        await self._commit(Batch(rows=rows, fps=fps, pruned=pruned, offsets=self._checkpoints()))
         self.written += len(records)
 
     def _fault(self, sinks_written: int) -> None:
