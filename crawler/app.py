@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from crawler.engine import Crawler, CrawlStats
 from crawler.errors import UsageError
@@ -35,6 +35,7 @@ from crawler.spill import SpillQueue
 from crawler.urls import fp_from_sql, host_of
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SPILL_NAME = "frontier-spill.db"
 
@@ -125,7 +126,8 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
                    parse_fn: ParseFn) -> CrawlOutcome:
     run = state.begin_run(new_run_id(), recrawl=settings.recrawl,
                           recrawl_after=settings.recrawl_after)
-    sinks = open_sinks(settings.outputs)
+    sinks = open_sinks(settings.outputs, settings.job_name, settings.pg_pool_size,
+                       settings.outage_seconds)
     outcome = CrawlOutcome(CrawlStats(), run, [str(state.path), *(s.name for s in sinks)])
     if run.kind == "idle":
         return outcome
@@ -210,7 +212,7 @@ def _on_signal(signum: signal.Signals, crawler: Crawler, outcome: CrawlOutcome) 
     crawler.stop()
 
 
-def run_event_loop(main: Coroutine[Any, Any, CrawlOutcome]) -> CrawlOutcome:
+def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
     """Run `main` on uvloop where it is installed, else on the default asyncio loop."""
     try:
         import uvloop

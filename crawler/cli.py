@@ -39,6 +39,8 @@ a finished job does nothing when run again (exit 0), unless --recrawl is given o
 recrawl_after seconds have passed since it finished. other commands:
   python -m crawler status JOB_DIR [--json]     what a job holds and how its last run went
   python -m crawler schedule CRON SEEDS [opts]  run the crawl on a cron schedule
+  python -m crawler seed SEEDS --frontier redis://...   create a shared job, queue seeds
+  python -m crawler worker --frontier redis://... -o postgresql://...   join it and crawl
 
 every option can also be set in the config file (same name, with underscores) or as an
 environment variable CRAWLER_<NAME>, e.g. CRAWLER_MAX_PAGES=100; flags win over the environment,
@@ -49,14 +51,15 @@ def _metavar(name: str) -> str:
     return {int: "N", float: "SECONDS", str: "TEXT"}.get(TYPES[name], "VALUE")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m crawler", seeds: bool = True,
+                 description: str = "Crawl the web from the URLs in SEEDS (one per line; '-' "
+                                    "reads stdin).") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m crawler",
-        description="Crawl the web from the URLs in SEEDS (one per line; '-' reads stdin).",
-        epilog=EXIT_CODES_HELP,
+        prog=prog, description=description, epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("seeds", metavar="SEEDS", help="seeds file: one URL per line")
+    if seeds:
+        parser.add_argument("seeds", metavar="SEEDS", help="seeds file: one URL per line")
     parser.add_argument("--config", metavar="FILE", type=Path,
                         default=os.environ.get("CRAWLER_CONFIG"),
                         help="TOML file of settings, e.g. config/default.toml "
@@ -153,4 +156,16 @@ def _schedule(argv: list[str]) -> int:
     return schedule_main(argv, build_parser())
 
 
-COMMANDS = {"status": _status, "schedule": _schedule}
+def _seed(argv: list[str]) -> int:
+    from crawler.cluster.commands import seed_main
+
+    return seed_main(argv)
+
+
+def _worker(argv: list[str]) -> int:
+    from crawler.cluster.commands import worker_main
+
+    return worker_main(argv)
+
+
+COMMANDS = {"status": _status, "schedule": _schedule, "seed": _seed, "worker": _worker}

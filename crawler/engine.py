@@ -324,15 +324,22 @@ class Crawler:
             record.error = f"too many redirects (more than {self.settings.max_redirects})"
             return
         if request.depth == 0 and not self.scope.allows(target):
-            self.scope = self.scope.widened([target])  # a seed that moved takes its scope along
-            self.parse_config = self._parse_config(self.scope)
+            self.widen_scope([target])  # a seed that moved takes its scope along
+            await self.frontier.share_scope(target)  # before any of its pages can be leased
             log.info("seed %s redirects to %s; that host is now in scope", request.url, target)
         if self.scope.allows(target):
-            fp = fingerprint(target)
-            added = self.frontier.add(target, fp, request.depth, request.url,
-                                      request.redirects + 1)
-            if isinstance(added, str):
-                await self._write_pruned(target, fp, request.depth, request.url, added)
+            pruned = await self.frontier.add_links([(target, fingerprint(target))],
+                                                   request.depth, request.url,
+                                                   request.redirects + 1)
+            for url, fp, reason in pruned:
+                await self._write_pruned(url, fp, request.depth, request.url, reason)
+
+    def widen_scope(self, urls: list[str]) -> None:
+        """Take the origins of `urls` into scope (seeds' redirect targets)."""
+        urls = [url for url in urls if not self.scope.allows(url)]
+        if urls:
+            self.scope = self.scope.widened(urls)
+            self.parse_config = self._parse_config(self.scope)
 
     async def _parse_and_follow(self, record: Record, request: Request, result: FetchResult,
                                 header_nofollow: bool) -> None:
@@ -355,11 +362,7 @@ class Crawler:
         if header_nofollow:
             return
         depth = request.depth + 1
-        add = self.frontier.add
-        for url, fp in parsed.follow:
-            added = add(url, fp, depth, request.url)
-            if isinstance(added, str):
-                await self._write_pruned(url, fp, depth, request.url, added)
-        for url, fp, reason in parsed.pruned:
-            if self.frontier.prune(fp):
-                await self._write_pruned(url, fp, depth, request.url, reason)
+        pruned = await self.frontier.add_links(parsed.follow, depth, request.url,
+                                               pruned=parsed.pruned)
+        for url, fp, reason in pruned:
+            await self._write_pruned(url, fp, depth, request.url, reason)

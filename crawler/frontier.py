@@ -17,7 +17,7 @@ import asyncio
 import heapq
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +114,26 @@ class Frontier:
         if self.on_queue is not None:
             self.on_queue(request)
         return True
+
+    async def add_links(self, links: Iterable[tuple[str, int]], depth: int,
+                        referrer: str | None, redirects: int = 0,
+                        pruned: Iterable[tuple[str, int, str]] = ()
+                        ) -> list[tuple[str, int, str]]:
+        """`add` each link and mark `pruned` (a parse worker's trap verdicts) seen; returns the
+        URLs to record as pruned, (url, fingerprint, reason), each once."""
+        out = []
+        add = self.add
+        for url, fp in links:
+            added = add(url, fp, depth, referrer, redirects)
+            if isinstance(added, str):
+                out.append((url, fp, added))
+        for url, fp, reason in pruned:
+            if self._seen.add(fp):
+                out.append((url, fp, reason))
+        return out
+
+    async def share_scope(self, url: str) -> None:
+        """A seed redirected to `url`: the job state keeps it (see JobState), nothing to do."""
 
     def _admit(self, key: str, host: _Host, request: Request) -> None:
         self.admitted += 1

@@ -62,6 +62,18 @@ def _non_empty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
+def _frontier_url(value: str) -> str | None:
+    if value == "" or value.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    return "must be empty (the job directory) or a redis://HOST:PORT/DB URL"
+
+
+def _job_name(value: str) -> str | None:
+    if re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", value):
+        return None
+    return "must be 1-100 letters, digits and _ . : -"
+
+
 def setting(default: Any, help: str, check: Check | None = None) -> Any:
     """A settings field with its help text and validity check."""
     return field(default=default, metadata={"help": help, "check": check})
@@ -72,7 +84,8 @@ class Settings:
     """Everything a crawl can be told; built once by `load_settings` and passed down."""
 
     outputs: tuple[str, ...] = setting(
-        (), "extra result sinks, picked by suffix: .jsonl, .db/.sqlite/.sqlite3 (repeatable)"
+        (), "extra result sinks, picked by suffix or scheme: .jsonl, .db/.sqlite/.sqlite3, "
+        "postgresql://USER@HOST:PORT/DB (repeatable)"
     )
     job_dir: str = setting(
         "crawl-job", "job directory: the job's state and embedded SQLite results (crawl.db), "
@@ -87,6 +100,21 @@ class Settings:
     frontier_memory: int = setting(100000, "queued URLs kept in memory; the rest wait in the "
                                    "job directory's SQLite (0 = keep all in memory)",
                                    _at_least(0))
+    frontier: str = setting(
+        "", "where the frontier lives: empty = the job directory (one process); "
+        "redis://HOST:PORT/DB = Redis, shared by every `worker` of --job-name", _frontier_url)
+    job_name: str = setting("crawl", "the job's name in Redis and in PostgreSQL outputs; "
+                            "workers of one job use the same", _job_name)
+    lease_seconds: float = setting(60.0, "Redis frontier: seconds a worker holds a URL without "
+                                   "renewing it (it died) before the URL goes back to the queue",
+                                   _at_least(1))
+    outage_seconds: float = setting(300.0, "seconds the crawl waits, retrying, for an unreachable "
+                                    "Redis or PostgreSQL before it stops (nothing is lost)",
+                                    _at_least(0))
+    seen_buckets: int = setting(16384, "Redis frontier: sets the seen-set is split into, set "
+                                "when the job is seeded; about 8 bytes a URL while URLs per "
+                                "bucket stay under Redis's set-max-intset-entries", _at_least(1))
+    pg_pool_size: int = setting(4, "connections in a PostgreSQL output's pool", _at_least(1))
     max_depth: int = setting(0, "follow links at most this deep from a seed (0 = no limit)",
                              _at_least(0))
     concurrency: int = setting(32, "fetches in flight at once, over all hosts", _at_least(1))

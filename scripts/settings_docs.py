@@ -32,6 +32,8 @@ GROUPS = [
     ("Spider traps", ["max_url_length", "max_path_segments", "max_segment_repeats",
                       "max_pages_per_host", "max_query_variants", "max_links_per_page"]),
     ("Parsing", ["parse_mode", "parse_inline_max_bytes", "parse_workers", "parse_timeout"]),
+    ("Scale-out (Redis frontier, PostgreSQL output)",
+     ["frontier", "job_name", "lease_seconds", "outage_seconds", "seen_buckets", "pg_pool_size"]),
     ("Running", ["progress_seconds", "shutdown_grace", "log_level", "quiet"]),
 ]
 README_START, README_END = "<!-- options:start -->", "<!-- options:end -->"

@@ -34,21 +34,29 @@ class Sink(Protocol):
     async def close(self) -> None: ...
 
 
-def sink_for(target: str) -> Sink:
-    """The sink a `-o` target names, by its suffix; UsageError for one we do not know."""
+def sink_for(target: str, job: str = "crawl", pool_size: int = 4,
+             outage_seconds: float = 300.0) -> Sink:
+    """The sink a `-o` target names, by its suffix or scheme; UsageError for one we do not
+    know. `job` and the rest are the PostgreSQL sink's."""
     from crawler.sinks.jsonl import JsonLinesSink
     from crawler.sinks.sqlite import SqliteSink
 
     lowered = target.lower()
+    if lowered.startswith(("postgresql://", "postgres://")):
+        from crawler.sinks.postgres import PostgresSink
+
+        return PostgresSink(target, job, pool_size, outage_seconds)
     if lowered.endswith(".jsonl"):
         return JsonLinesSink(Path(target))
     if lowered.endswith((".db", ".sqlite", ".sqlite3")):
         return SqliteSink(Path(target))
     raise UsageError(
-        f"unknown output {target!r}: the suffix picks the sink (.jsonl, .db, .sqlite, .sqlite3)"
+        f"unknown output {target!r}: the suffix or scheme picks the sink (.jsonl, .db, "
+        ".sqlite, .sqlite3, postgresql://)"
     )
 
 
-def open_sinks(outputs: tuple[str, ...]) -> list[Sink]:
+def open_sinks(outputs: tuple[str, ...], job: str = "crawl", pool_size: int = 4,
+               outage_seconds: float = 300.0) -> list[Sink]:
     """One sink per `-o` target (not yet opened). The job's own crawl.db is the job state's."""
-    return [sink_for(t) for t in outputs]
+    return [sink_for(t, job, pool_size, outage_seconds) for t in outputs]

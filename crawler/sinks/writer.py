@@ -16,7 +16,7 @@ import logging
 import os
 import signal
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Self
 
 from crawler.jobstate import Batch, JobState
@@ -37,9 +37,11 @@ class RecordWriter:
     `queued(request)` and `leased(fp)` journal frontier changes into the next commit."""
 
     def __init__(self, sinks: Sequence[Sink], batch_size: int, flush_seconds: float,
-                 state: JobState | None = None) -> None:
+                 state: JobState | None = None,
+                 on_stored: Callable[[list[int]], Awaitable[None]] | None = None) -> None:
         self.sinks = list(sinks)
         self.state = state
+        self.on_stored = on_stored  # told the fingerprints of every batch the sinks stored
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
         self.written = 0
@@ -80,7 +82,8 @@ class RecordWriter:
 
     def leased(self, fp: int) -> None:
         """A fetch of this URL began: mark it leased with the next batch."""
-        self._leased.append(fp)
+        if self.state is not None:
+            self._leased.append(fp)
 
     def _check(self) -> None:
         if self._task is not None and self._task.done() and not self._task.cancelled():
@@ -166,6 +169,8 @@ class RecordWriter:
             await sink.write(rows)
         self._fault(len(self.sinks))
         await self._commit(Batch(rows=rows, fps=fps, pruned=pruned, offsets=self._checkpoints()))
+        if self.on_stored is not None:
+            await self.on_stored(fps)
         self.written += len(records)
 
     def _fault(self, sinks_written: int) -> None:

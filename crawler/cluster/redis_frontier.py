@@ -1,0 +1,322 @@
+"""A frontier in Redis that many workers share: the same interface as `crawler.frontier.Frontier`.
+
+Every decision that must hold across workers runs in one Lua script on the Redis server
+(`crawler.cluster.scripts`): the seen-set, the page budgets, each host's slots and delay, and
+leases. A worker leases URLs; the fetch's end releases the host slot; the lease itself ends
+only when the record is stored (`ack`, called by the record writer after the sinks wrote it).
+A lease not renewed in time, because its worker died, puts the URL back at the head of its
+host's queue. Releases, requeues and host rules are sent with the next lease call, so a page
+costs about one round trip for its links and a share of a batched lease and ack.
+
+Redis being unreachable (restarting, a network blip) is retried with backoff for up to
+`outage_seconds`; the crawl waits meanwhile, and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
+
+from crawler.cluster import scripts
+from crawler.cluster.job import ClusterJob, job_prefix
+from crawler.errors import CrawlerError
+from crawler.request import Request
+from crawler.traps import TRAP
+from crawler.urls import fp_from_sql, fp_to_sql, origin
+
+log = logging.getLogger(__name__)
+RETRYABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+IDLE_POLL_SECONDS = 0.25  # how often an idle worker asks whether another worker queued URLs
+MAX_LEASE_BATCH = 64
+_TRAP_REASONS = {
+    "host": "host already has --max-pages-per-host {max_pages_per_host} URLs",
+    "query": "path already has --max-query-variants {max_query_variants} queries",
+}
+
+
+class FrontierUnavailable(CrawlerError):
+    """Redis stayed unreachable longer than --outage-seconds; the worker stops (its leases
+    expire and other workers take its URLs)."""
+
+
+def encode_entry(request: Request) -> str:
+    """`FP|JSON`: the Lua scripts read the fingerprint; the rest is the worker's."""
+    body = orjson.dumps([request.url, request.depth, request.referrer, request.redirects,
+                         request.attempts, request.robots_waits]).decode()
+    return f"{fp_to_sql(request.fp)}|{body}"
+
+
+def decode_entry(entry: str | bytes) -> Request:
+    text = entry.decode() if isinstance(entry, bytes) else entry
+    fp, _, body = text.partition("|")
+    url, depth, referrer, redirects, attempts, robots_waits = orjson.loads(body)
+    return Request(url, depth, referrer, redirects, fp_from_sql(int(fp)), attempts=attempts,
+                   robots_waits=robots_waits)
+
+
+class RedisFrontier:
+    """Leases URLs from the job's frontier in Redis for one worker's dispatcher."""
+
+    def __init__(self, client: aioredis.Redis, job: ClusterJob, *, concurrency: int,
+                 lease_seconds: float, outage_seconds: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self.job = job
+        self.meta_key = job_prefix(job.name) + ":meta"
+        self.concurrency = concurrency
+        self.lease_ms = max(1, round(lease_seconds * 1000))
+        self.outage_seconds = outage_seconds
+        self._clock = clock
+        self._add = client.register_script(scripts.ADD)
+        self._sync_script = client.register_script(scripts.SYNC)
+        self._ack = client.register_script(scripts.ACK)
+        self._renew = client.register_script(scripts.RENEW)
+        self._ready: deque[Request] = deque()  # leased, not yet handed to the dispatcher
+        self._leases: dict[int, tuple[str, Request]] = {}  # fp -> (lease id, request): not acked
+        self._ops: list[str] = []  # release/requeue/host ops for the next sync, 5 values each
+        self._floors: dict[str, float] = {}  # origin -> floor delay sent (robots.txt read)
+        self._delays: dict[str, float] = {}  # origin -> adaptive delay sent (autothrottle)
+        self._wake = asyncio.Event()
+        self._closed = False
+        self.in_flight = 0  # handed to the dispatcher and not yet done
+        self.queued = 0  # cluster-wide, as of the last sync
+        self.remote_pending = -1  # queued + leased cluster-wide, as of the last sync
+        self.scope_size = 0
+        self.added = 0  # URLs this frontier queued (new to the job)
+        self.on_scope: Callable[[list[str]], None] | None = None  # told of new scope origins
+        self._renewer: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<RedisFrontier {self.stats()}>"
+
+    def stats(self) -> dict[str, Any]:
+        return {"job": self.job.name, "queued": self.queued, "in_flight": self.in_flight,
+                "leases": len(self._leases), "pending": self.remote_pending,
+                "closed": self._closed}
+
+    @property
+    def pending(self) -> int:
+        """URLs queued or leased cluster-wide (as of the last sync) plus this worker's own."""
+        return max(self.remote_pending, 0) + len(self._leases)
+
+    def start(self) -> None:
+        """Renew this worker's leases every third of their lifetime, until `shutdown`."""
+        self._renewer = asyncio.create_task(self._renew_forever(), name="lease-renewer")
+
+    # --- queueing -------------------------------------------------------------------------
+
+    async def add_links(self, links: Iterable[tuple[str, int]], depth: int,
+                        referrer: str | None, redirects: int = 0,
+                        pruned: Sequence[tuple[str, int, str]] = ()) -> list[tuple[str, int, str]]:
+        """Queue `links` cluster-wide and mark `pruned` seen, in one round trip; returns the
+        URLs to record as pruned (url, fingerprint, reason), each once in the whole job."""
+        args: list[str | int] = []
+        items: list[tuple[str, int, str | None]] = []  # (url, fp, reason a 'p' item carries)
+        too_deep = self.job.max_depth and depth > self.job.max_depth
+        for url, fp in links:
+            if too_deep:
+                reason = f"{TRAP}deeper than --max-depth {self.job.max_depth}"
+                args += self._item("p", url, fp, "", "")
+                items.append((url, fp, reason))
+                continue
+            request = Request(url, depth, referrer, redirects, fp)
+            query = url.split("?", 1)[0] if "?" in url else ""
+            args += self._item("a", url, fp, encode_entry(request), query)
+            items.append((url, fp, None))
+        for url, fp, reason in pruned:
+            args += self._item("p", url, fp, "", "")
+            items.append((url, fp, reason))
+        if not items:
+            return []
+        results = await self._call(self._add, [len(items), *args])
+        out = []
+        for (url, fp, reason), result in zip(items, results, strict=True):
+            if isinstance(result, bytes):
+                template = _TRAP_REASONS[result.decode()]
+                out.append((url, fp, TRAP + template.format(**vars(self.job))))
+            elif reason is not None and result == 1:
+                out.append((url, fp, reason))
+            elif result == 1:
+                self.added += 1
+        return out
+
+    def _item(self, kind: str, url: str, fp: int, entry: str, query: str) -> list[str | int]:
+        return [kind, fp_to_sql(fp), fp % self.job.seen_buckets, origin(url), entry, query]
+
+    async def share_scope(self, url: str) -> None:
+        """A seed redirected to `url`'s origin: every worker takes it into scope."""
+        key = job_prefix(self.job.name) + ":scope"
+        await self._retrying(lambda: self.client.sadd(key, origin(url)))
+
+    # --- the dispatcher's side -------------------------------------------------------------
+
+    async def get(self) -> Request | None:
+        """The next leased request; None once the job has nothing queued or leased anywhere,
+        or after close()."""
+        while not self._closed:
+            if self._ready:
+                self.in_flight += 1
+                return self._ready.popleft()
+            wait = await self._sync(max(1, min(MAX_LEASE_BATCH, self.concurrency - self.in_flight)))
+            if self._ready:
+                continue
+            if self.remote_pending == 0 and not self._leases:
+                return None
+            self._wake.clear()
+            timeout = IDLE_POLL_SECONDS if wait < 0 else min(wait, IDLE_POLL_SECONDS)
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+        return None
+
+    async def _sync(self, want: int) -> float:
+        """Send the queued ops, lease up to `want` URLs; returns seconds until a host may start
+        (-1 when none waits on time)."""
+        ops, self._ops = self._ops, []
+        reply = await self._call(self._sync_script,
+                                 [want, self.lease_ms, len(ops) // 5, *ops])
+        self.remote_pending, self.queued, wait_ms, scope_size = (int(x) for x in reply[:4])
+        for i in range(4, len(reply), 3):
+            request = decode_entry(reply[i + 2])
+            self._leases[request.fp] = (reply[i + 1].decode() if isinstance(reply[i + 1], bytes)
+                                        else str(reply[i + 1]), request)
+            self._ready.append(request)
+        if scope_size != self.scope_size:
+            await self._refresh_scope(scope_size)
+        return wait_ms / 1000 if wait_ms >= 0 else -1.0
+
+    async def _refresh_scope(self, size: int) -> None:
+        key = job_prefix(self.job.name) + ":scope"
+        members = await self._retrying(lambda: self.client.smembers(key))
+        self.scope_size = size
+        if self.on_scope is not None:
+            self.on_scope(sorted(m.decode() + "/" for m in members))
+
+    def done(self, request: Request) -> None:
+        """The fetch is over: free its host slot now; the lease ends at `ack`."""
+        self.in_flight -= 1
+        lease = self._leases.get(request.fp)
+        if lease is not None:
+            self._ops += ["r", str(fp_to_sql(request.fp)), lease[0], "", ""]
+        self._wake.set()
+
+    def requeue(self, request: Request, not_before: float) -> None:
+        """Back to the head of its host's queue; the whole host waits until `not_before`."""
+        self.in_flight -= 1
+        lease = self._leases.pop(request.fp, None)
+        if lease is not None:
+            delay_ms = max(0, round((not_before - self._clock()) * 1000))
+            self._ops += ["q", str(fp_to_sql(request.fp)), lease[0], encode_entry(request),
+                          str(delay_ms)]
+        self._wake.set()
+
+    def pause_host(self, url: str, until: float) -> None:
+        delay_ms = max(0, round((until - self._clock()) * 1000))
+        self._ops += ["p", origin(url), str(delay_ms), "", ""]
+
+    def set_host_rules(self, url: str, crawl_delay: float | None) -> None:
+        key = origin(url)
+        floor = max(self.job.delay, crawl_delay or 0.0)
+        if self._floors.get(key) != floor:
+            self._floors[key] = floor
+            self._delays[key] = max(self._delays.get(key, self.job.start_delay), floor)
+            self._ops += ["k", key, str(round(floor * 1000)), "", ""]
+
+    def set_host_delay(self, url: str, delay: float) -> None:
+        key = origin(url)
+        delay = max(delay, self._floors.get(key, self.job.delay))
+        if abs(self._delays.get(key, -1.0) - delay) >= 0.001:
+            self._delays[key] = delay
+            self._ops += ["d", key, str(round(delay * 1000)), "", ""]
+
+    def host_delay(self, url: str) -> float:
+        return self._delays.get(origin(url), self.job.start_delay)
+
+    def close(self) -> None:
+        """Hand out nothing more (shutdown); in-flight requests may still finish."""
+        self._closed = True
+        self._wake.set()
+
+    # --- the record writer's side ----------------------------------------------------------
+
+    async def ack(self, fps: Iterable[int]) -> None:
+        """These URLs' records are stored: end their leases."""
+        args: list[str] = []
+        for fp in fps:
+            lease = self._leases.pop(fp, None)
+            if lease is not None:
+                args += [str(fp_to_sql(fp)), lease[0]]
+        if args:
+            await self._call(self._ack, args)
+
+    async def shutdown(self) -> None:
+        """After the writer closed: give back every lease that got no record (fetches cut off
+        by a stop, URLs leased but never started), send the last ops, stop renewing."""
+        if self._renewer is not None:
+            self._renewer.cancel()
+            await asyncio.gather(self._renewer, return_exceptions=True)
+        for fp, (lease_id, request) in self._leases.items():
+            self._ops += ["q", str(fp_to_sql(fp)), lease_id, encode_entry(request), "0"]
+        self._leases.clear()
+        self._ready.clear()
+        if self._ops:
+            await self._sync(0)
+
+    async def _renew_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ms / 3000)
+            args: list[str] = [str(self.lease_ms)]
+            for fp, (lease_id, _) in list(self._leases.items()):
+                args += [str(fp_to_sql(fp)), lease_id]
+            if len(args) > 1:
+                try:
+                    await self._call(self._renew, args)
+                except FrontierUnavailable as exc:
+                    log.error("%s", exc)
+                    return
+
+    # --- talking to Redis ------------------------------------------------------------------
+
+    async def _call(self, script: Any, args: Sequence[Any]) -> Any:
+        return await self._retrying(lambda: script(keys=[self.meta_key], args=list(args)))
+
+    async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        """Run `call`; while Redis is unreachable, retry with jittered exponential backoff for up
+        to outage_seconds."""
+        started: float | None = None
+        backoff = 0.05
+        while True:
+            try:
+                result = await call()
+            except RETRYABLE as exc:
+                now = time.monotonic()
+                if started is None:
+                    started = now
+                    log.warning("Redis unreachable (%s): the crawl waits and retries for up "
+                                "to %gs", exc, self.outage_seconds)
+                if now - started > self.outage_seconds:
+                    raise FrontierUnavailable(
+                        f"Redis unreachable for more than {self.outage_seconds:g}s "
+                        f"(--outage-seconds): {exc}") from None
+                await asyncio.sleep(backoff * random.uniform(0.5, 1.0))
+                backoff = min(backoff * 2, 2.0)
+                continue
+            except redis_errors.ResponseError as exc:
+                if str(exc).startswith("NOJOB"):
+                    raise CrawlerError(f"job {self.job.name!r} is not in Redis (seed it first: "
+                                       "python -m crawler seed SEEDS --frontier ...)") from None
+                raise
+            if started is not None:
+                log.warning("Redis is back after %.1fs", time.monotonic() - started)
+            return result

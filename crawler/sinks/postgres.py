@@ -1,0 +1,158 @@
+"""PostgreSQL sink (`-o postgresql://USER@HOST:PORT/DB`): records in a `pages` table, one row per
+(job, url, run_id), so a batch written again (a worker killed after writing, before its ack)
+replaces itself. Each batch is COPYed into a temporary table and upserted from there in one
+transaction. The schema is created, or migrated to the current record schema, on open.
+
+PostgreSQL being unreachable (down, restarting, a network blip) is retried with backoff for up
+to `outage_seconds`: the writer waits, the crawl behind it pauses, and no record is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import asyncpg
+import orjson
+
+from crawler.records import RECORD_FIELDS, SCHEMA_VERSION
+from crawler.sinks.base import Row, SinkError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+TABLE = "pages"
+_TYPES = {"depth": "integer", "status": "integer", "fetched_at": "timestamptz",
+          "elapsed_ms": "integer", "content_length": "bigint", "truncated": "boolean",
+          "links_found": "integer", "links": "jsonb", "redirects": "integer",
+          "attempts": "integer", "noindex": "boolean", "nofollow": "boolean",
+          "schema_version": "integer"}
+COLUMNS = ("job", *RECORD_FIELDS)
+_SCHEMA_LOCK = 0x63726177  # advisory lock id: workers starting together migrate one at a time
+# Connection trouble is worth waiting out; anything else (a bad password, no such database, a
+# constraint) is an error to report at once.
+TRANSIENT = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
+             asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+             asyncpg.AdminShutdownError, asyncpg.CrashShutdownError)
+
+
+def redacted(dsn: str) -> str:
+    """The DSN without its password, for messages and the outputs list."""
+    scheme, sep, rest = dsn.partition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return dsn
+    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{hostpart}"
+
+
+def _column_sql(name: str) -> str:
+    return f"{name} {_TYPES.get(name, 'text')}"
+
+
+def _row_values(job: str, row: Row) -> tuple[Any, ...]:
+    values: list[Any] = [job]
+    for name in RECORD_FIELDS:
+        value = row[name]
+        if name == "links":
+            value = orjson.dumps(value).decode()
+        elif name == "fetched_at":
+            value = datetime.fromisoformat(value)
+        values.append(value)
+    return tuple(values)
+
+
+class PostgresSink:
+    """Writes batches with COPY + upsert through an asyncpg pool of `pool_size` connections."""
+
+    def __init__(self, dsn: str, job: str, pool_size: int = 4,
+                 outage_seconds: float = 300.0) -> None:
+        self.dsn = dsn
+        self.job = job
+        self.name = redacted(dsn)
+        self.pool_size = pool_size
+        self.outage_seconds = outage_seconds
+        self._pool: asyncpg.Pool | None = None
+        self.retries = 0  # transient failures waited out (for tests and the log)
+
+    async def open(self, checkpoint: int | None = None) -> None:
+        """Connect and create or migrate the schema; waits out an unreachable server."""
+        self._pool = await self._retrying("connect to", lambda: asyncpg.create_pool(
+            self.dsn, min_size=1, max_size=self.pool_size, command_timeout=60))
+        await self._retrying("prepare the schema in", self._migrate)
+
+    async def _migrate(self) -> None:
+        assert self._pool is not None
+        async with self._pool.acquire() as db, db.transaction():
+            await db.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
+            await db.execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLE} (job text NOT NULL, "
+                + ", ".join(_column_sql(n) for n in RECORD_FIELDS)
+                + ", PRIMARY KEY (job, url, run_id))")
+            for name in RECORD_FIELDS:  # columns a newer record schema brought
+                await db.execute(f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS "
+                                 f"{_column_sql(name)}")
+            await db.execute("CREATE TABLE IF NOT EXISTS crawler_schema "
+                             "(name text PRIMARY KEY, version integer NOT NULL)")
+            await db.execute("INSERT INTO crawler_schema VALUES ($1, $2) ON CONFLICT (name) DO "
+                             "UPDATE SET version = greatest(crawler_schema.version, $2)",
+                             TABLE, SCHEMA_VERSION)
+
+    async def write(self, rows: list[Row]) -> None:
+        values = [_row_values(self.job, row) for row in rows]
+        await self._retrying("write to", lambda: self._upsert(values))
+
+    async def _upsert(self, values: list[tuple[Any, ...]]) -> None:
+        assert self._pool is not None
+        updates = ", ".join(f"{n} = excluded.{n}" for n in RECORD_FIELDS if n not in
+                            ("url", "run_id"))
+        async with self._pool.acquire() as db, db.transaction():
+            await db.execute(f"CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE {TABLE}) "
+                             "ON COMMIT DELETE ROWS")
+            await db.copy_records_to_table("incoming", records=values, columns=COLUMNS)
+            await db.execute(
+                f"INSERT INTO {TABLE} SELECT DISTINCT ON (job, url, run_id) * FROM incoming "
+                f"ORDER BY job, url, run_id, fetched_at DESC "
+                f"ON CONFLICT (job, url, run_id) DO UPDATE SET {updates}")
+
+    def checkpoint(self) -> int | None:
+        return None  # idempotent: nothing to remember
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Run `call`, waiting out connection failures with backoff for up to outage_seconds;
+        SinkError with the reason after that, or at once for any other error."""
+        started: float | None = None
+        backoff = 0.1
+        while True:
+            try:
+                result = await call()
+            except TRANSIENT as exc:
+                now = time.monotonic()
+                reason = f"{type(exc).__name__}: {exc}"
+                if started is None:
+                    started = now
+                    log.warning("cannot %s PostgreSQL at %s (%s): the crawl is paused, "
+                                "retrying for up to %gs", what, self.name, reason,
+                                self.outage_seconds)
+                if now - started >= self.outage_seconds:
+                    raise SinkError(f"cannot {what} PostgreSQL at {self.name}: {reason} "
+                                    f"(waited {self.outage_seconds:g}s, --outage-seconds)"
+                                    ) from None
+                self.retries += 1
+                await asyncio.sleep(backoff * random.uniform(0.5, 1.0))
+                backoff = min(backoff * 2, 5.0)
+                continue
+            except asyncpg.PostgresError as exc:
+                raise SinkError(f"cannot {what} PostgreSQL at {self.name}: {exc}") from None
+            if started is not None:
+                log.warning("PostgreSQL at %s is back after %.1fs", self.name,
+                            time.monotonic() - started)
+            return result
