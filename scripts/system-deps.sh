@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Debian packages the system tests use: nginx (a real static server), wget2 (the reference
-# crawler) and python3.11-doc (a real documentation site to crawl). Installs them when we are
+# crawler), python3.11-doc (a real documentation site to crawl), redis-server and postgresql
+# (the scale-out tests start their own servers from these binaries). Installs them when we are
 # root; otherwise lists what is missing. STRICT=1 makes a failed install an error (CI).
 set -uo pipefail
-packages=(nginx-light wget2 python3.11-doc)
+packages=(nginx-light wget2 python3.11-doc redis-server postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,9 +8,7 @@ are skipped when missing, except where CRAWLER_REQUIRE_SYSTEM_TESTS=1 (CI), wher
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,23 +17,10 @@ from pathlib import Path
 import pytest
 
 from bench.servers import nginx, nginx_binary
+from tests.real_servers import free_port, require
 
 DOCS = Path("/usr/share/doc/python3.11/html")
 pytestmark = pytest.mark.system
-
-
-def require(condition: bool, what: str) -> None:
-    if condition:
-        return
-    if os.environ.get("CRAWLER_REQUIRE_SYSTEM_TESTS") == "1":
-        pytest.fail(f"{what} is required here (CRAWLER_REQUIRE_SYSTEM_TESTS=1)")
-    pytest.skip(f"{what} is not installed (scripts/system-deps.sh installs it)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
