@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from crawler.app import run_crawl
@@ -14,6 +16,7 @@ from crawler.parse import parse_page
 from crawler.parse_pool import ParseFn
 from crawler.settings import load_settings
 from crawler.urls import canonical
+from tests.real_servers import PostgresServer
 from tests.site import Site
 
 
@@ -66,3 +69,26 @@ def by_url(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     keyed = {r["url"]: r for r in records}
     assert len(keyed) == len(records), "a URL got more than one record"
     return keyed
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session; each test takes a database of its own."""
+    server = PostgresServer().start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+async def pg_dsn(pg_server: PostgresServer) -> str:
+    """The DSN of a new, empty database on the session's PostgreSQL."""
+    name = f"test_{next(_databases)}"
+    admin = await asyncpg.connect(pg_server.dsn())
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    return pg_server.dsn(name)
+
+
+_databases = itertools.count(1)

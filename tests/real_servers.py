@@ -102,12 +102,12 @@ class PostgresServer:
     def __init__(self) -> None:
         self.initdb, self.postgres = _pg_binary("initdb"), _pg_binary("postgres")
         require(self.initdb is not None and self.postgres is not None, "PostgreSQL (postgresql)")
-        self.as_user: list[str] = []
+        self.user: str | None = None
         if os.geteuid() == 0:  # initdb and postgres refuse to run as root
             require(_has_user("postgres"), "the postgres user (Debian's postgresql package)")
-            self.as_user = ["runuser", "-u", "postgres", "--"]
+            self.user = "postgres"
         self.directory = Path(tempfile.mkdtemp(prefix="crawler-pg-"))
-        if self.as_user:
+        if self.user:
             shutil.chown(self.directory, "postgres", "postgres")
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -118,14 +118,16 @@ class PostgresServer:
     def start(self) -> PostgresServer:
         data, log = self.directory / "data", self.directory / "postgres.log"
         if not data.exists():
-            subprocess.run([*self.as_user, str(self.initdb), "-D", str(data), "-U", "crawler",
-                            "--auth=trust", "--no-sync"], check=True, capture_output=True)
+            subprocess.run([str(self.initdb), "-D", str(data), "-U", "crawler", "--auth=trust",
+                            "--no-sync"], check=True, capture_output=True, user=self.user,
+                           group=self.user, cwd=self.directory)
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [*self.as_user, str(self.postgres), "-D", str(data), "-p", str(self.port),
+                [str(self.postgres), "-D", str(data), "-p", str(self.port),
                  "-k", str(self.directory), "-c", "listen_addresses=127.0.0.1",
                  "-c", "fsync=off", "-c", "synchronous_commit=off"],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, user=self.user,
+                group=self.user, cwd=self.directory)
         wait_for_port(self.port, self.proc, log)
         return self
 

@@ -184,5 +184,5 @@ async def test_requeue_and_shutdown_give_urls_back(client: aioredis.Redis) -> No
 async def test_an_unseeded_job_is_a_clear_error(client: aioredis.Redis) -> None:
     """A worker pointed at a job nobody seeded is told to seed it."""
     job = ClusterJob.from_settings("nope", load_settings({}), [])
-    with pytest.raises(CrawlerError, match="job 'nope' is not in Redis .seed it first"):
+    with pytest.raises(CrawlerError, match=r"job 'nope' is not in Redis \(seed it first"):
         await worker(client, job).get()
