@@ -1,0 +1,106 @@
+"""`seed` and `worker` on the command line: one-line errors for what a worker cannot use, a
+seed run twice, a worker started before the seed (as compose may start it), and a seed that
+redirects to another host, which every worker then takes into scope."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.real_servers import RedisServer
+from tests.site import Site
+from tests.test_cli import _slow_site, one_line_error, run_cli
+from tests.test_cluster import Workers, stored, until_stored
+
+pytestmark = pytest.mark.system
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["-o", "x.db"], "this command needs --frontier redis://HOST:PORT/DB"),
+    (["--frontier", "redis://127.0.0.1:1/0"], "a worker needs an output for its records"),
+    (["--frontier", "redis://127.0.0.1:1/0", "-o", "x.jsonl"],
+     "a worker's outputs must be idempotent"),
+    (["--frontier", "http://x", "-o", "x.db"],
+     "invalid setting frontier='http://x' (from --frontier): must be empty"),
+    (["--frontier", "redis://127.0.0.1:1/0", "--job-name", "a b", "-o", "x.db"],
+     "invalid setting job_name='a b'"),
+])
+async def test_worker_usage_errors_are_one_line(tmp_path: Path, args: list[str],
+                                                expected: str) -> None:
+    """What a worker cannot work with is one 'crawler: error:' line and exit 2."""
+    code, _, err = await run_cli("worker", *args, cwd=tmp_path)
+    assert code == 2
+    one_line_error(err, expected)
+
+
+async def test_seeding_twice_adds_only_new_seeds(site: Site, redis_server: RedisServer,
+                                                 tmp_path: Path) -> None:
+    """The second seed run finds the job, keeps its rules and queues only new URLs."""
+    (tmp_path / "seeds.txt").write_text(site.url("/") + "\n")
+    args = ["seed", "seeds.txt", "--frontier", redis_server.url, "--job-name", "j"]
+    code, _, err = await run_cli(*args, cwd=tmp_path)
+    assert code == 0 and "job j created (run " in err and "1 of 1 seeds queued" in err
+    (tmp_path / "seeds.txt").write_text(site.url("/") + "\n" + site.url("/new") + "\n")
+    code, _, err = await run_cli(*args, "--per-host", "9", cwd=tmp_path)
+    assert code == 0 and "job j exists" in err and "1 of 2 seeds queued" in err
+
+
+async def test_a_worker_started_first_waits_for_its_seed(site: Site, redis_server: RedisServer,
+                                                         pg_dsn: str, tmp_path: Path) -> None:
+    """A worker that starts before the job exists waits for `seed`, then crawls it; a worker
+    joining the finished job exits 0 at once."""
+    _slow_site(site, 20, 0.0)
+    workers = Workers(tmp_path, redis_server.url, pg_dsn)
+    early = await workers.worker("--job-name", "late")
+    await asyncio.sleep(1.5)
+    assert early.returncode is None
+    (tmp_path / "seeds.txt").write_text(site.url("/p0") + "\n")
+    code, _, err = await run_cli("seed", "seeds.txt", "--frontier", redis_server.url,
+                                 "--job-name", "late", cwd=tmp_path)
+    assert code == 0, err
+    assert await workers.wait_all([early], 60) == [0], workers.log(0)
+    late = await workers.worker("--job-name", "late")
+    assert await workers.wait_all([late], 30) == [0]
+    db = await asyncpg.connect(pg_dsn)
+    count = await db.fetchval("SELECT count(*) FROM pages WHERE job = 'late'")
+    await db.close()
+    assert count == 20
+
+
+async def test_a_seeds_redirect_target_is_in_scope_for_every_worker(
+        two_sites: tuple[Site, Site], redis_server: RedisServer, pg_dsn: str,
+        tmp_path: Path) -> None:
+    """The seed redirects to another host. The worker that followed the redirect is stopped;
+    the next worker never saw the redirect, yet takes that host into scope from the job and
+    crawls all of it."""
+    first, second = two_sites
+    first.redirect("/", second.url("/p0"))
+    _slow_site(second, 40, 0.1)
+    workers = Workers(tmp_path, redis_server.url, pg_dsn)
+    (tmp_path / "seeds.txt").write_text(first.url("/") + "\n")
+    code, _, err = await run_cli("seed", "seeds.txt", "--frontier", redis_server.url,
+                                 "--job-name", "cluster-test", "--per-host", "1", cwd=tmp_path)
+    assert code == 0, err
+    followed = await workers.worker()
+    await until_stored(pg_dsn, 1)
+    followed.send_signal(signal.SIGTERM)
+    assert await workers.wait_all([followed], 30) == [128 + signal.SIGTERM]
+    assert await stored(pg_dsn) < 20
+    rest = await workers.worker()
+    assert await workers.wait_all([rest], 60) == [0], workers.log(2)
+    db = await asyncpg.connect(pg_dsn)
+    urls = {r["url"] for r in await db.fetch("SELECT url FROM pages")}
+    await db.close()
+    assert urls == {first.url("/"), *(second.url(f"/p{n}") for n in range(40))}
