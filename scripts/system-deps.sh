@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The Debian packages the system tests use: nginx (a real static server), wget2 (the reference
 # crawler), python3.11-doc (a real documentation site to crawl), redis-server and postgresql
-# (the scale-out tests start their own servers from these binaries). Installs them when we are
-# root; otherwise lists what is missing. STRICT=1 makes a failed install an error (CI).
+# (the scale-out tests start their own servers from these binaries) and docker-compose (it
+# validates docker-compose.yml; no container runs, so no Docker engine is installed). Installs
+# them when we are root; otherwise lists what is missing. STRICT=1 makes a failed install an
+# error (CI).
 set -uo pipefail
-packages=(nginx-light wget2 python3.11-doc redis-server postgresql)
+packages=(nginx-light wget2 python3.11-doc redis-server postgresql docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -12,7 +14,7 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "setup: installing ${missing[*]}" >&2
-  if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
+  if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
     exit 0
   fi
 fi

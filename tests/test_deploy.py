@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from croniter import croniter
 
 from crawler.cli import build_parser
 from crawler.settings import FIELDS, load_settings
+from tests.real_servers import require
 
 ROOT = Path(__file__).parent.parent
 
@@ -81,3 +86,54 @@ def test_crontab_example_is_a_valid_entry_running_the_crawler() -> None:
     assert args["config"].name == "scheduled.toml"
     settings = load_settings(config_file=ROOT / "config" / "scheduled.toml")
     assert settings.recrawl_after > 0
+
+
+def _compose_defaults(value: str) -> str:
+    """A compose value with every ${NAME:-default} replaced by its default."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+
+
+def test_cluster_services_wire_seed_workers_redis_and_postgres() -> None:
+    """The `cluster` profile: redis and postgres with healthchecks and volumes; `seed` waits for
+    a healthy Redis and runs `seed SEEDS` on the mounted seeds; workers wait for both servers
+    and a finished seed, and their environment alone makes valid worker settings that point at
+    the redis and postgres services."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    for name in ("redis", "postgres", "seed", "worker"):
+        assert services[name]["profiles"] == ["cluster"], name
+    for name in ("redis", "postgres"):
+        assert services[name]["healthcheck"]["test"][0] == "CMD"
+        volume = services[name]["volumes"][0].split(":")[0]
+        assert volume in compose["volumes"]
+    assert "--appendonly" in services["redis"]["command"]
+    seed, worker = services["seed"], services["worker"]
+    assert seed["depends_on"] == {"redis": {"condition": "service_healthy"}}
+    assert worker["depends_on"] == {"redis": {"condition": "service_healthy"},
+                                    "postgres": {"condition": "service_healthy"},
+                                    "seed": {"condition": "service_completed_successfully"}}
+    assert seed["command"][0] == "seed" and worker["command"] == ["worker"]
+    seed_args = vars(build_parser(seeds=True).parse_args(seed["command"][1:]))
+    assert seed_args["seeds"].startswith("/data/")
+    assert any(v.endswith(":/data:ro") for v in seed["volumes"])
+    environ = {k: _compose_defaults(str(v)) for k, v in worker["environment"].items()}
+    assert vars(build_parser(seeds=False).parse_args([]))["config"] is None
+    settings = load_settings({}, environ=environ)
+    assert settings.frontier == "redis://redis:6379/0"
+    assert settings.outputs == ("postgresql://crawler:crawler@postgres:5432/crawl",)
+    assert services["postgres"]["environment"]["POSTGRES_DB"] == "crawl"
+    assert worker["restart"] == "on-failure" and worker["stop_grace_period"]
+
+
+@pytest.mark.system
+def test_compose_file_is_valid_for_docker_compose(tmp_path: Path) -> None:
+    """`docker-compose config` accepts the file with every profile (Debian's docker-compose)."""
+    binary = shutil.which("docker-compose")
+    require(binary is not None, "docker-compose")
+    for name in ("docker-compose.yml", "Dockerfile"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    result = subprocess.run(
+        [str(binary), "--profile", "cluster", "--profile", "scheduled", "config", "-q"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
