@@ -16,7 +16,7 @@ from crawler.parse import parse_page
 from crawler.parse_pool import ParseFn
 from crawler.settings import load_settings
 from crawler.urls import canonical
-from tests.real_servers import PostgresServer
+from tests.real_servers import PostgresServer, RedisServer, start_postgres, start_redis
 from tests.site import Site
 
 
@@ -71,10 +71,18 @@ def by_url(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return keyed
 
 
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own (AOF on), stopped after it."""
+    server = start_redis(tmp_path)
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the session; each test takes a database of its own."""
-    server = PostgresServer().start()
+    server = start_postgres()
     yield server
     server.remove()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -17,7 +17,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from crawler.cluster.job import job_prefix
-from tests.real_servers import PostgresServer, RedisServer
+from tests.real_servers import RedisServer, start_postgres
 from tests.site import Site
 from tests.test_chaos import serve_tree
 from tests.test_cli import clean_env
@@ -27,13 +27,6 @@ HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 PAGES = 300  # per host
 PER_HOST = 2
 JOB = "cluster-test"
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -197,7 +190,7 @@ async def test_postgresql_outage_pauses_the_crawl_and_loses_nothing(
         sites: list[Site], redis_server: RedisServer, tmp_path: Path) -> None:
     """PostgreSQL stops mid-crawl for two seconds: the worker says so, pauses (its writes
     retry with backoff, its leases are renewed) and finishes with every page stored once."""
-    server = PostgresServer().start()
+    server = start_postgres()
     try:
         workers = Workers(tmp_path, redis_server.url, server.dsn())
         await workers.seed(sites)

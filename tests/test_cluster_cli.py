@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -18,13 +17,6 @@ from tests.test_cli import _slow_site, one_line_error, run_cli
 from tests.test_cluster import Workers, stored, until_stored
 
 pytestmark = pytest.mark.system
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.parametrize(("args", "expected"), [
