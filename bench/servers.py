@@ -120,15 +120,17 @@ def wait_for_server(port: int, proc: subprocess.Popen[bytes], log: Path, seconds
 
 
 class RedisServer:
-    """redis-server on 127.0.0.1 with AOF (fsync always): `restart()` keeps what it had."""
+    """redis-server on 127.0.0.1 with an append-only file (fsync `appendfsync`: always, so a
+    restart keeps every write; everysec, as in docker-compose.yml)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, appendfsync: str = "always") -> None:
         binary = redis_binary()
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.binary = binary
         self.directory = directory
         self.port = free_port()
+        self.appendfsync = appendfsync
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -139,7 +141,7 @@ class RedisServer:
         log = self.directory / "redis.log"
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
-             str(self.directory), "--appendonly", "yes", "--appendfsync", "always",
+             str(self.directory), "--appendonly", "yes", "--appendfsync", self.appendfsync,
              "--save", "", "--logfile", str(log)], stdin=subprocess.DEVNULL)
         wait_for_server(self.port, self.proc, log)
         return self
@@ -172,9 +174,11 @@ def free_port() -> int:
 
 
 class PostgresServer:
-    """A throwaway PostgreSQL cluster on 127.0.0.1 (trust auth, fsync off), user `crawler`."""
+    """A throwaway PostgreSQL cluster on 127.0.0.1 (trust auth), user `crawler`; `durable=False`
+    (tests) turns fsync and synchronous commits off."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable
         self.initdb, self.postgres = pg_binary("initdb"), pg_binary("postgres")
         if self.initdb is None or self.postgres is None:
             raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
@@ -203,7 +207,7 @@ class PostgresServer:
             self.proc = subprocess.Popen(
                 [str(self.postgres), "-D", str(data), "-p", str(self.port),
                  "-k", str(self.directory), "-c", "listen_addresses=127.0.0.1",
-                 "-c", "fsync=off", "-c", "synchronous_commit=off"],
+                 *([] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off"])],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, user=self.user,
                 group=self.user, cwd=self.directory)
         wait_for_server(self.port, self.proc, log)

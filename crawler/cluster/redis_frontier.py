@@ -30,6 +30,7 @@ from crawler.cluster import scripts
 from crawler.cluster.job import ClusterJob, job_prefix
 from crawler.errors import CrawlerError
 from crawler.request import Request
+from crawler.seen import SeenSet
 from crawler.traps import TRAP
 from crawler.urls import fp_from_sql, fp_to_sql, origin
 
@@ -38,9 +39,12 @@ RETRYABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 IDLE_POLL_SECONDS = 0.25  # how often an idle worker asks whether another worker queued URLs
 MAX_LEASE_BATCH = 64
 _TRAP_REASONS = {
-    "host": "host already has --max-pages-per-host {max_pages_per_host} URLs",
-    "query": "path already has --max-query-variants {max_query_variants} queries",
+    "h": "host already has --max-pages-per-host {max_pages_per_host} URLs",
+    "q": "path already has --max-query-variants {max_query_variants} queries",
 }
+# Fingerprints this worker already sent to Redis, whose seen-set only grows, so they need not be
+# sent again (most links of a page are links every page has). Bounded: cleared when full.
+SENT_CACHE_LIMIT = 4_000_000  # about 32 MiB of sorted fingerprints
 
 
 class FrontierUnavailable(CrawlerError):
@@ -92,6 +96,7 @@ class RedisFrontier:
         self.remote_pending = -1  # queued + leased cluster-wide, as of the last sync
         self.scope_size = 0
         self.added = 0  # URLs this frontier queued (new to the job)
+        self._sent = SeenSet(hot_limit=1 << 16)  # fingerprints Redis has seen (SENT_CACHE_LIMIT)
         self.on_scope: Callable[[list[str]], None] | None = None  # told of new scope origins
         self._renewer: asyncio.Task[None] | None = None
 
@@ -122,7 +127,10 @@ class RedisFrontier:
         args: list[str | int] = []
         items: list[tuple[str, int, str | None]] = []  # (url, fp, reason a 'p' item carries)
         too_deep = self.job.max_depth and depth > self.job.max_depth
+        sent = self._sent
         for url, fp in links:
+            if fp in sent:
+                continue
             if too_deep:
                 reason = f"{TRAP}deeper than --max-depth {self.job.max_depth}"
                 args += self._item("p", url, fp, "", "")
@@ -133,20 +141,25 @@ class RedisFrontier:
             args += self._item("a", url, fp, encode_entry(request), query)
             items.append((url, fp, None))
         for url, fp, reason in pruned:
-            args += self._item("p", url, fp, "", "")
-            items.append((url, fp, reason))
+            if fp not in sent:
+                args += self._item("p", url, fp, "", "")
+                items.append((url, fp, reason))
         if not items:
             return []
-        results = await self._call(self._add, [len(items), *args])
+        results = (await self._call(self._add, [len(items), *args])).decode()
+        if len(sent) + len(items) > SENT_CACHE_LIMIT:
+            self._sent = sent = SeenSet(hot_limit=1 << 16)
         out = []
         for (url, fp, reason), result in zip(items, results, strict=True):
-            if isinstance(result, bytes):
-                template = _TRAP_REASONS[result.decode()]
+            sent.add(fp)
+            if result in _TRAP_REASONS:
+                template = _TRAP_REASONS[result]
                 out.append((url, fp, TRAP + template.format(**vars(self.job))))
-            elif reason is not None and result == 1:
-                out.append((url, fp, reason))
-            elif result == 1:
-                self.added += 1
+            elif result == "1":
+                if reason is not None:
+                    out.append((url, fp, reason))
+                else:
+                    self.added += 1
         return out
 
     def _item(self, kind: str, url: str, fp: int, entry: str, query: str) -> list[str | int]:

@@ -88,8 +88,8 @@ end
 """
 
 # ARGV: count, then per URL: kind (a = add, p = mark pruned), fingerprint, seen bucket, origin,
-# entry, query-variant key ('' = none). Returns per URL: 1 queued or newly pruned, 0 seen or
-# over --max-pages, 'host' or 'query' when a trap limit pruned it.
+# entry, query-variant key ('' = none). Returns one character per URL: 1 queued or newly pruned,
+# 0 seen or over --max-pages, h or q when the per-host or query-variant limit pruned it.
 ADD = PRELUDE + r"""
 local out = {}
 local admitted = tonumber(redis.call('HGET', STATS, 'admitted') or '0')
@@ -100,11 +100,11 @@ for i = 0, tonumber(ARGV[1]) - 1 do
                                                ARGV[b + 4], ARGV[b + 5]
   local seen = P .. ':seen:' .. bucket
   if kind == 'p' then
-    out[i + 1] = redis.call('SADD', seen, fp)
+    out[i + 1] = tostring(redis.call('SADD', seen, fp))
   elseif redis.call('SISMEMBER', seen, fp) == 1 then
-    out[i + 1] = 0
+    out[i + 1] = '0'
   elseif MAX_PAGES > 0 and admitted >= MAX_PAGES then
-    out[i + 1] = 0
+    out[i + 1] = '0'
   else
     local key, h = load(origin)
     local variants = 0
@@ -113,9 +113,9 @@ for i = 0, tonumber(ARGV[1]) - 1 do
     end
     redis.call('SADD', seen, fp)
     if MAX_PER_HOST > 0 and h.c >= MAX_PER_HOST then
-      out[i + 1] = 'host'
+      out[i + 1] = 'h'
     elseif qv ~= '' and MAX_QV > 0 and variants >= MAX_QV then
-      out[i + 1] = 'query'
+      out[i + 1] = 'q'
     else
       if qv ~= '' and MAX_QV > 0 then redis.call('HINCRBY', P .. ':qv', qv, 1) end
       redis.call('RPUSH', P .. ':q:' .. origin, entry)
@@ -124,13 +124,13 @@ for i = 0, tonumber(ARGV[1]) - 1 do
       queued = queued + 1
       save(key, h)
       schedule(origin, h)
-      out[i + 1] = 1
+      out[i + 1] = '1'
     end
   end
 end
 redis.call('HSET', STATS, 'admitted', admitted)
 redis.call('HINCRBY', STATS, 'queued', queued)
-return out
+return table.concat(out)
 """
 
 # ARGV: want, lease ms, op count, then 5 values per op:

@@ -1,0 +1,185 @@
+"""Scale-out: pages/s with 1, 2 and 4 workers sharing a Redis frontier and writing to
+PostgreSQL, against the same generated nginx site as bench/run.py, with the one-process crawler
+(SQLite job state) beside them. Also what each page costs the shared servers: Redis CPU and
+script calls, PostgreSQL commits and rows, which is what saturates first when machines are
+added.
+
+    bench/cluster.sh [--workers 1,2,4] [--pages-per-host 2500] [--hosts 4] [--concurrency 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import redis
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+from generate import generate  # noqa: E402
+from measure import Usage, run_measured  # noqa: E402
+from run import warm_page_cache  # noqa: E402
+from servers import PostgresServer, RedisServer, serve_static  # noqa: E402
+
+PYTHON = str(ROOT / ".venv/bin/python")
+
+
+@dataclass
+class Row:
+    name: str
+    pages: int
+    usage: Usage
+    redis_cpu: float = 0.0  # seconds of Redis CPU during the run
+    redis_calls: int = 0  # script and command calls Redis served
+    redis_bytes_per_url: float = 0.0
+    pg_commits: int = 0
+    pg_rows: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.pages / self.usage.wall if self.usage.wall else 0.0
+
+
+def redis_counters(client: redis.Redis) -> tuple[float, int]:
+    cpu = client.info("cpu")
+    calls = sum(v["calls"] for k, v in client.info("commandstats").items()
+                if k in ("cmdstat_evalsha", "cmdstat_eval", "cmdstat_sadd", "cmdstat_smembers",
+                         "cmdstat_hget"))
+    return cpu["used_cpu_user"] + cpu["used_cpu_sys"], calls
+
+
+async def pg_counters(dsn: str) -> tuple[int, int, int]:
+    """(commits, rows inserted + updated, pages stored with 200) in the database of `dsn`."""
+    db = await asyncpg.connect(dsn)
+    try:
+        stats = await db.fetchrow("SELECT xact_commit, tup_inserted + tup_updated AS rows "
+                                  "FROM pg_stat_database WHERE datname = current_database()")
+        try:
+            pages = await db.fetchval("SELECT count(*) FROM pages WHERE status = 200 AND "
+                                      "url LIKE '%/p/%'")
+        except asyncpg.UndefinedTableError:
+            pages = 0
+        return stats["xact_commit"], stats["rows"], pages
+    finally:
+        await db.close()
+
+
+async def fresh_database(server: PostgresServer, name: str) -> str:
+    admin = await asyncpg.connect(server.dsn())
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    return server.dsn(name)
+
+
+def run_workers(count: int, seeds: Path, work: Path, redis_server: RedisServer,
+                pg: PostgresServer, concurrency: int, extra: list[str]) -> Row:
+    dsn = asyncio.run(fresh_database(pg, f"bench_{count}"))
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.config_resetstat()
+    job = f"bench-{count}"
+    common = ["--frontier", redis_server.url, "--job-name", job, "--quiet"]
+    seed = run_measured([PYTHON, "-m", "crawler", "seed", str(seeds), *common,
+                         "--per-host", str(concurrency)], work, log=work / f"seed-{count}.log")
+    assert seed.returncode == 0, (work / f"seed-{count}.log").read_text()
+    memory_before = client.info("memory")["used_memory"]
+    cpu0, calls0 = redis_counters(client)
+    commits0, rows0, _ = asyncio.run(pg_counters(dsn))
+    worker = shlex.join([PYTHON, "-m", "crawler", "worker", *common, "-o", dsn,
+                         "--concurrency", str(concurrency), *extra])
+    usage = run_measured(["bash", "-c", f"for i in $(seq {count}); do {worker} & done; wait"],
+                         work, log=work / f"workers-{count}.log")
+    cpu1, calls1 = redis_counters(client)
+    commits1, rows1, pages = asyncio.run(pg_counters(dsn))
+    admitted = int(client.hget(f"crawler:{{{job}}}:stats", "admitted") or 1)
+    per_url = (client.info("memory")["used_memory"] - memory_before) / admitted
+    client.close()
+    name = f"{count} worker{'s' if count > 1 else ''}"
+    return Row(name, pages, usage, cpu1 - cpu0, calls1 - calls0, per_url, commits1 - commits0,
+               rows1 - rows0)
+
+
+def run_single(seeds: Path, work: Path, concurrency: int, extra: list[str]) -> Row:
+    out = work / "single.jsonl"
+    usage = run_measured([PYTHON, "-m", "crawler", str(seeds), "--job-dir", str(work / "job"),
+                          "-o", str(out), "--concurrency", str(concurrency), "--per-host",
+                          str(concurrency), "--quiet", *extra], work, log=work / "single.log")
+    pages = sum(1 for line in out.open() if '"status":200' in line and "/p/" in line)
+    return Row("one process, SQLite job state (no Redis, no PostgreSQL)", pages, usage)
+
+
+def table(rows: list[Row]) -> str:
+    base = next((r for r in rows if r.name == "1 worker"), None)
+    lines = ["| setup | pages | seconds | pages/s | vs 1 worker | crawler CPU ms/page | "
+             "Redis CPU ms/page | Redis calls/page | Redis bytes/URL | PostgreSQL commits/s | "
+             "PostgreSQL rows/page |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        n = max(r.pages, 1)
+        versus = f"{r.rate / base.rate:.2f}x" if base and base.rate else "-"
+        redis_cols = (f"{1000 * r.redis_cpu / n:.3f} | {r.redis_calls / n:.2f} | "
+                      f"{r.redis_bytes_per_url:.0f}") if r.redis_calls else "- | - | -"
+        pg_cols = (f"{r.pg_commits / r.usage.wall:.0f} | {r.pg_rows / n:.2f}"
+                   if r.pg_commits else "- | -")
+        lines.append(f"| {r.name} | {r.pages} | {r.usage.wall:.1f} | {r.rate:.0f} | {versus} | "
+                     f"{1000 * r.usage.cpu / n:.2f} | {redis_cols} | {pg_cols} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--hosts", type=int, default=4)
+    parser.add_argument("--pages-per-host", type=int, default=2500)
+    parser.add_argument("--concurrency", type=int, default=64, help="per worker")
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--site", type=Path, default=Path(tempfile.gettempdir()) / "crawler-bench")
+    parser.add_argument("--no-single", action="store_true", help="skip the one-process row")
+    parser.add_argument("--worker-args", default="", help="extra flags for every worker")
+    args = parser.parse_args()
+    hosts = [f"127.0.0.{11 + i}" for i in range(args.hosts)]
+    names = [f"{h}:{args.port}" for h in hosts]
+    total = generate(args.site, names, args.pages_per_host)
+    work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    seeds = work / "seeds.txt"
+    seeds.write_text("".join(f"http://{n}/\n" for n in names))
+    rows: list[Row] = []
+    extra = args.worker_args.split()
+    redis_server = RedisServer(work, appendfsync="everysec").start()
+    pg = PostgresServer(durable=True).start()
+    try:
+        with serve_static({(h, args.port): args.site / f"{h}:{args.port}" for h in hosts}):
+            if not args.no_single:
+                warm_page_cache(args.site)
+                rows.append(run_single(seeds, work, args.concurrency, extra))
+                print(f"{rows[-1].name}: {rows[-1].rate:.0f} pages/s", file=sys.stderr)
+            for count in (int(n) for n in args.workers.split(",")):
+                warm_page_cache(args.site)
+                rows.append(run_workers(count, seeds, work, redis_server, pg,
+                                        args.concurrency, extra))
+                print(f"{rows[-1].name}: {rows[-1].pages} pages, {rows[-1].rate:.0f} pages/s",
+                      file=sys.stderr)
+    finally:
+        redis_server.stop()
+        pg.remove()
+    print(f"\n{total} pages of 20-60 KB on {args.hosts} hosts (nginx, 127.0.0.x); each worker "
+          f"--concurrency {args.concurrency}, per-host {args.concurrency} job-wide; robots.txt "
+          f"obeyed; Redis with AOF everysec, PostgreSQL with fsync on; {os.cpu_count()} CPUs "
+          "shared by everything\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
