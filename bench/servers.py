@@ -123,7 +123,8 @@ class RedisServer:
     """redis-server on 127.0.0.1 with an append-only file (fsync `appendfsync`: always, so a
     restart keeps every write; everysec, as in docker-compose.yml)."""
 
-    def __init__(self, directory: Path, appendfsync: str = "always") -> None:
+    def __init__(self, directory: Path, appendfsync: str = "always",
+                 extra_args: tuple[str, ...] = ()) -> None:
         binary = redis_binary()
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
@@ -131,6 +132,7 @@ class RedisServer:
         self.directory = directory
         self.port = free_port()
         self.appendfsync = appendfsync
+        self.extra_args = extra_args
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -142,7 +144,7 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
              str(self.directory), "--appendonly", "yes", "--appendfsync", self.appendfsync,
-             "--save", "", "--logfile", str(log)], stdin=subprocess.DEVNULL)
+             "--save", "", "--logfile", str(log), *self.extra_args], stdin=subprocess.DEVNULL)
         wait_for_server(self.port, self.proc, log)
         return self
 
@@ -157,6 +159,42 @@ class RedisServer:
         self.stop()
         time.sleep(down_seconds)
         self.start()
+
+
+class RedisClusterServers:
+    """A Redis Cluster of `size` masters (no replicas) on 127.0.0.1, made with
+    `redis-cli --cluster create`; each node in its own folder below `directory`."""
+
+    def __init__(self, directory: Path, size: int = 3) -> None:
+        self.nodes = []
+        for n in range(size):
+            folder = directory / f"node-{n}"
+            folder.mkdir(parents=True, exist_ok=True)
+            self.nodes.append(RedisServer(folder, "everysec", (
+                "--cluster-enabled", "yes", "--cluster-config-file", str(folder / "nodes.conf"),
+                "--cluster-node-timeout", "2000",
+                "--cluster-port", str(free_port()))))  # else it is port + 10000: may not exist
+
+    def start(self) -> RedisClusterServers:
+        for node in self.nodes:
+            node.start()
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas",
+                        "0", "--cluster-yes"], check=True, capture_output=True, timeout=60)
+        for node in self.nodes:  # every node agrees that all slots are served
+            for _ in range(200):
+                info = subprocess.run(["redis-cli", "-p", str(node.port), "cluster", "info"],
+                                      capture_output=True, text=True, timeout=10).stdout
+                if "cluster_state:ok" in info:
+                    break
+                time.sleep(0.05)
+            else:
+                raise RuntimeError(f"cluster node {node.port} did not reach cluster_state:ok")
+        return self
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
 
 
 def pg_binary(name: str) -> str | None:

@@ -63,9 +63,10 @@ def _non_empty(value: str) -> str | None:
 
 
 def _frontier_url(value: str) -> str | None:
-    if value == "" or value.startswith(("redis://", "rediss://", "unix://")):
+    if value == "" or value.startswith(("redis://", "rediss://", "unix://", "redis-cluster://")):
         return None
-    return "must be empty (the job directory) or a redis://HOST:PORT/DB URL"
+    return ("must be empty (the job directory), a redis://HOST:PORT/DB URL or "
+            "redis-cluster://HOST:PORT")
 
 
 def _job_name(value: str) -> str | None:
@@ -102,7 +103,8 @@ class Settings:
                                    _at_least(0))
     frontier: str = setting(
         "", "where the frontier lives: empty = the job directory (one process); "
-        "redis://HOST:PORT/DB = Redis, shared by every `worker` of --job-name", _frontier_url)
+        "redis://HOST:PORT/DB = Redis, shared by every `worker` of --job-name; "
+        "redis-cluster://HOST:PORT = a Redis Cluster", _frontier_url)
     job_name: str = setting("crawl", "the job's name in Redis and in PostgreSQL outputs; "
                             "workers of one job use the same", _job_name)
     lease_seconds: float = setting(60.0, "Redis frontier: seconds a worker holds a URL without "

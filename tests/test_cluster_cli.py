@@ -5,13 +5,15 @@ redirects to another host, which every worker then takes into scope."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from tests.real_servers import RedisServer
+from bench.servers import RedisClusterServers, redis_binary
+from tests.real_servers import RedisServer, require
 from tests.site import Site
 from tests.test_cli import _slow_site, one_line_error, run_cli
 from tests.test_cluster import Workers, stored, until_stored
@@ -96,3 +98,52 @@ async def test_a_seeds_redirect_target_is_in_scope_for_every_worker(
     urls = {r["url"] for r in await db.fetch("SELECT url FROM pages")}
     await db.close()
     assert urls == {first.url("/"), *(second.url(f"/p{n}") for n in range(40))}
+
+
+async def test_workers_share_a_job_on_a_redis_cluster(site: Site, pg_dsn: str,
+                                                      tmp_path: Path) -> None:
+    """--frontier redis-cluster://: a three-master Redis Cluster on loopback. Seed and workers
+    each talk to a different node, most of which do not own the job's hash slot, and the crawl
+    completes with every page stored once."""
+    require(redis_binary() is not None and shutil.which("redis-cli") is not None,
+            "redis-server and redis-cli")
+    cluster = RedisClusterServers(tmp_path / "cluster").start()
+    try:
+        _slow_site(site, 30, 0.01)
+        urls = [f"redis-cluster://127.0.0.1:{node.port}" for node in cluster.nodes]
+        (tmp_path / "seeds.txt").write_text(site.url("/p0") + "\n")
+        code, _, err = await run_cli("seed", "seeds.txt", "--frontier", urls[0], "--job-name",
+                                     "cluster-test", cwd=tmp_path)
+        assert code == 0, err
+        workers = Workers(tmp_path, urls[1], pg_dsn)
+        procs = [await workers.worker(), await workers.worker("--frontier", urls[2])]
+        assert await workers.wait_all(procs, 60) == [0, 0], workers.log(0) + workers.log(1)
+        db = await asyncpg.connect(pg_dsn)
+        rows = await db.fetch("SELECT url FROM pages")
+        await db.close()
+        assert sorted(r["url"] for r in rows) == sorted(site.url(f"/p{n}") for n in range(30))
+    finally:
+        cluster.stop()
+
+
+async def test_a_cluster_node_named_as_plain_redis_is_a_clear_error(site: Site,
+                                                                    tmp_path: Path) -> None:
+    """redis:// pointed at a Redis Cluster node that does not own the job's slot: one line
+    saying to use redis-cluster://, exit 1, no traceback."""
+    require(redis_binary() is not None and shutil.which("redis-cli") is not None,
+            "redis-server and redis-cli")
+    cluster = RedisClusterServers(tmp_path / "cluster").start()
+    try:
+        (tmp_path / "seeds.txt").write_text(site.url("/") + "\n")
+        codes = []
+        for node in cluster.nodes:
+            code, _, err = await run_cli("seed", "seeds.txt", "--frontier",
+                                         f"redis://127.0.0.1:{node.port}/0", "--job-name",
+                                         "j", cwd=tmp_path)
+            codes.append(code)
+            if code:
+                one_line_error(err, "--frontier names a node of a Redis Cluster: use "
+                               "redis-cluster://HOST:PORT")
+        assert sorted(codes) == [0, 1, 1]  # only the slot's owner can answer
+    finally:
+        cluster.stop()

@@ -35,7 +35,8 @@ from crawler.traps import TRAP
 from crawler.urls import fp_from_sql, fp_to_sql, origin
 
 log = logging.getLogger(__name__)
-RETRYABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+RETRYABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError,
+             redis_errors.ClusterDownError, redis_errors.TryAgainError)
 IDLE_POLL_SECONDS = 0.25  # how often an idle worker asks whether another worker queued URLs
 MAX_LEASE_BATCH = 64
 _TRAP_REASONS = {
@@ -312,6 +313,8 @@ class RedisFrontier:
         while True:
             try:
                 result = await call()
+            except (redis_errors.AuthenticationError, redis_errors.AuthorizationError) as exc:
+                raise CrawlerError(f"Redis refused the connection: {exc}") from None
             except RETRYABLE as exc:
                 now = time.monotonic()
                 if started is None:
@@ -326,10 +329,19 @@ class RedisFrontier:
                 backoff = min(backoff * 2, 2.0)
                 continue
             except redis_errors.ResponseError as exc:
-                if str(exc).startswith("NOJOB"):
-                    raise CrawlerError(f"job {self.job.name!r} is not in Redis (seed it first: "
-                                       "python -m crawler seed SEEDS --frontier ...)") from None
-                raise
+                raise _refusal(exc, self.job.name) from None
             if started is not None:
                 log.warning("Redis is back after %.1fs", time.monotonic() - started)
             return result
+
+
+def _refusal(exc: redis_errors.ResponseError, job: str) -> CrawlerError:
+    """The one-line error for an answer Redis will give again whatever we do."""
+    text = str(exc)
+    if text.startswith("NOJOB"):
+        return CrawlerError(f"job {job!r} is not in Redis (seed it first: python -m crawler "
+                            "seed SEEDS --frontier ...)")
+    if isinstance(exc, redis_errors.AskError):  # MOVED or ASK: a cluster node, another slot
+        return CrawlerError("--frontier names a node of a Redis Cluster: use "
+                            "redis-cluster://HOST:PORT")
+    return CrawlerError(f"Redis refused a frontier command: {text}")

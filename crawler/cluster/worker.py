@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from crawler.cluster.job import ClusterJob, create_job, load_job
 from crawler.cluster.redis_frontier import FrontierUnavailable, RedisFrontier
@@ -37,6 +38,7 @@ from crawler.urls import fingerprint, host_of
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 JOB_WAIT_LOG_SECONDS = 30.0
+CLUSTER_SCHEME = "redis-cluster://"
 
 
 @dataclass
@@ -47,12 +49,17 @@ class WorkerOutcome:
 
 
 def redis_client(settings: Settings) -> aioredis.Redis:
+    """A client for --frontier: redis://HOST:PORT/DB, or redis-cluster://HOST:PORT (any node of
+    a Redis Cluster; the client follows each job's slot to its owner)."""
     if not settings.frontier:
         raise UsageError("this command needs --frontier redis://HOST:PORT/DB (or "
                          "CRAWLER_FRONTIER)")
+    options = {"socket_connect_timeout": 5, "socket_timeout": 30}
     try:
-        return aioredis.from_url(settings.frontier, socket_connect_timeout=5,
-                                 socket_timeout=30, health_check_interval=10)
+        if settings.frontier.startswith(CLUSTER_SCHEME):
+            url = "redis://" + settings.frontier.removeprefix(CLUSTER_SCHEME)
+            return RedisCluster.from_url(url, **options)  # type: ignore[return-value]
+        return aioredis.from_url(settings.frontier, health_check_interval=10, **options)
     except ValueError as exc:
         raise UsageError(f"invalid setting frontier={settings.frontier!r}: {exc}") from None
 
