@@ -176,6 +176,14 @@ class RedisClusterServers:
                 "--cluster-port", str(free_port()))))  # else it is port + 10000: may not exist
 
     def start(self) -> RedisClusterServers:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
         for node in self.nodes:
             node.start()
         addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
@@ -190,7 +198,6 @@ class RedisClusterServers:
                 time.sleep(0.05)
             else:
                 raise RuntimeError(f"cluster node {node.port} did not reach cluster_state:ok")
-        return self
 
     def stop(self) -> None:
         for node in self.nodes:

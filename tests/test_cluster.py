@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import ClassVar
 
 import asyncpg
 import pytest
@@ -29,6 +30,17 @@ PER_HOST = 2
 JOB = "cluster-test"
 
 
+@pytest.fixture(autouse=True)
+async def no_worker_outlives_its_test() -> AsyncIterator[None]:
+    """A test that fails half-way kills the workers it left running."""
+    yield
+    while Workers.running:
+        proc = Workers.running.pop()
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
 @pytest.fixture
 async def sites() -> AsyncIterator[list[Site]]:
     hosts = [Site(host=host) for host in HOSTS]
@@ -44,6 +56,8 @@ async def sites() -> AsyncIterator[list[Site]]:
 class Workers:
     """Seeds the job and runs worker processes, each logging to its own file."""
 
+    running: ClassVar[list[asyncio.subprocess.Process]] = []  # every process any test started
+
     def __init__(self, tmp_path: Path, redis_url: str, dsn: str) -> None:
         self.tmp_path, self.redis_url, self.dsn = tmp_path, redis_url, dsn
         self.procs: list[asyncio.subprocess.Process] = []
@@ -54,6 +68,7 @@ class Workers:
                 sys.executable, "-m", "crawler", *args, cwd=self.tmp_path, env=clean_env(),
                 stdout=log, stderr=log)
         self.procs.append(proc)
+        Workers.running.append(proc)
         return proc
 
     async def seed(self, sites: list[Site]) -> None:

@@ -16,7 +16,12 @@ from bench.servers import RedisClusterServers, redis_binary
 from tests.real_servers import RedisServer, require
 from tests.site import Site
 from tests.test_cli import _slow_site, one_line_error, run_cli
-from tests.test_cluster import Workers, stored, until_stored
+from tests.test_cluster import (  # noqa: F401 (a fixture)
+    Workers,
+    no_worker_outlives_its_test,
+    stored,
+    until_stored,
+)
 
 pytestmark = pytest.mark.system
 

@@ -124,6 +124,19 @@ async def test_trap_budgets_are_cluster_wide_and_reported_once(client: aioredis.
     assert await second.add_links(links(B + "/deep"), 3, None) == []
 
 
+async def test_query_variants_are_counted_per_path_across_workers(client: aioredis.Redis
+                                                                  ) -> None:
+    """--max-query-variants 2: the third query on one path is pruned, whichever worker finds
+    it; another path has its own count."""
+    job = await make_job(client, max_query_variants=2)
+    first, second = worker(client, job), worker(client, job)
+    assert await first.add_links(links(A + "/s?q=1", A + "/s?q=2"), 1, None) == []
+    pruned = await second.add_links(links(A + "/s?q=3", A + "/t?q=3"), 1, None)
+    assert [(u, r) for u, _, r in pruned] == [
+        (A + "/s?q=3", "trap: path already has --max-query-variants 2 queries")]
+    assert (first.added, second.added) == (2, 1)
+
+
 async def test_a_dead_workers_lease_returns_to_the_queue(client: aioredis.Redis) -> None:
     """A worker that stops renewing (it died) loses its lease after lease_seconds; the URL goes
     back to the head of its host's queue with its attempts, and its late ack is ignored."""

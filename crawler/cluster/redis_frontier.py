@@ -32,7 +32,7 @@ from crawler.errors import CrawlerError
 from crawler.request import Request
 from crawler.seen import SeenSet
 from crawler.traps import TRAP
-from crawler.urls import fp_from_sql, fp_to_sql, origin
+from crawler.urls import fingerprint, fp_from_sql, fp_to_sql, origin
 
 log = logging.getLogger(__name__)
 RETRYABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError,
@@ -138,8 +138,7 @@ class RedisFrontier:
                 items.append((url, fp, reason))
                 continue
             request = Request(url, depth, referrer, redirects, fp)
-            query = url.split("?", 1)[0] if "?" in url else ""
-            args += self._item("a", url, fp, encode_entry(request), query)
+            args += self._item("a", url, fp, encode_entry(request), self._query_counter(url))
             items.append((url, fp, None))
         for url, fp, reason in pruned:
             if fp not in sent:
@@ -162,6 +161,14 @@ class RedisFrontier:
                 else:
                     self.added += 1
         return out
+
+    def _query_counter(self, url: str) -> str:
+        """'BUCKET:FINGERPRINT' of the URL's path when it has a query (the query-variant trap
+        counts queries per path), else ''."""
+        if "?" not in url or not self.job.max_query_variants:
+            return ""
+        path_fp = fingerprint(url.split("?", 1)[0])
+        return f"{path_fp % self.job.seen_buckets}:{fp_to_sql(path_fp)}"
 
     def _item(self, kind: str, url: str, fp: int, entry: str, query: str) -> list[str | int]:
         return [kind, fp_to_sql(fp), fp % self.job.seen_buckets, origin(url), entry, query]

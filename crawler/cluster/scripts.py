@@ -15,8 +15,9 @@ tag puts them in one Redis Cluster slot. Keys below the prefix:
   still takes one of its host's slots (the fetch runs), 0 once released (the record is being
   stored). `deadline` (sorted set): fingerprint -> when the lease expires (ms).
 - `stats` (hash): admitted, queued, done, reclaimed, seq (the last lease id).
-- `qv` (hash): queries admitted per path (the query-variant trap). `scope` (set): origins the
-  seeds redirected to.
+- `qv:B` (hash): queries admitted per path (the query-variant trap), keyed by the path's
+  fingerprint, in buckets B small enough for Redis's compact listpack encoding. `scope` (set):
+  origins the seeds redirected to.
 """
 
 PRELUDE = r"""
@@ -88,8 +89,9 @@ end
 """
 
 # ARGV: count, then per URL: kind (a = add, p = mark pruned), fingerprint, seen bucket, origin,
-# entry, query-variant key ('' = none). Returns one character per URL: 1 queued or newly pruned,
-# 0 seen or over --max-pages, h or q when the per-host or query-variant limit pruned it.
+# entry, query-variant counter 'BUCKET:PATH_FINGERPRINT' ('' = no query). Returns one character
+# per URL: 1 queued or newly pruned, 0 seen or over --max-pages, h or q when the per-host or
+# query-variant limit pruned it.
 ADD = PRELUDE + r"""
 local out = {}
 local admitted = tonumber(redis.call('HGET', STATS, 'admitted') or '0')
@@ -107,9 +109,11 @@ for i = 0, tonumber(ARGV[1]) - 1 do
     out[i + 1] = '0'
   else
     local key, h = load(origin)
-    local variants = 0
+    local variants, qv_key, qv_field = 0, nil, nil
     if qv ~= '' and MAX_QV > 0 then
-      variants = tonumber(redis.call('HGET', P .. ':qv', qv) or '0')
+      local qb, qf = string.match(qv, '^(%d+):(.+)$')
+      qv_key, qv_field = P .. ':qv:' .. qb, qf
+      variants = tonumber(redis.call('HGET', qv_key, qv_field) or '0')
     end
     redis.call('SADD', seen, fp)
     if MAX_PER_HOST > 0 and h.c >= MAX_PER_HOST then
@@ -117,7 +121,7 @@ for i = 0, tonumber(ARGV[1]) - 1 do
     elseif qv ~= '' and MAX_QV > 0 and variants >= MAX_QV then
       out[i + 1] = 'q'
     else
-      if qv ~= '' and MAX_QV > 0 then redis.call('HINCRBY', P .. ':qv', qv, 1) end
+      if qv_key then redis.call('HINCRBY', qv_key, qv_field, 1) end
       redis.call('RPUSH', P .. ':q:' .. origin, entry)
       h.c = h.c + 1
       admitted = admitted + 1
