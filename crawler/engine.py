@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from crawler.changes import change_of, conditional_headers, content_hash
+from crawler.errors import Unavailable
 from crawler.fetch import Fetcher, FetchResult
 from crawler.frontier import Frontier, Request
 from crawler.parse import ParseConfig, is_html, robots_directives
@@ -178,8 +179,8 @@ class Crawler:
             record.content_hash = history.content_hash
         try:
             return await self._visit_steps(request, record)
-        except asyncio.CancelledError:
-            raise
+        except (asyncio.CancelledError, Unavailable):
+            raise  # the crawl stops; the request is not this page's fault
         except Exception as exc:  # a bug must cost one record, never the crawl
             log.exception("internal error on %s", request.url)
             record.error = f"internal error: {type(exc).__name__}: {exc}"

@@ -26,3 +26,9 @@ class JobLocked(CrawlerError):
     at its next turn."""
 
     exit_status = 75
+
+
+class Unavailable(CrawlerError):
+    """A service the crawl shares (the Redis frontier) stayed unreachable too long: the crawl
+    stops (exit 1) rather than turn pages into error records. Nothing is lost: the URLs it held
+    go back to the queue when their leases expire."""

@@ -221,3 +221,24 @@ async def test_postgresql_outage_pauses_the_crawl_and_loses_nothing(
         await assert_every_page_once(server.dsn(), sites)
     finally:
         server.remove()
+
+
+async def test_redis_gone_for_good_stops_workers_with_one_line(
+        sites: list[Site], redis_server: RedisServer, pg_dsn: str, tmp_path: Path) -> None:
+    """Redis stays down longer than --outage-seconds: the worker stops with exit 1 and one
+    'crawler: error:' line naming the outage, and writes no error records for the pages it had
+    in hand (they are not at fault; their leases would bring them back)."""
+    workers = Workers(tmp_path, redis_server.url, pg_dsn)
+    await workers.seed(sites)
+    proc = await workers.worker("--outage-seconds", "1")
+    await until_stored(pg_dsn, 60)
+    await asyncio.to_thread(redis_server.stop)
+    assert await workers.wait_all([proc], 30) == [1]
+    errors = [line for line in workers.log(1).splitlines() if line.startswith("crawler: error")]
+    assert errors == [errors[0]] and errors[0].startswith(
+        "crawler: error: Redis unreachable for more than 1s (--outage-seconds)")
+    assert "Traceback" not in workers.log(1)
+    db = await asyncpg.connect(pg_dsn)
+    bad = await db.fetchval("SELECT count(*) FROM pages WHERE error IS NOT NULL")
+    await db.close()
+    assert bad == 0

@@ -28,7 +28,7 @@ from redis import exceptions as redis_errors
 
 from crawler.cluster import scripts
 from crawler.cluster.job import ClusterJob, job_prefix
-from crawler.errors import CrawlerError
+from crawler.errors import CrawlerError, Unavailable
 from crawler.request import Request
 from crawler.seen import SeenSet
 from crawler.traps import TRAP
@@ -48,7 +48,7 @@ _TRAP_REASONS = {
 SENT_CACHE_LIMIT = 4_000_000  # about 32 MiB of sorted fingerprints
 
 
-class FrontierUnavailable(CrawlerError):
+class FrontierUnavailable(Unavailable):
     """Redis stayed unreachable longer than --outage-seconds; the worker stops (its leases
     expire and other workers take its URLs)."""
 
@@ -100,6 +100,8 @@ class RedisFrontier:
         self._sent = SeenSet(hot_limit=1 << 16)  # fingerprints Redis has seen (SENT_CACHE_LIMIT)
         self.on_scope: Callable[[list[str]], None] | None = None  # told of new scope origins
         self._renewer: asyncio.Task[None] | None = None
+        self._gave_up: FrontierUnavailable | None = None  # set once an outage outlasted its wait
+        self._outage_since: float | None = None  # when Redis stopped answering, if it has
 
     def __repr__(self) -> str:
         return f"<RedisFrontier {self.stats()}>"
@@ -315,7 +317,8 @@ class RedisFrontier:
     async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
         """Run `call`; while Redis is unreachable, retry with jittered exponential backoff for up
         to outage_seconds."""
-        started: float | None = None
+        if self._gave_up is not None:  # one outage is waited out once, not per call
+            raise self._gave_up
         backoff = 0.05
         while True:
             try:
@@ -324,21 +327,23 @@ class RedisFrontier:
                 raise CrawlerError(f"Redis refused the connection: {exc}") from None
             except RETRYABLE as exc:
                 now = time.monotonic()
-                if started is None:
-                    started = now
+                if self._outage_since is None:  # every call in flight meets the same outage
+                    self._outage_since = now
                     log.warning("Redis unreachable (%s): the crawl waits and retries for up "
                                 "to %gs", exc, self.outage_seconds)
-                if now - started > self.outage_seconds:
-                    raise FrontierUnavailable(
+                if now - self._outage_since > self.outage_seconds:
+                    self._gave_up = FrontierUnavailable(
                         f"Redis unreachable for more than {self.outage_seconds:g}s "
-                        f"(--outage-seconds): {exc}") from None
+                        f"(--outage-seconds): {exc}")
+                    raise self._gave_up from None
                 await asyncio.sleep(backoff * random.uniform(0.5, 1.0))
                 backoff = min(backoff * 2, 2.0)
                 continue
             except redis_errors.ResponseError as exc:
                 raise _refusal(exc, self.job.name) from None
-            if started is not None:
-                log.warning("Redis is back after %.1fs", time.monotonic() - started)
+            if self._outage_since is not None:
+                log.warning("Redis is back after %.1fs", time.monotonic() - self._outage_since)
+                self._outage_since = None
             return result
 
 
