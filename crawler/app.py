@@ -185,7 +185,7 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
         crawler = Crawler(settings, scope, frontier, fetcher, parser, writer, outcome.run_id,
                           robots)
         outcome.stats = crawler.stats
-        crawler.add_seeds(seeds)
+        await crawler.add_seeds(seeds)
         progress = Progress(crawler, sys.stderr, settings.progress_seconds, not settings.quiet)
         loop = asyncio.get_running_loop()
         if handle_signals:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from crawler.changes import change_of, conditional_headers, content_hash
 from crawler.errors import Unavailable
 from crawler.fetch import Fetcher, FetchResult
-from crawler.frontier import Frontier, Request
+from crawler.frontier_api import FrontierAPI
 from crawler.parse import ParseConfig, is_html, robots_directives
 from crawler.parse_pool import ParseFailed, ParsePool
 from crawler.politeness import (
@@ -27,6 +27,7 @@ from crawler.politeness import (
     retry_after_seconds,
 )
 from crawler.records import Record
+from crawler.request import Request
 from crawler.robots import RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
@@ -74,7 +75,7 @@ class Retry:
 class Crawler:
     """Wires the frontier, robots, the fetcher, the parse pool and the record writer together."""
 
-    def __init__(self, settings: Settings, scope: Scope, frontier: Frontier, fetcher: Fetcher,
+    def __init__(self, settings: Settings, scope: Scope, frontier: FrontierAPI, fetcher: Fetcher,
                  parser: ParsePool, writer: RecordWriter, run_id: str,
                  robots: RobotsCache | None = None) -> None:
         self.settings = settings
@@ -102,9 +103,9 @@ class Crawler:
         return ParseConfig(scope, s.url_rules, s.record_links, s.obey_rel_nofollow, s.robots,
                            self.token, traps, s.max_links_per_page)
 
-    def add_seeds(self, seeds: list[str]) -> int:
-        """Queue the seeds (canonical URLs) at depth 0; returns how many were new."""
-        return sum(self.frontier.add(url, fingerprint(url), 0) for url in seeds)
+    async def add_seeds(self, seeds: list[str]) -> None:
+        """Queue the seeds (canonical URLs) at depth 0."""
+        await self.frontier.add_links([(url, fingerprint(url)) for url in seeds], 0, None)
 
     def stop(self) -> None:
         """Take no new URLs; in-flight fetches get `shutdown_grace` seconds to finish."""

@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
 from crawler.cluster import scripts
+from crawler.cluster.batcher import CallBatcher
 from crawler.cluster.job import ClusterJob, job_prefix
 from crawler.errors import CrawlerError, Unavailable
 from crawler.request import Request
@@ -39,6 +40,7 @@ RETRYABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError,
              redis_errors.ClusterDownError, redis_errors.TryAgainError)
 IDLE_POLL_SECONDS = 0.25  # how often an idle worker asks whether another worker queued URLs
 MAX_LEASE_BATCH = 64
+COALESCE_SECONDS = 0.002  # calls of pages that finish this close together share a round trip
 _TRAP_REASONS = {
     "h": "host already has --max-pages-per-host {max_pages_per_host} URLs",
     "q": "path already has --max-query-variants {max_query_variants} queries",
@@ -98,6 +100,8 @@ class RedisFrontier:
         self.scope_size = 0
         self.added = 0  # URLs this frontier queued (new to the job)
         self._sent = SeenSet(hot_limit=1 << 16)  # fingerprints Redis has seen (SENT_CACHE_LIMIT)
+        self._adds: CallBatcher[tuple[str | int, ...], str] = CallBatcher(self._send_adds,
+                                                                          COALESCE_SECONDS)
         self.on_scope: Callable[[list[str]], None] | None = None  # told of new scope origins
         self._renewer: asyncio.Task[None] | None = None
         self._gave_up: FrontierUnavailable | None = None  # set once an outage outlasted its wait
@@ -113,8 +117,8 @@ class RedisFrontier:
 
     @property
     def pending(self) -> int:
-        """URLs queued or leased cluster-wide (as of the last sync) plus this worker's own."""
-        return max(self.remote_pending, 0) + len(self._leases)
+        """URLs queued or leased cluster-wide, this worker's included, as of the last sync."""
+        return max(self.remote_pending, 0)
 
     def start(self) -> None:
         """Renew this worker's leases every third of their lifetime, until `shutdown`."""
@@ -127,7 +131,7 @@ class RedisFrontier:
                         pruned: Sequence[tuple[str, int, str]] = ()) -> list[tuple[str, int, str]]:
         """Queue `links` cluster-wide and mark `pruned` seen, in one round trip; returns the
         URLs to record as pruned (url, fingerprint, reason), each once in the whole job."""
-        args: list[str | int] = []
+        calls: list[tuple[str | int, ...]] = []  # the ADD script's values, per URL
         items: list[tuple[str, int, str | None]] = []  # (url, fp, reason a 'p' item carries)
         too_deep = self.job.max_depth and depth > self.job.max_depth
         sent = self._sent
@@ -136,19 +140,20 @@ class RedisFrontier:
                 continue
             if too_deep:
                 reason = f"{TRAP}deeper than --max-depth {self.job.max_depth}"
-                args += self._item("p", url, fp, "", "")
+                calls.append(self._item("p", url, fp, "", ""))
                 items.append((url, fp, reason))
                 continue
             request = Request(url, depth, referrer, redirects, fp)
-            args += self._item("a", url, fp, encode_entry(request), self._query_counter(url))
+            calls.append(self._item("a", url, fp, encode_entry(request),
+                                    self._query_counter(url)))
             items.append((url, fp, None))
         for url, fp, reason in pruned:
             if fp not in sent:
-                args += self._item("p", url, fp, "", "")
+                calls.append(self._item("p", url, fp, "", ""))
                 items.append((url, fp, reason))
         if not items:
             return []
-        results = (await self._call(self._add, [len(items), *args])).decode()
+        results = await self._adds.submit(calls)
         if len(sent) + len(items) > SENT_CACHE_LIMIT:
             self._sent = sent = SeenSet(hot_limit=1 << 16)
         out = []
@@ -172,13 +177,21 @@ class RedisFrontier:
         path_fp = fingerprint(url.split("?", 1)[0])
         return f"{path_fp % self.job.seen_buckets}:{fp_to_sql(path_fp)}"
 
-    def _item(self, kind: str, url: str, fp: int, entry: str, query: str) -> list[str | int]:
-        return [kind, fp_to_sql(fp), fp % self.job.seen_buckets, origin(url), entry, query]
+    def _item(self, kind: str, url: str, fp: int, entry: str, query: str
+              ) -> tuple[str | int, ...]:
+        return (kind, fp_to_sql(fp), fp % self.job.seen_buckets, origin(url), entry, query)
+
+    async def _send_adds(self, calls: list[tuple[str | int, ...]]) -> str:
+        """One ADD script call for the URLs of every page that finished in the same window."""
+        args: list[str | int] = [len(calls)]
+        for call in calls:
+            args.extend(call)
+        return (await self._call(self._add, args)).decode()
 
     async def share_scope(self, url: str) -> None:
         """A seed redirected to `url`'s origin: every worker takes it into scope."""
         key = job_prefix(self.job.name) + ":scope"
-        await self._retrying(lambda: self.client.sadd(key, origin(url)))
+        await self.retrying(lambda: self.client.sadd(key, origin(url)))
 
     # --- the dispatcher's side -------------------------------------------------------------
 
@@ -189,6 +202,10 @@ class RedisFrontier:
             if self._ready:
                 self.in_flight += 1
                 return self._ready.popleft()
+            if self.in_flight:  # more slots are about to free: take them in one call
+                await asyncio.sleep(COALESCE_SECONDS)
+                if self._closed:
+                    break
             wait = await self._sync(max(1, min(MAX_LEASE_BATCH, self.concurrency - self.in_flight)))
             if self._ready:
                 continue
@@ -221,7 +238,7 @@ class RedisFrontier:
 
     async def _refresh_scope(self, size: int) -> None:
         key = job_prefix(self.job.name) + ":scope"
-        members = await self._retrying(lambda: self.client.smembers(key))
+        members = await self.retrying(lambda: self.client.smembers(key))
         self.scope_size = size
         if self.on_scope is not None:
             self.on_scope(sorted(m.decode() + "/" for m in members))
@@ -312,9 +329,9 @@ class RedisFrontier:
     # --- talking to Redis ------------------------------------------------------------------
 
     async def _call(self, script: Any, args: Sequence[Any]) -> Any:
-        return await self._retrying(lambda: script(keys=[self.meta_key], args=list(args)))
+        return await self.retrying(lambda: script(keys=[self.meta_key], args=list(args)))
 
-    async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
+    async def retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
         """Run `call`; while Redis is unreachable, retry with jittered exponential backoff for up
         to outage_seconds."""
         if self._gave_up is not None:  # one outage is waited out once, not per call

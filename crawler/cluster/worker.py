@@ -77,7 +77,7 @@ async def seed_job(settings: Settings, seeds: list[str]) -> tuple[ClusterJob, bo
     try:
         wanted = ClusterJob.from_settings(settings.job_name, settings, seeds)
         frontier = frontier_for(client, wanted, settings)
-        job, created = await frontier._retrying(lambda: create_job(client, wanted))
+        job, created = await frontier.retrying(lambda: create_job(client, wanted))
         frontier.job = job
         if not created:
             log.info("job %s exists (run %s): queueing the seeds under its rules", job.name,
@@ -99,7 +99,7 @@ async def wait_for_job(client: aioredis.Redis, frontier_probe: RedisFrontier,
     """The job, once `seed` has created it (a worker may start first)."""
     waited = 0.0
     while True:
-        job = await frontier_probe._retrying(lambda: load_job(client, name))
+        job = await frontier_probe.retrying(lambda: load_job(client, name))
         if job is not None:
             return job
         if waited % JOB_WAIT_LOG_SECONDS == 0:
