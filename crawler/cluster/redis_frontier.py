@@ -18,7 +18,7 @@ import asyncio
 import logging
 import random
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -87,6 +87,8 @@ class RedisFrontier:
         self._sync_script = client.register_script(scripts.SYNC)
         self._ack = client.register_script(scripts.ACK)
         self._renew = client.register_script(scripts.RENEW)
+        self._script_names = {self._add.sha: "add", self._sync_script.sha: "sync",
+                              self._ack.sha: "ack", self._renew.sha: "renew"}
         self._ready: deque[Request] = deque()  # leased, not yet handed to the dispatcher
         self._leases: dict[int, tuple[str, Request]] = {}  # fp -> (lease id, request): not acked
         self._ops: list[str] = []  # release/requeue/host ops for the next sync, 5 values each
@@ -106,6 +108,7 @@ class RedisFrontier:
         self._renewer: asyncio.Task[None] | None = None
         self._gave_up: FrontierUnavailable | None = None  # set once an outage outlasted its wait
         self._outage_since: float | None = None  # when Redis stopped answering, if it has
+        self.calls: Counter[str] = Counter()  # round trips by kind: add, sync, ack, renew
 
     def __repr__(self) -> str:
         return f"<RedisFrontier {self.stats()}>"
@@ -113,7 +116,8 @@ class RedisFrontier:
     def stats(self) -> dict[str, Any]:
         return {"job": self.job.name, "queued": self.queued, "in_flight": self.in_flight,
                 "leases": len(self._leases), "pending": self.remote_pending,
-                "closed": self._closed}
+                "closed": self._closed, "calls": dict(self.calls),
+                "add_submits": self._adds.submits}
 
     @property
     def pending(self) -> int:
@@ -329,6 +333,7 @@ class RedisFrontier:
     # --- talking to Redis ------------------------------------------------------------------
 
     async def _call(self, script: Any, args: Sequence[Any]) -> Any:
+        self.calls[self._script_names[script.sha]] += 1
         return await self.retrying(lambda: script(keys=[self.meta_key], args=list(args)))
 
     async def retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:

@@ -192,6 +192,7 @@ async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
                 await crawler.run()
             finally:
                 await progress.stop()
+                log.info("worker: %s", frontier.stats())
     finally:
         try:
             await frontier.shutdown()
