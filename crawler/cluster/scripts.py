@@ -70,6 +70,7 @@ local function end_lease(fp, v, requeue, delay)
   local id, held, origin, entry = split_lease(v)
   redis.call('HDEL', LEASE, fp)
   redis.call('ZREM', DEADLINE, fp)
+  if held ~= '1' and not requeue then return end  -- its host slot was freed already
   local key, h = load(origin)
   if held == '1' then h.a = h.a - 1 end
   if requeue then
@@ -198,6 +199,7 @@ end
 
 local out = {0, 0, -1, redis.call('SCARD', P .. ':scope')}
 local taken = 0
+local seq = tonumber(redis.call('HGET', STATS, 'seq') or '0')  -- lease ids: seq + 1, seq + 2...
 while taken < want do
   local top = redis.call('ZRANGE', READY, 0, 0, 'WITHSCORES')
   if #top == 0 then break end
@@ -210,10 +212,9 @@ while taken < want do
   local entry = redis.call('LPOP', P .. ':q:' .. origin)
   if entry then
     local fp = string.match(entry, '^([^|]*)|')
-    local id = redis.call('HINCRBY', STATS, 'seq', 1)
+    local id = seq + taken + 1
     redis.call('HSET', LEASE, fp, id .. '\t1\t' .. origin .. '\t' .. entry)
     redis.call('ZADD', DEADLINE, now + lease_ms, fp)
-    redis.call('HINCRBY', STATS, 'queued', -1)
     h.a = h.a + 1
     h.l = now
     h.n = now + h.d
@@ -224,6 +225,10 @@ while taken < want do
     taken = taken + 1
   end
   schedule(origin, h)
+end
+if taken > 0 then
+  redis.call('HSET', STATS, 'seq', seq + taken)
+  redis.call('HINCRBY', STATS, 'queued', -taken)
 end
 if taken == want and out[3] == -1 then out[3] = 0 end
 local queued = tonumber(redis.call('HGET', STATS, 'queued') or '0')
