@@ -41,6 +41,7 @@ class Row:
     redis_cpu: float = 0.0  # seconds of Redis CPU during the run
     redis_trips: int = 0  # script calls the workers made (their round trips, but a few)
     redis_commands: int = 0  # every command Redis ran, the ones inside scripts included
+    redis_traffic: int = 0  # bytes between Redis and its clients, both ways
     redis_bytes_per_url: float = 0.0
     pg_commits: int = 0
     pg_rows: int = 0
@@ -50,16 +51,18 @@ class Row:
         return self.pages / self.usage.wall if self.usage.wall else 0.0
 
 
-def redis_counters(client: redis.Redis) -> tuple[float, int, int]:
+def redis_counters(client: redis.Redis) -> tuple[float, int, int, int]:
     """(Redis CPU seconds, round trips clients made, every command Redis ran: the commands
-    inside the Lua scripts count one each, as commandstats counts them)."""
+    inside the Lua scripts count one each, as commandstats counts them; bytes in and out)."""
     cpu = client.info("cpu")
+    net = client.info("stats")
     stats = client.info("commandstats")
     trips = sum(v["calls"] for k, v in stats.items()  # the frontier's calls are all scripts
                 if k in ("cmdstat_evalsha", "cmdstat_eval"))
     commands = sum(v["calls"] for k, v in stats.items()
                    if k not in ("cmdstat_info", "cmdstat_config"))
-    return cpu["used_cpu_user"] + cpu["used_cpu_sys"], trips, commands
+    traffic = net["total_net_input_bytes"] + net["total_net_output_bytes"]
+    return cpu["used_cpu_user"] + cpu["used_cpu_sys"], trips, commands, traffic
 
 
 async def pg_counters(dsn: str) -> tuple[int, int, int]:
@@ -100,20 +103,20 @@ def run_workers(count: int, seeds: Path, work: Path, redis_server: RedisServer,
                          "--per-host", str(concurrency)], work, log=work / f"seed-{count}.log")
     assert seed.returncode == 0, (work / f"seed-{count}.log").read_text()
     memory_before = client.info("memory")["used_memory"]
-    cpu0, trips0, commands0 = redis_counters(client)
+    cpu0, trips0, commands0, traffic0 = redis_counters(client)
     commits0, rows0, _ = asyncio.run(pg_counters(dsn))
     worker = shlex.join([PYTHON, "-m", "crawler", "worker", *common, "-o", dsn,
                          "--concurrency", str(concurrency), *extra])
     usage = run_measured(["bash", "-c", f"for i in $(seq {count}); do {worker} & done; wait"],
                          work, log=work / f"workers-{count}.log")
-    cpu1, trips1, commands1 = redis_counters(client)
+    cpu1, trips1, commands1, traffic1 = redis_counters(client)
     commits1, rows1, pages = asyncio.run(pg_counters(dsn))
     admitted = int(client.hget(f"crawler:{{{job}}}:stats", "admitted") or 1)
     per_url = (client.info("memory")["used_memory"] - memory_before) / admitted
     client.close()
     name = f"{count} worker{'s' if count > 1 else ''}"
-    return Row(name, pages, usage, cpu1 - cpu0, trips1 - trips0, commands1 - commands0, per_url,
-               commits1 - commits0, rows1 - rows0)
+    return Row(name, pages, usage, cpu1 - cpu0, trips1 - trips0, commands1 - commands0,
+               traffic1 - traffic0, per_url, commits1 - commits0, rows1 - rows0)
 
 
 def run_single(seeds: Path, work: Path, concurrency: int, extra: list[str]) -> Row:
@@ -129,14 +132,14 @@ def table(rows: list[Row]) -> str:
     base = next((r for r in rows if r.name == "1 worker"), None)
     lines = ["| setup | pages | seconds | pages/s | vs 1 worker | crawler CPU ms/page | "
              "Redis CPU ms/page | Redis round trips/page | Redis commands/page | "
-             "Redis bytes/URL | PostgreSQL commits/s | PostgreSQL rows/page |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "Redis traffic bytes/page | Redis bytes/URL | PostgreSQL commits/s | "
+             "PostgreSQL rows/page |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         n = max(r.pages, 1)
         versus = f"{r.rate / base.rate:.2f}x" if base and base.rate else "-"
         redis_cols = (f"{1000 * r.redis_cpu / n:.3f} | {r.redis_trips / n:.3f} | "
-                      f"{r.redis_commands / n:.1f} | {r.redis_bytes_per_url:.0f}"
-                      ) if r.redis_commands else "- | - | - | -"
+                      f"{r.redis_commands / n:.1f} | {r.redis_traffic / n:.0f} | "
+                      f"{r.redis_bytes_per_url:.0f}") if r.redis_commands else "- | - | - | - | -"
         pg_cols = (f"{r.pg_commits / r.usage.wall:.0f} | {r.pg_rows / n:.2f}"
                    if r.pg_commits else "- | -")
         lines.append(f"| {r.name} | {r.pages} | {r.usage.wall:.1f} | {r.rate:.0f} | {versus} | "
