@@ -75,10 +75,19 @@ def describe(info: dict[str, Any]) -> list[str]:
 def status_main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m crawler status",
-        description="Print the state of a crawl job: pending, done, errors, last run.")
-    parser.add_argument("job_dir", metavar="JOB_DIR", type=Path, help="the job's --job-dir")
+        description="Print the state of a crawl job: pending, done, errors, last run. A job in "
+                    "Redis (the worker command's) is named with --frontier and --job-name.")
+    parser.add_argument("job_dir", metavar="JOB_DIR", type=Path, nargs="?",
+                        help="the job's --job-dir")
+    parser.add_argument("--frontier", metavar="URL", help="a job in Redis: redis://HOST:PORT/DB")
+    parser.add_argument("--job-name", metavar="NAME", default="crawl",
+                        help="the job's name in Redis (default: crawl)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
+    if args.frontier is not None:
+        return _cluster(args.frontier, args.job_name, args.json)
+    if args.job_dir is None:
+        parser.error("give JOB_DIR, or --frontier URL for a job in Redis")
     if not (args.job_dir / DB_NAME).is_file():
         print(f"crawler: error: {args.job_dir} is not a job directory (it has no {DB_NAME})",
               file=sys.stderr)
@@ -88,8 +97,30 @@ def status_main(argv: Sequence[str]) -> int:
     except sqlite3.Error as exc:
         print(f"crawler: error: cannot read job state in {args.job_dir}: {exc}", file=sys.stderr)
         return 1
-    if args.json:
+    _print(info, describe(info), args.json)
+    return 0
+
+
+def _cluster(frontier: str, job_name: str, as_json: bool) -> int:
+    import asyncio
+
+    from crawler.cluster.status import cluster_status, describe_cluster
+    from crawler.errors import CrawlerError
+    from crawler.settings import load_settings
+
+    try:
+        settings = load_settings({"frontier": frontier, "job_name": job_name,
+                                  "outage_seconds": "5"})
+        info = asyncio.run(cluster_status(settings))
+    except CrawlerError as exc:
+        print(f"crawler: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    _print(info, describe_cluster(info), as_json)
+    return 0
+
+
+def _print(info: dict[str, Any], lines: list[str], as_json: bool) -> None:
+    if as_json:
         sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        print("\n".join(describe(info)))
-    return 0
+        print("\n".join(lines))

@@ -5,6 +5,7 @@ redirects to another host, which every worker then takes into scope."""
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import signal
 from pathlib import Path
@@ -152,3 +153,27 @@ async def test_a_cluster_node_named_as_plain_redis_is_a_clear_error(site: Site,
         assert sorted(codes) == [0, 1, 1]  # only the slot's owner can answer
     finally:
         cluster.stop()
+
+
+async def test_status_shows_a_job_in_redis(site: Site, redis_server: RedisServer, pg_dsn: str,
+                                           tmp_path: Path) -> None:
+    """`status --frontier ... --job-name ...` reads the job's counters: in progress after the
+    seed, finished with every URL done after a worker; a job not in Redis is a one-line
+    error."""
+    _slow_site(site, 12, 0.0)
+    (tmp_path / "seeds.txt").write_text(site.url("/p0") + "\n")
+    where = ["--frontier", redis_server.url, "--job-name", "cluster-test"]
+    assert (await run_cli("seed", "seeds.txt", *where, cwd=tmp_path))[0] == 0
+    code, out, _ = await run_cli("status", *where, "--json", cwd=tmp_path)
+    info = json.loads(out)
+    assert code == 0 and not info["finished"] and info["urls"]["queued"] == 1
+    assert info["rules"]["per_host"] == 2 and info["seeds"] == 1
+    workers = Workers(tmp_path, redis_server.url, pg_dsn)
+    assert await workers.wait_all([await workers.worker()], 60) == [0]
+    code, out, _ = await run_cli("status", *where, cwd=tmp_path)
+    assert code == 0 and "finished: nothing queued or leased" in out
+    assert "urls: 12 admitted; 0 queued, 0 leased (0 overdue" in out and "12 done" in out
+    code, _, err = await run_cli("status", "--frontier", redis_server.url, "--job-name", "nope",
+                                 cwd=tmp_path)
+    assert code == 2
+    one_line_error(err, "job 'nope' is not in Redis at redis://")

@@ -70,6 +70,12 @@ def frontier_for(client: aioredis.Redis, job: ClusterJob, settings: Settings) ->
                          outage_seconds=settings.outage_seconds)
 
 
+def probe_for(client: aioredis.Redis, settings: Settings) -> RedisFrontier:
+    """A frontier for a job not loaded yet: only its `retrying` is used (outage handling)."""
+    return frontier_for(client, ClusterJob.from_settings(settings.job_name, settings, []),
+                        settings)
+
+
 async def seed_job(settings: Settings, seeds: list[str]) -> tuple[ClusterJob, bool, int]:
     """Create the job (its rules from `settings`) unless it exists, and queue `seeds` (canonical
     URLs) at depth 0. Returns the job, whether it was created, and how many seeds were new."""
@@ -131,8 +137,7 @@ async def run_worker(settings: Settings, *, handle_signals: bool = True,
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, _on_signal, signum, outcome, stop, None)
     try:
-        probe = frontier_for(client, ClusterJob.from_settings(settings.job_name, settings, []),
-                             settings)
+        probe = probe_for(client, settings)
         waiter = asyncio.ensure_future(wait_for_job(client, probe, settings.job_name))
         stopper = asyncio.ensure_future(stop.wait())
         await asyncio.wait((waiter, stopper), return_when=asyncio.FIRST_COMPLETED)
