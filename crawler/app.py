@@ -201,11 +201,17 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
                     loop.remove_signal_handler(signum)
 
 
-def _on_signal(signum: signal.Signals, crawler: Crawler, outcome: CrawlOutcome) -> None:
-    if outcome.stopped_by is not None:
-        sys.stderr.write(f"\ncrawler: second {signum.name}: exiting now\n")
+def exit_on_second_signal(signum: signal.Signals, stopped_by: signal.Signals | None,
+                          note: str = "") -> None:
+    """A second Ctrl-C/SIGTERM ends the process at once (the first one drains)."""
+    if stopped_by is not None:
+        sys.stderr.write(f"\ncrawler: second {signum.name}: exiting now{note}\n")
         sys.stderr.flush()
         os._exit(128 + signum)
+
+
+def _on_signal(signum: signal.Signals, crawler: Crawler, outcome: CrawlOutcome) -> None:
+    exit_on_second_signal(signum, outcome.stopped_by)
     outcome.stopped_by = signal.Signals(signum)
     log.warning("%s received: finishing in-flight fetches (up to %gs) and flushing outputs; "
                 "send it again to quit at once", signum.name, crawler.settings.shutdown_grace)

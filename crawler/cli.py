@@ -108,6 +108,18 @@ def summary(outcome: CrawlOutcome) -> str:
     return "\n".join(lines)
 
 
+USER_ERRORS = (CrawlerError, SinkError, KeyboardInterrupt)
+
+
+def exit_status_of(exc: BaseException) -> int:
+    """Print one of USER_ERRORS as one line (never a traceback); return its exit status."""
+    if isinstance(exc, KeyboardInterrupt):  # Ctrl-C before the signal handlers are set
+        print("crawler: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    print(f"crawler: error: {exc}", file=sys.stderr)
+    return exc.exit_status if isinstance(exc, CrawlerError) else EXIT_FATAL
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command the command line names (crawl, status, schedule); return the exit
     status."""
@@ -128,15 +140,8 @@ def crawl_main(argv: Sequence[str]) -> int:
         for problem in seeds.problems:
             log.error("skipping seed line %s", problem)
         outcome = run_event_loop(run_crawl(settings, seeds.urls))
-    except CrawlerError as exc:
-        print(f"crawler: error: {exc}", file=sys.stderr)
-        return exc.exit_status
-    except SinkError as exc:
-        print(f"crawler: error: {exc}", file=sys.stderr)
-        return EXIT_FATAL
-    except KeyboardInterrupt:  # Ctrl-C while starting, before the signal handlers are set
-        print("crawler: interrupted", file=sys.stderr)
-        return 128 + signal.SIGINT
+    except USER_ERRORS as exc:
+        return exit_status_of(exc)
     if not settings.quiet:
         print(summary(outcome), file=sys.stderr)
     if outcome.stopped_by is not None:

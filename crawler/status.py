@@ -104,17 +104,16 @@ def status_main(argv: Sequence[str]) -> int:
 def _cluster(frontier: str, job_name: str, as_json: bool) -> int:
     import asyncio
 
+    from crawler.cli import USER_ERRORS, exit_status_of
     from crawler.cluster.status import cluster_status, describe_cluster
-    from crawler.errors import CrawlerError
     from crawler.settings import load_settings
 
     try:
         settings = load_settings({"frontier": frontier, "job_name": job_name,
                                   "outage_seconds": "5"})
         info = asyncio.run(cluster_status(settings))
-    except CrawlerError as exc:
-        print(f"crawler: error: {exc}", file=sys.stderr)
-        return exc.exit_status
+    except USER_ERRORS as exc:
+        return exit_status_of(exc)
     _print(info, describe_cluster(info), as_json)
     return 0
 

@@ -7,10 +7,11 @@ server saw, not on what the crawler says it did.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -148,3 +149,35 @@ class Site:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+def serve_tree(site: Site, pages: int, seconds: float, hosts: list[str]) -> None:
+    """Page n links to its children 5n+1..5n+5 (so all are reachable), to a pseudo-random page
+    of its own host and to the same page on the next host."""
+    async def page(request: web.Request) -> web.Response:
+        await asyncio.sleep(seconds)
+        n = int(request.path.removeprefix("/p"))
+        links = [f"/p{k}" for k in range(5 * n + 1, min(5 * n + 6, pages))]
+        links.append(f"/p{n * 7919 % pages}")
+        links.append(f"{hosts[(hosts.index(site.base) + 1) % len(hosts)]}/p{n}")
+        anchors = "".join(f'<a href="{href}">x</a>' for href in links)
+        return web.Response(text=f"<title>page {n}</title>{anchors}", content_type="text/html")
+
+    for n in range(pages):
+        site.route(f"/p{n}", page)
+
+
+@contextlib.asynccontextmanager
+async def tree_sites(hosts: tuple[str, ...], pages: int, seconds: float
+                     ) -> AsyncIterator[list[Site]]:
+    """One site per host, each serving a tree of `pages` pages that links across the hosts."""
+    sites = [Site(host=host) for host in hosts]
+    for site in sites:
+        await site.start()
+    for site in sites:
+        serve_tree(site, pages, seconds, [s.base for s in sites])
+    try:
+        yield sites
+    finally:
+        for site in sites:
+            await site.stop()

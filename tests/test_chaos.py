@@ -22,38 +22,17 @@ from aiohttp import web
 from crawler.jobstate import DONE
 from crawler.sinks.writer import KILL_BEFORE_COMMIT_ENV
 from tests.site import Site
+from tests.site import tree_sites as serving_trees
 from tests.test_cli import _slow_site, clean_env, run_cli
 
 PAGES_PER_HOST = 1000
 HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 
 
-def serve_tree(site: Site, pages: int, seconds: float, hosts: list[str]) -> None:
-    """Page n links to its children 5n+1..5n+5 (so all are reachable), to a pseudo-random page
-    of its own host and to the same page on the next host."""
-    async def page(request: web.Request) -> web.Response:
-        await asyncio.sleep(seconds)
-        n = int(request.path.removeprefix("/p"))
-        links = [f"/p{k}" for k in range(5 * n + 1, min(5 * n + 6, pages))]
-        links.append(f"/p{n * 7919 % pages}")
-        links.append(f"{hosts[(hosts.index(site.base) + 1) % len(hosts)]}/p{n}")
-        anchors = "".join(f'<a href="{href}">x</a>' for href in links)
-        return web.Response(text=f"<title>page {n}</title>{anchors}", content_type="text/html")
-
-    for n in range(pages):
-        site.route(f"/p{n}", page)
-
-
 @pytest.fixture
 async def tree_sites() -> AsyncIterator[list[Site]]:
-    sites = [Site(host=host) for host in HOSTS]
-    for s in sites:
-        await s.start()
-    for s in sites:
-        serve_tree(s, PAGES_PER_HOST, 0.025, [x.base for x in sites])
-    yield sites
-    for s in sites:
-        await s.stop()
+    async with serving_trees(HOSTS, PAGES_PER_HOST, 0.025) as sites:
+        yield sites
 
 
 def crawl_args(sites: list[Site]) -> list[str]:

@@ -19,8 +19,7 @@ import redis.asyncio as aioredis
 
 from crawler.cluster.job import job_prefix
 from tests.real_servers import RedisServer, start_postgres
-from tests.site import Site
-from tests.test_chaos import serve_tree
+from tests.site import Site, tree_sites
 from tests.test_cli import clean_env
 
 pytestmark = [pytest.mark.system, pytest.mark.timeout(180)]
@@ -43,14 +42,8 @@ async def no_worker_outlives_its_test() -> AsyncIterator[None]:
 
 @pytest.fixture
 async def sites() -> AsyncIterator[list[Site]]:
-    hosts = [Site(host=host) for host in HOSTS]
-    for site in hosts:
-        await site.start()
-    for site in hosts:
-        serve_tree(site, PAGES, 0.03, [s.base for s in hosts])
-    yield hosts
-    for site in hosts:
-        await site.stop()
+    async with tree_sites(HOSTS, PAGES, 0.03) as hosts:
+        yield hosts
 
 
 class Workers:

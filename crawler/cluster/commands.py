@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -12,15 +11,14 @@ from typing import Any
 from crawler.app import run_event_loop
 from crawler.cli import (
     EXIT_BAD_SEED_LINES,
-    EXIT_FATAL,
     EXIT_OK,
+    USER_ERRORS,
     build_parser,
     configure_logging,
+    exit_status_of,
 )
-from crawler.errors import CrawlerError
 from crawler.seeds import read_seeds
 from crawler.settings import Settings, load_settings
-from crawler.sinks import SinkError
 
 log = logging.getLogger("crawler")
 
@@ -48,12 +46,8 @@ def seed_main(argv: Sequence[str]) -> int:
         for problem in seeds.problems:
             log.error("skipping seed line %s", problem)
         job, created, new = run_event_loop(seed_job(settings, seeds.urls))
-    except CrawlerError as exc:
-        print(f"crawler: error: {exc}", file=sys.stderr)
-        return exc.exit_status
-    except KeyboardInterrupt:
-        print("crawler: interrupted", file=sys.stderr)
-        return 128 + signal.SIGINT
+    except USER_ERRORS as exc:
+        return exit_status_of(exc)
     verb = "created" if created else "exists"
     print(f"job {job.name} {verb} (run {job.run_id}); {new} of {len(seeds.urls)} seeds queued. "
           f"Start workers: python -m crawler worker --frontier {settings.frontier} "
@@ -74,15 +68,8 @@ def worker_main(argv: Sequence[str]) -> int:
     try:
         settings = _settings(args)
         outcome = run_event_loop(run_worker(settings))
-    except CrawlerError as exc:
-        print(f"crawler: error: {exc}", file=sys.stderr)
-        return exc.exit_status
-    except SinkError as exc:
-        print(f"crawler: error: {exc}", file=sys.stderr)
-        return EXIT_FATAL
-    except KeyboardInterrupt:
-        print("crawler: interrupted", file=sys.stderr)
-        return 128 + signal.SIGINT
+    except USER_ERRORS as exc:
+        return exit_status_of(exc)
     stats = outcome.stats
     if not settings.quiet:
         print(f"worker: {stats.pages} records ({stats.errors} errors, {stats.retries} retries) "

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
+from crawler.app import exit_on_second_signal
 from crawler.cluster.job import ClusterJob, create_job, load_job
 from crawler.cluster.redis_frontier import FrontierUnavailable, RedisFrontier
 from crawler.engine import Crawler, CrawlStats
@@ -208,10 +208,7 @@ async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
 
 def _on_signal(signum: signal.Signals, outcome: WorkerOutcome, stop: asyncio.Event | None,
                crawler: Crawler | None) -> None:
-    if outcome.stopped_by is not None:
-        sys.stderr.write(f"\ncrawler: second {signum.name}: exiting now (leases expire)\n")
-        sys.stderr.flush()
-        os._exit(128 + signum)
+    exit_on_second_signal(signum, outcome.stopped_by, " (its leases expire)")
     outcome.stopped_by = signal.Signals(signum)
     log.warning("%s received: draining (in-flight fetches get their grace period, records are "
                 "stored, unfinished URLs go back to the queue)", signum.name)
