@@ -12,7 +12,7 @@ from pathlib import Path
 
 from crawler import __version__
 from crawler.app import CrawlOutcome, run_crawl, run_event_loop
-from crawler.errors import CrawlerError
+from crawler.errors import CrawlerError, UsageError
 from crawler.report import summary_lines
 from crawler.seeds import read_seeds
 from crawler.settings import FIELDS, TYPES, Settings, flag_for, help_for, load_settings
@@ -135,6 +135,10 @@ def crawl_main(argv: Sequence[str]) -> int:
     seeds_path, config = args.pop("seeds"), args.pop("config")
     try:
         settings = load_settings(args, config_file=config, environ=os.environ)
+        if settings.frontier:
+            raise UsageError(f"--frontier {settings.frontier} is for many workers: run `python "
+                             "-m crawler seed SEEDS --frontier ...` once, then `python -m "
+                             "crawler worker --frontier ... -o ...` on each machine")
         configure_logging(settings)
         seeds = read_seeds(seeds_path, settings.url_rules)
         for problem in seeds.problems:

@@ -45,6 +45,16 @@ async def test_worker_usage_errors_are_one_line(tmp_path: Path, args: list[str],
     one_line_error(err, expected)
 
 
+async def test_a_one_process_crawl_given_a_frontier_says_how_to_use_it(tmp_path: Path) -> None:
+    """`python -m crawler SEEDS --frontier ...` does not silently ignore the frontier: one line
+    names the seed and worker commands, exit 2, nothing crawled."""
+    (tmp_path / "seeds.txt").write_text("http://127.0.0.1:1/\n")
+    code, _, err = await run_cli("seeds.txt", "--frontier", "redis://127.0.0.1:1/0",
+                                 cwd=tmp_path)
+    assert code == 2 and not (tmp_path / "crawl-job").exists()
+    one_line_error(err, "is for many workers: run `python -m crawler seed SEEDS --frontier")
+
+
 async def test_seeding_twice_adds_only_new_seeds(site: Site, redis_server: RedisServer,
                                                  tmp_path: Path) -> None:
     """The second seed run finds the job, keeps its rules and queues only new URLs."""
