@@ -55,6 +55,27 @@ async def test_a_one_process_crawl_given_a_frontier_says_how_to_use_it(tmp_path:
     one_line_error(err, "is for many workers: run `python -m crawler seed SEEDS --frontier")
 
 
+async def test_the_jobs_robots_rule_binds_a_worker_told_otherwise(
+        site: Site, redis_server: RedisServer, pg_dsn: str, tmp_path: Path) -> None:
+    """A job seeded with robots.txt obeyed stays polite under a worker started with
+    --no-robots: the disallowed page is never requested."""
+    site.add("/robots.txt", b"User-agent: *\nDisallow: /private\n", content_type="text/plain")
+    site.page("/", "/private", "/public")
+    site.page("/public")
+    site.page("/private")
+    (tmp_path / "seeds.txt").write_text(site.url("/") + "\n")
+    code, _, err = await run_cli("seed", "seeds.txt", "--frontier", redis_server.url,
+                                 "--job-name", "cluster-test", cwd=tmp_path)
+    assert code == 0, err
+    workers = Workers(tmp_path, redis_server.url, pg_dsn)
+    assert await workers.wait_all([await workers.worker("--no-robots")], 60) == [0]
+    assert site.hits["/private"] == 0 and site.hits["/public"] == 1
+    db = await asyncpg.connect(pg_dsn)
+    error = await db.fetchval("SELECT error FROM pages WHERE url = $1", site.url("/private"))
+    await db.close()
+    assert error == "disallowed by robots.txt"
+
+
 async def test_seeding_twice_adds_only_new_seeds(site: Site, redis_server: RedisServer,
                                                  tmp_path: Path) -> None:
     """The second seed run finds the job, keeps its rules and queues only new URLs."""

@@ -88,9 +88,9 @@ async def seed_job(settings: Settings, seeds: list[str]) -> tuple[ClusterJob, bo
         if not created:
             log.info("job %s exists (run %s): queueing the seeds under its rules", job.name,
                      job.run_id)
+            scope = Scope.for_seeds(job.scope, list(job.seeds), job.allow, job.deny)
             for url in seeds:  # new seeds' hosts are in scope for every worker
-                if not Scope.for_seeds(job.scope, list(job.seeds), job.allow,
-                                       job.deny).allows(url):
+                if not scope.allows(url):
                     await frontier.share_scope(url)
         for start in range(0, len(seeds), 1000):
             chunk = seeds[start:start + 1000]
@@ -148,7 +148,10 @@ async def run_worker(settings: Settings, *, handle_signals: bool = True,
         job = outcome.job = waiter.result()
         # the job's rules, not this worker's, wherever the engine reads them
         settings = settings.replace(per_host=job.per_host, delay=job.delay,
-                                    max_pages=job.max_pages, max_depth=job.max_depth,
+                                    robots=not job.hosts_known, max_pages=job.max_pages,
+                                    max_depth=job.max_depth,
+                                    max_pages_per_host=job.max_pages_per_host,
+                                    max_query_variants=job.max_query_variants,
                                     scope=job.scope, allow=job.allow, deny=job.deny)
         frontier = frontier_for(client, job, settings)
         await _crawl(settings, job, frontier, outcome, handle_signals, parse_fn)
