@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -79,12 +80,14 @@ def status_main(argv: Sequence[str]) -> int:
                     "Redis (the worker command's) is named with --frontier and --job-name.")
     parser.add_argument("job_dir", metavar="JOB_DIR", type=Path, nargs="?",
                         help="the job's --job-dir")
-    parser.add_argument("--frontier", metavar="URL", help="a job in Redis: redis://HOST:PORT/DB")
-    parser.add_argument("--job-name", metavar="NAME", default="crawl",
-                        help="the job's name in Redis (default: crawl)")
+    parser.add_argument("--frontier", metavar="URL", default=os.environ.get("CRAWLER_FRONTIER"),
+                        help="a job in Redis: redis://HOST:PORT/DB (default: $CRAWLER_FRONTIER)")
+    parser.add_argument("--job-name", metavar="NAME",
+                        default=os.environ.get("CRAWLER_JOB_NAME", "crawl"),
+                        help="the job's name in Redis (default: $CRAWLER_JOB_NAME, else crawl)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
-    if args.frontier is not None:
+    if args.frontier and args.job_dir is None:
         return _cluster(args.frontier, args.job_name, args.json)
     if args.job_dir is None:
         parser.error("give JOB_DIR, or --frontier URL for a job in Redis")

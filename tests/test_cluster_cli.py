@@ -201,7 +201,8 @@ async def test_status_shows_a_job_in_redis(site: Site, redis_server: RedisServer
     assert info["rules"]["per_host"] == 2 and info["seeds"] == 1
     workers = Workers(tmp_path, redis_server.url, pg_dsn)
     assert await workers.wait_all([await workers.worker()], 60) == [0]
-    code, out, _ = await run_cli("status", *where, cwd=tmp_path)
+    code, out, _ = await run_cli("status", cwd=tmp_path, env={  # as in the compose services
+        "CRAWLER_FRONTIER": redis_server.url, "CRAWLER_JOB_NAME": "cluster-test"})
     assert code == 0 and "finished: nothing queued or leased" in out
     assert "urls: 12 admitted; 0 queued, 0 leased (0 overdue" in out and "12 done" in out
     code, _, err = await run_cli("status", "--frontier", redis_server.url, "--job-name", "nope",
