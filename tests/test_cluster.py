@@ -268,3 +268,34 @@ async def test_workers_killed_again_and_again_lose_nothing(
     stats = await job_stats(redis_server.url)
     assert stats["done"] == 3 * PAGES and stats["queued"] == 0 and stats["leases"] == 0
     assert stats["reclaimed"] >= 1
+
+
+async def test_postgresql_connections_cut_mid_write_are_replaced(
+        sites: list[Site], redis_server: RedisServer, pg_dsn: str, tmp_path: Path) -> None:
+    """Five times, the server terminates every connection the worker has (as a failover or an
+    administrator does) while a batch is being written: a trigger makes each upsert take 0.1 s,
+    so the cuts land mid-transaction. The sink retries through a new pool each time; the crawl
+    goes on and every page is stored once."""
+    workers = Workers(tmp_path, redis_server.url, pg_dsn)
+    await workers.seed(sites)
+    proc = await workers.worker()
+    await until_stored(pg_dsn, 50)
+    admin = await asyncpg.connect(pg_dsn)
+    await admin.execute(
+        "CREATE FUNCTION slow_write() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_sleep(0.1); RETURN NULL; END $$;"
+        "CREATE TRIGGER slow_write AFTER INSERT ON pages FOR EACH STATEMENT "
+        "EXECUTE FUNCTION slow_write()")
+    cut = 0
+    try:
+        for _ in range(5):
+            await asyncio.sleep(0.3)
+            cut += await admin.fetchval(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t")
+    finally:
+        await admin.close()
+    assert cut >= 3 and await stored(pg_dsn) < 3 * PAGES, "the cuts must fall inside the crawl"
+    assert await workers.wait_all([proc]) == [0], workers.log(1)
+    assert "cannot write to PostgreSQL at" in workers.log(1)
+    await assert_every_page_once(pg_dsn, sites)

@@ -111,3 +111,30 @@ async def test_a_one_process_crawl_writes_to_postgresql(site: Site, crawl: Any,
     assert [(r["job"], r["url"], r["status"]) for r in rows] == [
         ("solo", site.url("/"), 200), ("solo", site.url("/a"), 200),
         ("solo", site.url("/b"), 200)]
+
+
+async def test_a_connection_corrupted_mid_operation_costs_the_pool_not_the_batch(
+        pg_dsn: str) -> None:
+    """asyncpg's InternalClientError ('cannot switch to state ...; another operation is in
+    progress') is what a connection cut off mid-COPY gives when the pool hands it out again
+    (MagicStack/asyncpg#784, seen here once during a PostgreSQL outage). The sink treats it as
+    an outage: it throws the whole pool away and writes the batch through a new one."""
+    sink = PostgresSink(pg_dsn, "j", outage_seconds=5)
+    await sink.open()
+    first_pool = sink._pool
+    real_upsert = sink._upsert
+    failures = iter([asyncpg.InternalClientError(
+        "cannot switch to state 15; another operation (2) is in progress")])
+
+    async def upsert_once_corrupted(values: list[tuple[Any, ...]]) -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        await real_upsert(values)
+
+    sink._upsert = upsert_once_corrupted  # type: ignore[method-assign]
+    await sink.write([row("http://a.test/1")])
+    assert sink.retries == 1 and sink._pool is not None and sink._pool is not first_pool
+    await sink.close()
+    assert [r["url"] for r in await fetch(pg_dsn, "SELECT url FROM pages")] == [
+        "http://a.test/1"]

@@ -36,27 +36,48 @@ local PER_HOST, DELAY, START_DELAY = tonumber(m[1]), tonumber(m[2]), tonumber(m[
 local KNOWN, MAX_PAGES, MAX_PER_HOST, MAX_QV = tonumber(m[4]), tonumber(m[5]), tonumber(m[6]),
                                                 tonumber(m[7])
 
+local FIELDS = {'a', 'n', 'd', 'f', 'k', 'l', 'c'}
+
+-- A host's record, and what it held when read: `save` writes back only the fields that changed
+-- (a new host's, all of them), since every write also costs the append-only file.
 local function load(origin)
   local key = P .. ':h:' .. origin
   local v = redis.call('HMGET', key, 'a', 'n', 'd', 'f', 'k', 'l', 'c')
+  local h
   if not v[1] then
-    return key, {a = 0, n = 0, d = START_DELAY, f = DELAY, k = KNOWN, l = 0, c = 0}
+    h = {a = 0, n = 0, d = START_DELAY, f = DELAY, k = KNOWN, l = 0, c = 0}
+    return key, h, {}
   end
-  return key, {a = tonumber(v[1]), n = tonumber(v[2]), d = tonumber(v[3]), f = tonumber(v[4]),
-               k = tonumber(v[5]), l = tonumber(v[6]), c = tonumber(v[7])}
+  h = {a = tonumber(v[1]), n = tonumber(v[2]), d = tonumber(v[3]), f = tonumber(v[4]),
+       k = tonumber(v[5]), l = tonumber(v[6]), c = tonumber(v[7])}
+  local was = {}
+  for name, value in pairs(h) do was[name] = value end
+  return key, h, was
 end
 
-local function save(key, h)
-  redis.call('HSET', key, 'a', h.a, 'n', h.n, 'd', h.d, 'f', h.f, 'k', h.k, 'l', h.l, 'c', h.c)
+local function save(key, h, was)
+  local changed = {}
+  for _, name in ipairs(FIELDS) do
+    if was[name] ~= h[name] then
+      changed[#changed + 1] = name
+      changed[#changed + 1] = h[name]
+    end
+  end
+  if #changed > 0 then redis.call('HSET', key, unpack(changed)) end
 end
 
 -- A host is in READY, scored by its next start, exactly while it has a queued URL and a free slot.
+-- Written only when that changes.
+local function slots_of(h)
+  if h.k == 1 then return PER_HOST end
+  return 1
+end
+
 local function schedule(origin, h)
-  local slots = 1
-  if h.k == 1 then slots = PER_HOST end
-  if h.a < slots and redis.call('LLEN', P .. ':q:' .. origin) > 0 then
-    redis.call('ZADD', READY, h.n, origin)
-  else
+  local score = redis.call('ZSCORE', READY, origin)
+  if h.a < slots_of(h) and redis.call('LLEN', P .. ':q:' .. origin) > 0 then
+    if not score or tonumber(score) ~= h.n then redis.call('ZADD', READY, h.n, origin) end
+  elseif score then
     redis.call('ZREM', READY, origin)
   end
 end
@@ -71,14 +92,14 @@ local function end_lease(fp, v, requeue, delay)
   redis.call('HDEL', LEASE, fp)
   redis.call('ZREM', DEADLINE, fp)
   if held ~= '1' and not requeue then return end  -- its host slot was freed already
-  local key, h = load(origin)
+  local key, h, was = load(origin)
   if held == '1' then h.a = h.a - 1 end
   if requeue then
     redis.call('LPUSH', P .. ':q:' .. origin, requeue)
     redis.call('HINCRBY', STATS, 'queued', 1)
     if now + delay > h.n then h.n = now + delay end
   end
-  save(key, h)
+  save(key, h, was)
   schedule(origin, h)
 end
 
@@ -109,7 +130,7 @@ for i = 0, tonumber(ARGV[1]) - 1 do
   elseif MAX_PAGES > 0 and admitted >= MAX_PAGES then
     out[i + 1] = '0'
   else
-    local key, h = load(origin)
+    local key, h, was = load(origin)
     local variants, qv_key, qv_field = 0, nil, nil
     if qv ~= '' and MAX_QV > 0 then
       local qb, qf = string.match(qv, '^(%d+):(.+)$')
@@ -127,7 +148,7 @@ for i = 0, tonumber(ARGV[1]) - 1 do
       h.c = h.c + 1
       admitted = admitted + 1
       queued = queued + 1
-      save(key, h)
+      save(key, h, was)
       schedule(origin, h)
       out[i + 1] = '1'
     end
@@ -158,9 +179,9 @@ for i = 0, tonumber(ARGV[3]) - 1 do
       local id, held, origin, entry = split_lease(v)
       if held == '1' then
         redis.call('HSET', LEASE, x, id .. '\t0\t' .. origin .. '\t' .. entry)
-        local key, h = load(origin)
+        local key, h, was = load(origin)
         h.a = h.a - 1
-        save(key, h)
+        save(key, h, was)
         schedule(origin, h)
       end
     end
@@ -168,7 +189,7 @@ for i = 0, tonumber(ARGV[3]) - 1 do
     local v = lease_matches(x, y)
     if v then end_lease(x, v, z, tonumber(ARGV[b + 4])) end
   else
-    local key, h = load(x)
+    local key, h, was = load(x)
     local ms = tonumber(y)
     if op == 'p' then
       if now + ms > h.n then h.n = now + ms end
@@ -180,7 +201,7 @@ for i = 0, tonumber(ARGV[3]) - 1 do
     elseif op == 'd' then
       h.d = math.max(h.f, ms)
     end
-    save(key, h)
+    save(key, h, was)
     schedule(x, h)
   end
 end
@@ -208,8 +229,11 @@ while taken < want do
     out[3] = start - now
     break
   end
-  local key, h = load(origin)
-  local entry = redis.call('LPOP', P .. ':q:' .. origin)
+  local key, h, was = load(origin)
+  local entry = nil
+  if h.a < slots_of(h) then  -- READY says so; checked again, as no host may go over its slots
+    entry = redis.call('LPOP', P .. ':q:' .. origin)
+  end
   if entry then
     local fp = string.match(entry, '^([^|]*)|')
     local id = seq + taken + 1
@@ -218,7 +242,7 @@ while taken < want do
     h.a = h.a + 1
     h.l = now
     h.n = now + h.d
-    save(key, h)
+    save(key, h, was)
     out[#out + 1] = fp
     out[#out + 1] = id
     out[#out + 1] = entry

@@ -34,9 +34,11 @@ _TYPES = {"depth": "integer", "status": "integer", "fetched_at": "timestamptz",
 COLUMNS = ("job", *RECORD_FIELDS)
 _SCHEMA_LOCK = 0x63726177  # advisory lock id: workers starting together migrate one at a time
 # Connection trouble is worth waiting out; anything else (a bad password, no such database, a
-# constraint) is an error to report at once.
+# constraint) is an error to report at once. InternalClientError is how asyncpg reports a
+# connection that an outage cut off mid-operation and the pool handed out again
+# (MagicStack/asyncpg#784): after any of these the whole pool is replaced.
 TRANSIENT = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
-             asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+             asyncpg.InterfaceError, asyncpg.InternalClientError, asyncpg.CannotConnectNowError,
              asyncpg.AdminShutdownError, asyncpg.CrashShutdownError)
 
 
@@ -80,13 +82,19 @@ class PostgresSink:
 
     async def open(self, checkpoint: int | None = None) -> None:
         """Connect and create or migrate the schema; waits out an unreachable server."""
-        self._pool = await self._retrying("connect to", lambda: asyncpg.create_pool(
-            self.dsn, min_size=1, max_size=self.pool_size, command_timeout=60))
+        await self._retrying("connect to", self._connect)
         await self._retrying("prepare the schema in", self._migrate)
 
+    async def _connect(self) -> asyncpg.Pool:
+        """The pool, made anew after a failure threw the last one away."""
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size,
+                                                   command_timeout=60)
+        return self._pool
+
     async def _migrate(self) -> None:
-        assert self._pool is not None
-        async with self._pool.acquire() as db, db.transaction():
+        pool = await self._connect()
+        async with pool.acquire() as db, db.transaction():
             await db.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
             await db.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} (job text NOT NULL, "
@@ -106,10 +114,10 @@ class PostgresSink:
         await self._retrying("write to", lambda: self._upsert(values))
 
     async def _upsert(self, values: list[tuple[Any, ...]]) -> None:
-        assert self._pool is not None
+        pool = await self._connect()
         updates = ", ".join(f"{n} = excluded.{n}" for n in RECORD_FIELDS if n not in
                             ("url", "run_id"))
-        async with self._pool.acquire() as db, db.transaction():
+        async with pool.acquire() as db, db.transaction():
             await db.execute(f"CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE {TABLE}) "
                              "ON COMMIT DELETE ROWS")
             await db.copy_records_to_table("incoming", records=values, columns=COLUMNS)
@@ -120,6 +128,12 @@ class PostgresSink:
 
     def checkpoint(self) -> int | None:
         return None  # idempotent: nothing to remember
+
+    def _discard_pool(self) -> None:
+        """Drop every connection at once: after a failure none of them can be trusted."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.terminate()
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -135,6 +149,7 @@ class PostgresSink:
             try:
                 result = await call()
             except TRANSIENT as exc:
+                self._discard_pool()
                 now = time.monotonic()
                 reason = f"{type(exc).__name__}: {exc}"
                 if started is None:
