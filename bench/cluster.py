@@ -27,7 +27,7 @@ sys.path.insert(0, str(BENCH))
 
 from generate import generate  # noqa: E402
 from measure import Usage, run_measured  # noqa: E402
-from run import warm_page_cache  # noqa: E402
+from run import add_site_arguments, site_hosts, warm_page_cache  # noqa: E402
 from servers import PostgresServer, RedisServer, serve_static  # noqa: E402
 
 PYTHON = str(ROOT / ".venv/bin/python")
@@ -151,16 +151,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", default="1,2,4")
-    parser.add_argument("--hosts", type=int, default=4)
-    parser.add_argument("--pages-per-host", type=int, default=2500)
-    parser.add_argument("--concurrency", type=int, default=64, help="per worker")
-    parser.add_argument("--port", type=int, default=8090)
-    parser.add_argument("--site", type=Path, default=Path(tempfile.gettempdir()) / "crawler-bench")
+    add_site_arguments(parser)  # --concurrency is per worker
     parser.add_argument("--no-single", action="store_true", help="skip the one-process row")
     parser.add_argument("--worker-args", default="", help="extra flags for every worker")
     args = parser.parse_args()
-    hosts = [f"127.0.0.{11 + i}" for i in range(args.hosts)]
-    names = [f"{h}:{args.port}" for h in hosts]
+    hosts, names = site_hosts(args)
     total = generate(args.site, names, args.pages_per_host)
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
     seeds = work / "seeds.txt"

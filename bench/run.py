@@ -104,19 +104,29 @@ def table(results: list[Result]) -> str:
     return "\n".join(rows)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_site_arguments(parser: argparse.ArgumentParser) -> None:
+    """The generated site's size, where it is served, and each crawler's concurrency."""
     parser.add_argument("--hosts", type=int, default=4)
     parser.add_argument("--pages-per-host", type=int, default=2500)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--site", type=Path, default=Path(tempfile.gettempdir()) / "crawler-bench")
+
+
+def site_hosts(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """The bench hosts' addresses (127.0.0.11, ...) and their host:port names."""
+    hosts = [f"127.0.0.{11 + i}" for i in range(args.hosts)]
+    return hosts, [f"{h}:{args.port}" for h in hosts]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_site_arguments(parser)
     parser.add_argument("--only", choices=["ours", "scrapy", "wget2"], action="append")
     parser.add_argument("--ours-args", default="", help="extra flags for our crawler")
     args = parser.parse_args()
-    hosts = [f"127.0.0.{11 + i}" for i in range(args.hosts)]
-    names = [f"{h}:{args.port}" for h in hosts]
+    hosts, names = site_hosts(args)
     pages = generate(args.site, names, args.pages_per_host)
     seeds = [f"http://{n}/" for n in names]
     which = args.only or ["ours", "scrapy", "wget2"]

@@ -22,15 +22,21 @@ from pathlib import Path
 Sites = Mapping[tuple[str, int], Path]  # (address, port) -> folder served there
 
 
-def wait_for_port(host: str, port: int, what: str = "server") -> None:
-    """Return once host:port accepts connections; RuntimeError after 10 s."""
-    for _ in range(200):
+def wait_for_port(host: str, port: int, what: str = "server", seconds: float = 10.0,
+                  proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
+    """Return once host:port accepts connections; RuntimeError after `seconds`, or as soon as
+    `proc` (the server, when we started it) exits, with the end of its `log`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text()[-2000:] if log is not None else ""
+            raise RuntimeError(f"the {what} exited with {proc.returncode}: {tail}")
         try:
             socket.create_connection((host, port), 0.2).close()
             return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"the {what} did not start on {host}:{port}")
+    raise RuntimeError(f"the {what} did not start on {host}:{port} within {seconds:g}s")
 
 
 def nginx_binary() -> str | None:
@@ -103,22 +109,6 @@ def redis_binary() -> str | None:
     return shutil.which("redis-server")
 
 
-def wait_for_server(port: int, proc: subprocess.Popen[bytes], log: Path, seconds: float = 30
-                    ) -> None:
-    """Return once 127.0.0.1:port accepts connections; RuntimeError if the server exits or
-    takes longer than `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"server did not listen on {port} within {seconds}s")
-
-
 class RedisServer:
     """redis-server on 127.0.0.1 with an append-only file (fsync `appendfsync`: always, so a
     restart keeps every write; everysec, as in docker-compose.yml)."""
@@ -145,7 +135,7 @@ class RedisServer:
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
              str(self.directory), "--appendonly", "yes", "--appendfsync", self.appendfsync,
              "--save", "", "--logfile", str(log), *self.extra_args], stdin=subprocess.DEVNULL)
-        wait_for_server(self.port, self.proc, log)
+        wait_for_port("127.0.0.1", self.port, "redis-server", 30, self.proc, log)
         return self
 
     def stop(self) -> None:
@@ -255,7 +245,7 @@ class PostgresServer:
                  *([] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off"])],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, user=self.user,
                 group=self.user, cwd=self.directory)
-        wait_for_server(self.port, self.proc, log)
+        wait_for_port("127.0.0.1", self.port, "PostgreSQL server", 30, self.proc, log)
         return self
 
     def stop(self) -> None:

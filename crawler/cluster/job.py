@@ -6,7 +6,6 @@ worker: a worker started with another --per-host does not get more of a host.
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, fields
@@ -15,10 +14,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from crawler.errors import UsageError
 from crawler.settings import Settings
-
-JOB_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 # Creates the meta hash unless it exists; returns 1 when it did. ARGV: field, value, ...
 _CREATE = """
@@ -31,13 +27,6 @@ return 1
 def job_prefix(name: str) -> str:
     """Every key of the job starts with this; the {hash tag} keeps them in one Cluster slot."""
     return f"crawler:{{{name}}}"
-
-
-def check_job_name(name: str) -> str:
-    if not JOB_NAME.match(name):
-        raise UsageError(f"invalid setting job_name={name!r}: use 1-100 letters, digits and "
-                         "_ . : - (it names the job's keys in Redis)")
-    return name
 
 
 @dataclass(frozen=True)

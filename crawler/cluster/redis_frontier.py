@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -30,6 +29,7 @@ from crawler.cluster import scripts
 from crawler.cluster.batcher import CallBatcher
 from crawler.cluster.job import ClusterJob, job_prefix
 from crawler.errors import CrawlerError, Unavailable
+from crawler.outage import Outage
 from crawler.request import Request
 from crawler.seen import SeenSet
 from crawler.traps import TRAP
@@ -70,6 +70,45 @@ def decode_entry(entry: str | bytes) -> Request:
                    robots_waits=robots_waits)
 
 
+class RedisLink:
+    """Calls to one Redis: retried through an outage (backoff, for up to `outage_seconds`),
+    then FrontierUnavailable, and every later call fails at once; a refusal (no such job, a
+    Cluster node that does not own the job, bad credentials) is a one-line CrawlerError."""
+
+    def __init__(self, outage_seconds: float, job_name: str) -> None:
+        self.outage = Outage(outage_seconds, first_pause=0.05, longest_pause=2.0)
+        self.job_name = job_name
+        self._gave_up: FrontierUnavailable | None = None
+
+    async def call(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        if self._gave_up is not None:
+            raise self._gave_up
+        outage, attempt = self.outage, 0
+        while True:
+            try:
+                result = await call()
+            except (redis_errors.AuthenticationError, redis_errors.AuthorizationError) as exc:
+                raise CrawlerError(f"Redis refused the connection: {exc}") from None
+            except RETRYABLE as exc:
+                if outage.began():
+                    log.warning("Redis unreachable (%s): the crawl waits and retries for up "
+                                "to %gs", exc, outage.limit)
+                if outage.over_limit():
+                    self._gave_up = FrontierUnavailable(
+                        f"Redis unreachable for more than {outage.limit:g}s "
+                        f"(--outage-seconds): {exc}")
+                    raise self._gave_up from None
+                await outage.pause(attempt)
+                attempt += 1
+                continue
+            except redis_errors.ResponseError as exc:
+                raise _refusal(exc, self.job_name) from None
+            lasted = outage.ended()
+            if lasted is not None:
+                log.warning("Redis is back after %.1fs", lasted)
+            return result
+
+
 class RedisFrontier:
     """Leases URLs from the job's frontier in Redis for one worker's dispatcher."""
 
@@ -81,7 +120,7 @@ class RedisFrontier:
         self.meta_key = job_prefix(job.name) + ":meta"
         self.concurrency = concurrency
         self.lease_ms = max(1, round(lease_seconds * 1000))
-        self.outage_seconds = outage_seconds
+        self.link = RedisLink(outage_seconds, job.name)
         self._clock = clock
         self._add = client.register_script(scripts.ADD)
         self._sync_script = client.register_script(scripts.SYNC)
@@ -106,8 +145,6 @@ class RedisFrontier:
                                                                           COALESCE_SECONDS)
         self.on_scope: Callable[[list[str]], None] | None = None  # told of new scope origins
         self._renewer: asyncio.Task[None] | None = None
-        self._gave_up: FrontierUnavailable | None = None  # set once an outage outlasted its wait
-        self._outage_since: float | None = None  # when Redis stopped answering, if it has
         self.calls: Counter[str] = Counter()  # round trips by kind: add, sync, ack, renew
 
     def __repr__(self) -> str:
@@ -195,7 +232,7 @@ class RedisFrontier:
     async def share_scope(self, url: str) -> None:
         """A seed redirected to `url`'s origin: every worker takes it into scope."""
         key = job_prefix(self.job.name) + ":scope"
-        await self.retrying(lambda: self.client.sadd(key, origin(url)))
+        await self.link.call(lambda: self.client.sadd(key, origin(url)))
 
     # --- the dispatcher's side -------------------------------------------------------------
 
@@ -242,7 +279,7 @@ class RedisFrontier:
 
     async def _refresh_scope(self, size: int) -> None:
         key = job_prefix(self.job.name) + ":scope"
-        members = await self.retrying(lambda: self.client.smembers(key))
+        members = await self.link.call(lambda: self.client.smembers(key))
         self.scope_size = size
         if self.on_scope is not None:
             self.on_scope(sorted(m.decode() + "/" for m in members))
@@ -334,39 +371,7 @@ class RedisFrontier:
 
     async def _call(self, script: Any, args: Sequence[Any]) -> Any:
         self.calls[self._script_names[script.sha]] += 1
-        return await self.retrying(lambda: script(keys=[self.meta_key], args=list(args)))
-
-    async def retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
-        """Run `call`; while Redis is unreachable, retry with jittered exponential backoff for up
-        to outage_seconds."""
-        if self._gave_up is not None:  # one outage is waited out once, not per call
-            raise self._gave_up
-        backoff = 0.05
-        while True:
-            try:
-                result = await call()
-            except (redis_errors.AuthenticationError, redis_errors.AuthorizationError) as exc:
-                raise CrawlerError(f"Redis refused the connection: {exc}") from None
-            except RETRYABLE as exc:
-                now = time.monotonic()
-                if self._outage_since is None:  # every call in flight meets the same outage
-                    self._outage_since = now
-                    log.warning("Redis unreachable (%s): the crawl waits and retries for up "
-                                "to %gs", exc, self.outage_seconds)
-                if now - self._outage_since > self.outage_seconds:
-                    self._gave_up = FrontierUnavailable(
-                        f"Redis unreachable for more than {self.outage_seconds:g}s "
-                        f"(--outage-seconds): {exc}")
-                    raise self._gave_up from None
-                await asyncio.sleep(backoff * random.uniform(0.5, 1.0))
-                backoff = min(backoff * 2, 2.0)
-                continue
-            except redis_errors.ResponseError as exc:
-                raise _refusal(exc, self.job.name) from None
-            if self._outage_since is not None:
-                log.warning("Redis is back after %.1fs", time.monotonic() - self._outage_since)
-                self._outage_since = None
-            return result
+        return await self.link.call(lambda: script(keys=[self.meta_key], args=list(args)))
 
 
 def _refusal(exc: redis_errors.ResponseError, job: str) -> CrawlerError:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crawler.cluster.job import job_prefix, load_job
-from crawler.cluster.worker import probe_for, redis_client
+from crawler.cluster.redis_frontier import RedisLink
+from crawler.cluster.worker import redis_client
 from crawler.errors import UsageError
 from crawler.settings import Settings
 
@@ -17,8 +18,8 @@ async def cluster_status(settings: Settings) -> dict[str, Any]:
     """The job's counters as plain data; UsageError when no such job is in Redis."""
     client = redis_client(settings)
     try:
-        probe = probe_for(client, settings)
-        job = await probe.retrying(lambda: load_job(client, settings.job_name))
+        link = RedisLink(settings.outage_seconds, settings.job_name)
+        job = await link.call(lambda: load_job(client, settings.job_name))
         if job is None:
             raise UsageError(f"job {settings.job_name!r} is not in Redis at {settings.frontier} "
                              "(seed it first: python -m crawler seed SEEDS --frontier ...)")
@@ -32,7 +33,7 @@ async def cluster_status(settings: Settings) -> dict[str, Any]:
                 stats, leased, overdue = await pipe.execute()
             return stats, leased, overdue
 
-        stats, leased, overdue = await probe.retrying(counters)
+        stats, leased, overdue = await link.call(counters)
     finally:
         await client.aclose()
     number = {k.decode(): int(v) for k, v in stats.items()}

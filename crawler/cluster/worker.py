@@ -20,7 +20,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from crawler.app import exit_on_second_signal
 from crawler.cluster.job import ClusterJob, create_job, load_job
-from crawler.cluster.redis_frontier import FrontierUnavailable, RedisFrontier
+from crawler.cluster.redis_frontier import FrontierUnavailable, RedisFrontier, RedisLink
 from crawler.engine import Crawler, CrawlStats
 from crawler.errors import UsageError
 from crawler.fetch import Fetcher
@@ -70,12 +70,6 @@ def frontier_for(client: aioredis.Redis, job: ClusterJob, settings: Settings) ->
                          outage_seconds=settings.outage_seconds)
 
 
-def probe_for(client: aioredis.Redis, settings: Settings) -> RedisFrontier:
-    """A frontier for a job not loaded yet: only its `retrying` is used (outage handling)."""
-    return frontier_for(client, ClusterJob.from_settings(settings.job_name, settings, []),
-                        settings)
-
-
 async def seed_job(settings: Settings, seeds: list[str]) -> tuple[ClusterJob, bool, int]:
     """Create the job (its rules from `settings`) unless it exists, and queue `seeds` (canonical
     URLs) at depth 0. Returns the job, whether it was created, and how many seeds were new."""
@@ -83,8 +77,8 @@ async def seed_job(settings: Settings, seeds: list[str]) -> tuple[ClusterJob, bo
     try:
         wanted = ClusterJob.from_settings(settings.job_name, settings, seeds)
         frontier = frontier_for(client, wanted, settings)
-        job, created = await frontier.retrying(lambda: create_job(client, wanted))
-        frontier.job = job
+        job, created = await frontier.link.call(lambda: create_job(client, wanted))
+        frontier.job = job  # a job of that name may exist already, with its own rules
         if not created:
             log.info("job %s exists (run %s): queueing the seeds under its rules", job.name,
                      job.run_id)
@@ -100,12 +94,11 @@ async def seed_job(settings: Settings, seeds: list[str]) -> tuple[ClusterJob, bo
         await client.aclose()
 
 
-async def wait_for_job(client: aioredis.Redis, frontier_probe: RedisFrontier,
-                       name: str) -> ClusterJob:
+async def wait_for_job(client: aioredis.Redis, link: RedisLink, name: str) -> ClusterJob:
     """The job, once `seed` has created it (a worker may start first)."""
     waited = 0.0
     while True:
-        job = await frontier_probe.retrying(lambda: load_job(client, name))
+        job = await link.call(lambda: load_job(client, name))
         if job is not None:
             return job
         if waited % JOB_WAIT_LOG_SECONDS == 0:
@@ -137,8 +130,8 @@ async def run_worker(settings: Settings, *, handle_signals: bool = True,
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, _on_signal, signum, outcome, stop, None)
     try:
-        probe = probe_for(client, settings)
-        waiter = asyncio.ensure_future(wait_for_job(client, probe, settings.job_name))
+        link = RedisLink(settings.outage_seconds, settings.job_name)
+        waiter = asyncio.ensure_future(wait_for_job(client, link, settings.job_name))
         stopper = asyncio.ensure_future(stop.wait())
         await asyncio.wait((waiter, stopper), return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -20,6 +18,7 @@ from typing import Any, TypeVar
 import asyncpg
 import orjson
 
+from crawler.outage import Outage
 from crawler.records import RECORD_FIELDS, SCHEMA_VERSION
 from crawler.sinks.base import Row, SinkError
 
@@ -32,6 +31,13 @@ _TYPES = {"depth": "integer", "status": "integer", "fetched_at": "timestamptz",
           "attempts": "integer", "noindex": "boolean", "nofollow": "boolean",
           "schema_version": "integer"}
 COLUMNS = ("job", *RECORD_FIELDS)
+CREATE_INCOMING = (f"CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE {TABLE}) "
+                   "ON COMMIT DELETE ROWS")
+# The batch's rows, each (job, url, run_id) once (the latest fetch), replace what is stored.
+UPSERT_INCOMING = (
+    f"INSERT INTO {TABLE} SELECT DISTINCT ON (job, url, run_id) * FROM incoming "
+    "ORDER BY job, url, run_id, fetched_at DESC ON CONFLICT (job, url, run_id) DO UPDATE SET "
+    + ", ".join(f"{n} = excluded.{n}" for n in RECORD_FIELDS if n not in ("url", "run_id")))
 _SCHEMA_LOCK = 0x63726177  # advisory lock id: workers starting together migrate one at a time
 # Connection trouble is worth waiting out; anything else (a bad password, no such database, a
 # constraint) is an error to report at once. InternalClientError is how asyncpg reports a
@@ -76,7 +82,7 @@ class PostgresSink:
         self.job = job
         self.name = redacted(dsn)
         self.pool_size = pool_size
-        self.outage_seconds = outage_seconds
+        self._outage = Outage(outage_seconds, first_pause=0.1, longest_pause=5.0)
         self._pool: asyncpg.Pool | None = None
         self.retries = 0  # transient failures waited out (for tests and the log)
 
@@ -115,16 +121,10 @@ class PostgresSink:
 
     async def _upsert(self, values: list[tuple[Any, ...]]) -> None:
         pool = await self._connect()
-        updates = ", ".join(f"{n} = excluded.{n}" for n in RECORD_FIELDS if n not in
-                            ("url", "run_id"))
         async with pool.acquire() as db, db.transaction():
-            await db.execute(f"CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE {TABLE}) "
-                             "ON COMMIT DELETE ROWS")
+            await db.execute(CREATE_INCOMING)
             await db.copy_records_to_table("incoming", records=values, columns=COLUMNS)
-            await db.execute(
-                f"INSERT INTO {TABLE} SELECT DISTINCT ON (job, url, run_id) * FROM incoming "
-                f"ORDER BY job, url, run_id, fetched_at DESC "
-                f"ON CONFLICT (job, url, run_id) DO UPDATE SET {updates}")
+            await db.execute(UPSERT_INCOMING)
 
     def checkpoint(self) -> int | None:
         return None  # idempotent: nothing to remember
@@ -143,31 +143,26 @@ class PostgresSink:
     async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run `call`, waiting out connection failures with backoff for up to outage_seconds;
         SinkError with the reason after that, or at once for any other error."""
-        started: float | None = None
-        backoff = 0.1
+        outage, attempt = self._outage, 0
         while True:
             try:
                 result = await call()
             except TRANSIENT as exc:
                 self._discard_pool()
-                now = time.monotonic()
                 reason = f"{type(exc).__name__}: {exc}"
-                if started is None:
-                    started = now
+                if outage.began():
                     log.warning("cannot %s PostgreSQL at %s (%s): the crawl is paused, "
-                                "retrying for up to %gs", what, self.name, reason,
-                                self.outage_seconds)
-                if now - started >= self.outage_seconds:
+                                "retrying for up to %gs", what, self.name, reason, outage.limit)
+                if outage.over_limit():
                     raise SinkError(f"cannot {what} PostgreSQL at {self.name}: {reason} "
-                                    f"(waited {self.outage_seconds:g}s, --outage-seconds)"
-                                    ) from None
+                                    f"(waited {outage.limit:g}s, --outage-seconds)") from None
                 self.retries += 1
-                await asyncio.sleep(backoff * random.uniform(0.5, 1.0))
-                backoff = min(backoff * 2, 5.0)
+                await outage.pause(attempt)
+                attempt += 1
                 continue
             except asyncpg.PostgresError as exc:
                 raise SinkError(f"cannot {what} PostgreSQL at {self.name}: {exc}") from None
-            if started is not None:
-                log.warning("PostgreSQL at %s is back after %.1fs", self.name,
-                            time.monotonic() - started)
+            lasted = outage.ended()
+            if lasted is not None:
+                log.warning("PostgreSQL at %s is back after %.1fs", self.name, lasted)
             return result
