@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Self
 
 import aiohttp
+from multidict import CIMultiDictProxy
 from yarl import URL
 
 from crawler.guard import AddressDenied, AddressGuard, GuardedResolver
 from crawler.settings import Settings
+from crawler.textsafe import exact_or_none, safe_optional, safe_text, url_from_header
 
 READ_CHUNK = 64 * 1024
 
@@ -49,6 +51,18 @@ async def read_capped(stream: aiohttp.StreamReader, cap: int) -> tuple[bytes, bo
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks), False
+
+
+def take_headers(result: FetchResult, headers: CIMultiDictProxy[str]) -> None:
+    """Copy the headers the crawl uses into `result`, made safe: header bytes that are not
+    UTF-8 must never reach a record (see crawler.textsafe)."""
+    result.content_type = safe_optional(headers.get("Content-Type"))
+    location = headers.get("Location")
+    result.location = url_from_header(location) if location is not None else None
+    result.retry_after = safe_optional(headers.get("Retry-After"))
+    result.robots_tag = safe_text(", ".join(headers.getall("X-Robots-Tag", ()))) or None
+    result.etag = exact_or_none(headers.get("ETag"))
+    result.last_modified = exact_or_none(headers.get("Last-Modified"))
 
 
 def describe_error(exc: BaseException, timeout: float) -> str:
@@ -113,16 +127,11 @@ class Fetcher:
                 async with self._session.get(URL(url, encoded=True), allow_redirects=False,
                                              headers=headers) as resp:
                     result.status = resp.status
-                    result.content_type = resp.headers.get("Content-Type")
-                    result.location = resp.headers.get("Location")
-                    result.retry_after = resp.headers.get("Retry-After")
-                    result.robots_tag = ", ".join(resp.headers.getall("X-Robots-Tag", ())) or None
-                    result.etag = resp.headers.get("ETag")
-                    result.last_modified = resp.headers.get("Last-Modified")
+                    take_headers(result, resp.headers)
                     result.body, result.truncated = await read_capped(
                         resp.content, max_bytes or settings.max_body_bytes
                     )
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
-            result.error = describe_error(exc, settings.timeout)
+            result.error = safe_text(describe_error(exc, settings.timeout))
         result.elapsed = time.monotonic() - started
         return result

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
+
+from crawler.textsafe import safe_text, safe_value
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 
@@ -46,6 +53,33 @@ class Record:
 
 
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record))
+_KEPT_WHEN_UNSTORABLE = ("url", "depth", "run_id", "referrer", "final_url", "status",
+                         "fetched_at", "elapsed_ms", "redirects", "attempts")
+_NUL_ESCAPE = b"\\u0000"
+
+
+def storable_dict(record: Record) -> dict[str, Any]:
+    """The record as a dict every output can store. The sources make network strings safe
+    (crawler.textsafe); this is the last line of defence: a record that still does not encode
+    is repaired, or failing that becomes an error record, so one page never stops a batch."""
+    row = record.to_dict()
+    try:
+        if _NUL_ESCAPE not in orjson.dumps(row):
+            return row
+    except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
+        pass
+    row = safe_value(row)
+    try:
+        orjson.dumps(row)
+        return row
+    except (TypeError, ValueError) as exc:
+        problem = safe_text(str(exc))
+    log.warning("record of %s cannot be stored (%s): kept as an error record", row["url"],
+                problem)
+    kept = {name: row[name] for name in _KEPT_WHEN_UNSTORABLE}
+    fallback = Record(**kept)  # type: ignore[arg-type]
+    fallback.error = f"record not storable: {problem}"
+    return fallback.to_dict()
 
 
 def now_iso() -> str:
@@ -57,7 +91,7 @@ CHANGES = ("new", "changed", "unchanged", "gone")
 _ERROR_KINDS = ("timeout", "connection failed", "server disconnected", "incomplete body",
                 "bad response", "address guard", "trap", "disallowed by robots.txt",
                 "robots.txt unreachable", "host asked to wait", "too many redirects",
-                "bad redirect", "internal error", "parse")
+                "bad redirect", "internal error", "parse", "record not storable")
 
 
 def error_kind(error: str | None) -> str | None:

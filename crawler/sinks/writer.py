@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Self
 
 from crawler.jobstate import Batch, JobState
-from crawler.records import Record
+from crawler.records import Record, storable_dict
 from crawler.request import Request
 from crawler.sinks.base import Sink, SinkError
 
@@ -160,7 +160,7 @@ class RecordWriter:
                 await self._commit(Batch())
 
     async def _write(self, records: list[Record], fps: list[int], pruned: list[bool]) -> None:
-        rows = [record.to_dict() for record in records]
+        rows = [storable_dict(record) for record in records]
         if self.state is not None and any(row["status"] == 304 for row in rows):
             await asyncio.to_thread(self.state.carry_forward, rows)
         self._batches += 1
