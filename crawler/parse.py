@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from charset_normalizer import from_bytes
 from selectolax.lexbor import LexborHTMLParser
 
+from crawler.nesting import limit_nesting, may_nest_deeply
 from crawler.scope import Scope
 from crawler.traps import TrapLimits, url_trap
 from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, fingerprint, resolve_link
@@ -27,13 +28,6 @@ _REFRESH_URL = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?["']?([
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
 DETECT_BYTES = 64 * 1024
-MAX_NESTING = 1024  # browsers stop nesting at 512; lexbor has no cap and is quadratic in depth
-_NESTING_CHECK_ABOVE = 4000  # fewer tags than this cannot nest deep enough to matter
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
-# elements that never nest: void ones, and ones the parser closes by itself when the next opens
-_FLAT = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-                   "source", "track", "wbr", "param", "keygen", "p", "li", "dt", "dd", "option",
-                   "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot", "rp", "rt"})
 DEFAULT_TRAPS = TrapLimits()
 _VALUED_DIRECTIVES = frozenset({"unavailable_after", "max-snippet", "max-image-preview",
                                 "max-video-preview"})
@@ -111,29 +105,6 @@ def decode_html(body: bytes, content_type: str | None) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def may_nest_deeply(body: bytes) -> bool:
-    """False when the page has too few tags to nest deeper than the limit (depth <= start tags
-    <= count of "<"): one byte count, about 15 us for 40 KB."""
-    return body.count(b"<") > _NESTING_CHECK_ABOVE
-
-
-def limit_nesting(text: str, limit: int = MAX_NESTING) -> tuple[str, bool]:
-    """The text cut where its elements nest deeper than `limit` (estimated from the tags), and
-    whether it was cut."""
-    depth = 0
-    for match in _TAG.finditer(text):
-        closing, name, self_closing = match.groups()
-        if self_closing or name.lower() in _FLAT:
-            continue
-        if closing:
-            depth = max(0, depth - 1)
-        else:
-            depth += 1
-            if depth > limit:
-                return text[: match.start()], True
-    return text, False
-
-
 def robots_directives(value: str, token: str) -> set[str]:
     """Directives of a robots meta tag or X-Robots-Tag value that apply to us ("none" expanded).
 
@@ -178,9 +149,12 @@ def parse_page(url: str, body: bytes, content_type: str | None,
                config: ParseConfig) -> ParseResult:
     """Title, links and directives of an HTML page fetched from `url` (a canonical URL)."""
     result = ParseResult(encoding=sniff_encoding(body, content_type))
-    text = body.decode(result.encoding, errors="replace").removeprefix("\ufeff")
     if may_nest_deeply(body):
-        text, result.cut_at_nesting = limit_nesting(text)
+        if result.encoding.startswith("utf-16"):  # the guard reads ASCII-compatible bytes
+            body = body.decode(result.encoding, "replace").encode("utf-8")
+            result.encoding = "utf-8"
+        body, result.cut_at_nesting = limit_nesting(body)
+    text = body.decode(result.encoding, errors="replace").removeprefix("\ufeff")
     tree = LexborHTMLParser(text)
     title_node = tree.css_first("title")
     result.title = (" ".join(title_node.text().split()) or None) if title_node else None

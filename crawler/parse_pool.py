@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Self
 
+from crawler.nesting import may_parse_slowly
 from crawler.parse import ParseConfig, ParseResult, parse_page
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,9 @@ class ParsePool:
     deadline), "inline" (on the event loop), "thread" (a thread pool; the GIL mostly serialises
     it), or "auto": inline up to `inline_max_bytes`, in the process pool above.
 
-    Inline and thread parsing have no deadline and no crash isolation.
+    Inline and thread parsing have no deadline and no crash isolation, so in every mode a page
+    that could parse slowly (more tags than `crawler.nesting.RISKY_ABOVE`) goes to the process
+    pool, which is started on first use: one page must never stall the event loop.
     """
 
     def __init__(self, mode: str = "process", workers: int = 0, attempts: int = 3,
@@ -105,6 +108,7 @@ class ParsePool:
         self._quarantine: _Workers | None = None
         self._quarantine_turn = asyncio.Lock()
         self._threads: ThreadPoolExecutor | None = None
+        self._closed = False
 
     def __repr__(self) -> str:
         return (f"<ParsePool {self.mode} workers={self.workers} rebuilds={self.rebuilds} "
@@ -125,6 +129,7 @@ class ParsePool:
         self.close()
 
     def close(self) -> None:
+        self._closed = True
         for workers in (self._main, self._quarantine):
             if workers is not None:
                 workers.close()
@@ -135,12 +140,14 @@ class ParsePool:
     async def parse(self, url: str, body: bytes, content_type: str | None,
                     config: ParseConfig) -> ParseResult:
         """The page's ParseResult, or ParseFailed."""
-        if self.mode == "inline" or (self.mode == "auto" and len(body) <= self.inline_max_bytes):
+        risky = may_parse_slowly(body)
+        if not risky and (self.mode == "inline" or
+                          (self.mode == "auto" and len(body) <= self.inline_max_bytes)):
             try:
                 return self.parse_fn(url, body, content_type, config)
             except Exception as exc:
                 raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc
-        if self._threads is not None:
+        if self._threads is not None and not risky:
             async with self._admission:
                 try:
                     return await asyncio.get_running_loop().run_in_executor(
@@ -148,7 +155,9 @@ class ParsePool:
                 except Exception as exc:
                     raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc
         if self._main is None:
-            raise ParseFailed("parse pool is closed")
+            if self._closed:
+                raise ParseFailed("parse pool is closed")
+            self._main = _Workers(self.workers, "parse")
         async with self._admission:
             try:
                 return await self._run(self._main, url, body, content_type, config)
