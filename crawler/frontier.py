@@ -95,11 +95,11 @@ class Frontier:
             redirects: int = 0) -> bool | str:
         """Queue a canonical, in-scope URL. Never blocks.
 
-        True: queued. False: seen before, over --max-pages, or closed. A string: pruned by a
-        trap limit (depth, per-host budget, query variants), saying which; the URL counts as
-        seen, so it is reported once.
+        True: queued. False: seen before or over --max-pages. A string: pruned by a trap limit
+        (depth, per-host budget, query variants), saying which; the URL counts as seen, so it
+        is reported once. A closed frontier still queues (see FrontierAPI.close).
         """
-        if fp in self._seen or self._closed:
+        if fp in self._seen:
             return False
         if self.max_pages and self.admitted >= self.max_pages:
             return False
@@ -297,7 +297,8 @@ class Frontier:
         return host.delay if host is not None else self.delay
 
     def close(self) -> None:
-        """Hand out nothing more (shutdown); requests in flight may still finish."""
+        """Hand out nothing more (shutdown); requests in flight may still finish, and their
+        links are still queued and journaled for the next run."""
         self._closed = True
         self._changed.set()
 

@@ -10,7 +10,14 @@ from crawler.request import Request
 
 
 class FrontierAPI(Protocol):
-    """Hands out requests under per-host politeness and takes back links and verdicts."""
+    """Hands out requests under per-host politeness and takes back links and verdicts.
+
+    The contract both frontiers keep (tests/test_frontier_contract.py):
+    - `close()` stops `get()` handing out requests (it returns None), but `add_links` goes on
+      queueing: a page that finishes during the shutdown grace period keeps its links, and the
+      next run (or another worker) crawls them. No URL is lost to a shutdown.
+    - `done` and `requeue` still work after `close()`, for the requests in flight.
+    """
 
     queued: int  # waiting, as far as this process knows
     in_flight: int  # handed out by this process and not yet done

@@ -86,13 +86,14 @@ async def test_get_returns_none_when_nothing_is_pending() -> None:
     assert await frontier.get() is None
 
 
-async def test_close_stops_handing_out() -> None:
-    """After close() get() returns None even with URLs queued, and add() refuses new ones."""
+async def test_close_stops_handing_out_but_keeps_queueing() -> None:
+    """After close() get() returns None even with URLs queued; add() still queues (links of
+    pages finishing in the shutdown grace period are kept for the next run)."""
     frontier = Frontier(per_host=1)
     add(frontier, "http://a.com/")
     frontier.close()
     assert await frontier.get() is None
-    assert not add(frontier, "http://a.com/new")
+    assert add(frontier, "http://a.com/new") and frontier.queued == 2
 
 
 def test_unknown_host_gets_one_slot_until_its_rules_are_known() -> None:

@@ -325,7 +325,8 @@ class RedisFrontier:
         return self._delays.get(origin(url), self.job.start_delay)
 
     def close(self) -> None:
-        """Hand out nothing more (shutdown); in-flight requests may still finish."""
+        """Hand out nothing more (shutdown); in-flight requests may still finish, and their
+        links are still queued (FrontierAPI's contract)."""
         self._closed = True
         self._wake.set()
 
