@@ -28,6 +28,10 @@ class JobLocked(CrawlerError):
     exit_status = 75
 
 
+class OutputLocked(JobLocked):
+    """Another crawl is appending to the same output file. Exit 75, as for a busy job."""
+
+
 class Unavailable(CrawlerError):
     """A service the crawl shares (the Redis frontier) stayed unreachable too long: the crawl
     stops (exit 1) rather than turn pages into error records. Nothing is lost: the URLs it held

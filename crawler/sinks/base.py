@@ -59,4 +59,9 @@ def sink_for(target: str, job: str = "crawl", pool_size: int = 4,
 def open_sinks(outputs: tuple[str, ...], job: str = "crawl", pool_size: int = 4,
                outage_seconds: float = 300.0) -> list[Sink]:
     """One sink per `-o` target (not yet opened). The job's own crawl.db is the job state's."""
-    return [sink_for(t, job, pool_size, outage_seconds) for t in outputs]
+    sinks = [sink_for(t, job, pool_size, outage_seconds) for t in outputs]
+    names = [sink.name for sink in sinks]
+    for name in names:
+        if names.count(name) > 1:
+            raise UsageError(f"output {name} is given twice")
+    return sinks

@@ -2,7 +2,8 @@
 
 Appending is made exactly-once by the job state: after each batch the writer commits this
 file's length (`checkpoint`) with the records' URLs marked done. A crawl killed between the two
-left lines that no commit covers; `open` cuts them off, and their URLs are fetched again.
+left lines that no commit covers; `open` cuts them off, and their URLs are fetched again. The
+file is locked while open, so no second crawl appends to it (crawler.sinks.append).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import BinaryIO
 
 import orjson
 
+from crawler.sinks.append import lock_for_appending
 from crawler.sinks.base import Row, SinkError
 
 log = logging.getLogger(__name__)
@@ -34,9 +36,10 @@ class JsonLinesSink:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("ab")
-            self._size = self._file.seek(0, os.SEEK_END)
         except OSError as exc:
             raise SinkError(f"cannot open output {self.path}: {exc.strerror or exc}") from None
+        lock_for_appending(self._file, self.path)
+        self._size = self._file.seek(0, os.SEEK_END)
         if checkpoint is None or checkpoint == self._size:
             return
         if checkpoint < self._size:
