@@ -18,6 +18,7 @@ from crawler.changes import change_of, conditional_headers, content_hash
 from crawler.errors import Unavailable
 from crawler.fetch import Fetcher, FetchResult
 from crawler.frontier_api import FrontierAPI
+from crawler.hosthealth import HostHealth, Verdict
 from crawler.parse import ParseConfig, is_html, robots_directives
 from crawler.parse_pool import ParseFailed, ParsePool
 from crawler.politeness import (
@@ -90,6 +91,7 @@ class Crawler:
         self.scope = scope
         self.parse_config = self._parse_config(scope)
         self._given_up: dict[str, str] = {}  # origin -> why every URL on it is skipped
+        self.health = HostHealth(settings.host_failures)
         self._tasks: set[asyncio.Task[None]] = set()
         self._fatal: BaseException | None = None
         self.stopping = False
@@ -204,6 +206,8 @@ class Crawler:
         result = await self.fetcher.fetch(request.url,
                                           headers=conditional_headers(request.history))
         self._fill_from_fetch(record, request, result)
+        if self._host_stopped_answering(request.url, result.error):
+            return record
         retry = self._retry_or_give_up(request, result, record)
         if retry is not None:
             return retry
@@ -252,6 +256,22 @@ class Crawler:
             record.content_type = result.content_type
             record.content_length = len(result.body)
             record.truncated = result.truncated
+
+    def _host_stopped_answering(self, url: str, error: str | None) -> bool:
+        """Count the fetch in the host's health: pause the host after a run of transport
+        failures, give it up after as many again. True when the host is now given up."""
+        verdict = self.health.record(origin(url), error)
+        if verdict is Verdict.PAUSE:
+            log.warning("%s: %d timeouts or connection failures in a row: leaving it alone "
+                        "for %gs", origin(url), self.health.threshold, self.settings.host_pause)
+            self.frontier.pause_host(url, time.monotonic() + self.settings.host_pause)
+        elif verdict is Verdict.GIVE_UP:
+            reason = (f"host unreachable: {2 * self.health.threshold} timeouts or connection "
+                      "failures in a row: host given up")
+            self._given_up[origin(url)] = reason
+            log.warning("%s: %s", origin(url), reason)
+            return True
+        return False
 
     def _retry_or_give_up(self, request: Request, result: FetchResult,
                           record: Record) -> Retry | None:

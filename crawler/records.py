@@ -90,8 +90,9 @@ def now_iso() -> str:
 CHANGES = ("new", "changed", "unchanged", "gone")
 _ERROR_KINDS = ("timeout", "connection failed", "server disconnected", "incomplete body",
                 "bad response", "address guard", "trap", "disallowed by robots.txt",
-                "robots.txt unreachable", "host asked to wait", "too many redirects",
-                "bad redirect", "internal error", "parse", "record not storable")
+                "robots.txt unreachable", "host asked to wait", "host unreachable",
+                "too many redirects", "bad redirect", "internal error", "parse",
+                "record not storable")
 
 
 def error_kind(error: str | None) -> str | None:

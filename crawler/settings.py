@@ -154,6 +154,12 @@ class Settings:
                                   "with jitter, up to max-delay", _at_least(0))
     max_retry_after: float = setting(600.0, "longest Retry-After honoured; a host asking for "
                                      "more is given up for this crawl", _at_least(0))
+    host_failures: int = setting(4, "timeouts or connection failures in a row after which a "
+                                 "host is paused for --host-pause seconds; as many again give "
+                                 "it up for this crawl, a record per URL (0 = never)",
+                                 _at_least(0))
+    host_pause: float = setting(60.0, "seconds a host that stopped answering is left alone "
+                                "before it is tried again", _at_least(0))
     strip_params: tuple[str, ...] = setting(
         DEFAULT_STRIP_PARAMS, "query parameters removed from every URL (globs; repeatable; "
         "give '' to keep all)", _globs)

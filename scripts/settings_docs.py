@@ -25,7 +25,7 @@ GROUPS = [
     ("Politeness", ["concurrency", "per_host", "delay", "user_agent", "robots",
                     "robots_cache_seconds", "robots_retry_seconds", "robots_max_bytes",
                     "autothrottle", "autothrottle_start", "autothrottle_target", "max_delay"]),
-    ("Retries", ["retries", "backoff_base", "max_retry_after"]),
+    ("Retries", ["retries", "backoff_base", "max_retry_after", "host_failures", "host_pause"]),
     ("Fetching", ["timeout", "connect_timeout", "max_body_bytes", "max_redirects",
                   "max_header_bytes", "max_headers"]),
     ("Address guard", ["allow_networks", "deny_networks"]),
