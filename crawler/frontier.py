@@ -25,7 +25,7 @@ from crawler.request import Request
 from crawler.seen import SeenSet
 from crawler.spill import SpillQueue
 from crawler.traps import TRAP
-from crawler.urls import origin
+from crawler.urls import fingerprint, origin
 
 __all__ = ["Frontier", "Request"]
 
@@ -60,7 +60,7 @@ class Frontier:
         self.max_pages_per_host = max_pages_per_host
         self.max_query_variants = max_query_variants
         self.hosts_known = hosts_known
-        self._query_variants: dict[int, int] = {}  # hash of origin + path -> queries admitted
+        self._query_variants: dict[int, int] = {}  # fingerprint of the path -> queries admitted
         self._clock = clock
         self._seen = SeenSet()
         self.memory_window = memory_window  # queued requests kept in memory; 0 = all
@@ -149,6 +149,7 @@ class Frontier:
         """Queue a request a resumed job left pending (it is already in the job's state)."""
         if self._seen.add(request.fp):
             key = origin(request.url)
+            self._count_query(request.url)
             self._admit(key, self._host(key), request)
 
     def remember(self, url: str, fp: int) -> None:
@@ -156,6 +157,7 @@ class Frontier:
         if self._seen.add(fp):
             self.admitted += 1
             self._host(origin(url)).admitted += 1
+            self._count_query(url)
 
     def _enqueue(self, key: str, host: _Host, request: Request) -> None:
         host.queue.append(request)
@@ -176,13 +178,19 @@ class Frontier:
         if self.max_pages_per_host and host.admitted >= self.max_pages_per_host:
             return f"{TRAP}host already has --max-pages-per-host {self.max_pages_per_host} URLs"
         if self.max_query_variants and "?" in url:
-            path = hash(url.split("?", 1)[0])
+            path = fingerprint(url.split("?", 1)[0])
             variants = self._query_variants.get(path, 0)
             if variants >= self.max_query_variants:
                 return (f"{TRAP}path already has --max-query-variants "
                         f"{self.max_query_variants} queries")
             self._query_variants[path] = variants + 1
         return None
+
+    def _count_query(self, url: str) -> None:
+        """A resumed job's URL with a query counts towards its path's variant budget."""
+        if self.max_query_variants and "?" in url:
+            path = fingerprint(url.split("?", 1)[0])
+            self._query_variants[path] = self._query_variants.get(path, 0) + 1
 
     def prune(self, fp: int) -> bool:
         """Mark a URL pruned elsewhere (a parse worker's trap check) as seen; True if new."""

@@ -212,3 +212,16 @@ def test_restored_and_remembered_urls_count_against_budgets_and_dedup(tmp_path) 
     assert out[1].history == history and out[1].fp == fingerprint("http://a.com/2")
     assert out[2].history is None
     spill.close()
+
+
+def test_query_variant_budget_survives_a_resume() -> None:
+    """URLs a resumed job already finished or still has queued count towards their path's
+    --max-query-variants budget (the counter is keyed by a stable fingerprint, not hash())."""
+    frontier = Frontier(per_host=1, max_query_variants=3)
+    frontier.remember("http://a.com/cal?m=1", fingerprint("http://a.com/cal?m=1"))
+    frontier.remember("http://a.com/cal?m=2", fingerprint("http://a.com/cal?m=2"))
+    frontier.restore(Request("http://a.com/cal?m=3", 1, None, 0,
+                             fingerprint("http://a.com/cal?m=3")))
+    assert add(frontier, "http://a.com/cal?m=4") == (
+        "trap: path already has --max-query-variants 3 queries")
+    assert add(frontier, "http://a.com/other?m=1") is True
