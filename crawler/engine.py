@@ -33,7 +33,7 @@ from crawler.robots import RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sinks.writer import RecordWriter
-from crawler.traps import TrapLimits
+from crawler.traps import TrapLimits, url_trap
 from crawler.urls import BadURL, canonical, fingerprint, origin
 
 log = logging.getLogger(__name__)
@@ -350,9 +350,11 @@ class Crawler:
             await self.frontier.share_scope(target)  # before any of its pages can be leased
             log.info("seed %s redirects to %s; that host is now in scope", request.url, target)
         if self.scope.allows(target):
-            pruned = await self.frontier.add_links([(target, fingerprint(target))],
-                                                   request.depth, request.url,
-                                                   request.redirects + 1)
+            fp = fingerprint(target)
+            trap = url_trap(target, self.parse_config.traps)  # as a link's shape is checked
+            pruned = await self.frontier.add_links(
+                [] if trap else [(target, fp)], request.depth, request.url,
+                request.redirects + 1, pruned=[(target, fp, trap)] if trap else [])
             for url, fp, reason in pruned:
                 await self._write_pruned(url, fp, request.depth, request.url, reason)
 

@@ -277,3 +277,16 @@ async def test_page_that_kills_its_parser_costs_only_itself(site: Site, crawl) -
     assert len(records) == 1 + 20 + 20 + 1
     others = [r for url, r in records.items() if url != site.url("/poison")]
     assert all(r["status"] == 200 and r["error"] is None and r["title"] for r in others)
+
+
+async def test_redirect_targets_get_the_url_shape_trap_checks(site: Site, crawl) -> None:
+    """A Location longer than --max-url-length (or with a repeated segment) is not fetched: the
+    target gets a trap record, as a link of that shape would."""
+    site.page("/", "/long", "/loop")
+    site.redirect("/long", "/" + "x" * 15_000)
+    site.redirect("/loop", "/a/a/a/a/a")
+    records = {r["url"]: r for r in await crawl([site.url("/")])}
+    long_target = site.url("/" + "x" * 15_000)
+    assert records[long_target]["error"] == "trap: URL longer than 2048 characters"
+    assert records[site.url("/a/a/a/a/a")]["error"].startswith("trap: path segment 'a'")
+    assert set(site.page_hits()) == {"/", "/long", "/loop"}
