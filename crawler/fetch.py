@@ -15,6 +15,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from crawler.decoding import Undecodable, decode_layers, left_by_aiohttp
 from crawler.guard import AddressDenied, AddressGuard, GuardedResolver
 from crawler.settings import Settings
 from crawler.textsafe import exact_or_none, safe_optional, safe_text, url_from_header
@@ -128,9 +129,14 @@ class Fetcher:
                                              headers=headers) as resp:
                     result.status = resp.status
                     take_headers(result, resp.headers)
-                    result.body, result.truncated = await read_capped(
-                        resp.content, max_bytes or settings.max_body_bytes
-                    )
+                    cap = max_bytes or settings.max_body_bytes
+                    result.body, result.truncated = await read_capped(resp.content, cap)
+                    layers = left_by_aiohttp(resp.headers)
+                    if layers:  # stacked codings: aiohttp decodes one at most
+                        result.body, cut = decode_layers(result.body, layers, cap)
+                        result.truncated = result.truncated or cut
+        except Undecodable as exc:
+            result.error, result.body = str(exc), b""
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             result.error = safe_text(describe_error(exc, settings.timeout))
         result.elapsed = time.monotonic() - started

@@ -13,7 +13,8 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 507, 509, 520, 521, 52
 def is_retryable(status: int | None, error: str | None) -> bool:
     """Transport failures (no status) and overload/5xx answers are worth another attempt."""
     if error is not None:
-        return not error.startswith(("bad redirect", "internal error", "address guard"))
+        return not error.startswith(("bad redirect", "internal error", "address guard",
+                                     "undecodable body"))
     return status in RETRY_STATUSES
 
 

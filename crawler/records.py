@@ -89,6 +89,7 @@ def now_iso() -> str:
 
 CHANGES = ("new", "changed", "unchanged", "gone")
 _ERROR_KINDS = ("timeout", "connection failed", "server disconnected", "incomplete body",
+                "undecodable body",
                 "bad response", "address guard", "trap", "disallowed by robots.txt",
                 "robots.txt unreachable", "host asked to wait", "host unreachable",
                 "too many redirects", "bad redirect", "internal error", "parse",

@@ -3,8 +3,10 @@ as they are, and a record that cannot be stored costs that record, never the bat
 
 from __future__ import annotations
 
+import gzip
 import json
 import sqlite3
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -109,3 +111,33 @@ async def test_postgresql_gets_repaired_strings(raw_site: RawSite, crawl: Any,
     finally:
         await connection.close()
     assert len(rows) == 8 and all(row["error"] is None for row in rows)
+
+
+async def test_stacked_content_encodings_are_decoded_within_the_cap(raw_site: RawSite,
+                                                                    crawl: Any) -> None:
+    """gzip twice (one header line or two) is decoded to the page; a stacked bomb stops at the
+    body cap; a layer that is not what the header says is an error, not a clean record."""
+    html = (b"Content-Type", b"text/html; charset=utf-8")
+    twice = gzip.compress(gzip.compress(PAGE))
+    raw_site.responses["/"] = response("200 OK", [html], (
+        b"<a href='/one-line'>1</a><a href='/two-lines'>2</a><a href='/bomb'>3</a>"
+        b"<a href='/lying'>4</a>"))
+    raw_site.responses["/one-line"] = response(
+        "200 OK", [html, (b"Content-Encoding", b"gzip, gzip")], twice)
+    raw_site.responses["/two-lines"] = response(
+        "200 OK", [html, (b"Content-Encoding", b"gzip"), (b"Content-Encoding", b"gzip")], twice)
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = b"".join(packer.compress(bytes(1 << 20)) for _ in range(64)) + packer.flush()
+    raw_site.responses["/bomb"] = response(
+        "200 OK", [html, (b"Content-Encoding", b"gzip, gzip")], gzip.compress(bomb))
+    raw_site.responses["/lying"] = response(
+        "200 OK", [html, (b"Content-Encoding", b"gzip, gzip")], gzip.compress(PAGE))
+    records = by_url(await crawl([raw_site.url("/")], max_body_bytes=1_000_000))
+    for path in ("/one-line", "/two-lines"):
+        record = records[raw_site.url(path)]
+        assert record["title"] == "ok" and record["links"] == [raw_site.url("/next")], record
+    bomb_record = records[raw_site.url("/bomb")]
+    assert bomb_record["truncated"] is True and bomb_record["content_length"] == 1_000_000
+    lying = records[raw_site.url("/lying")]
+    assert lying["error"].startswith("undecodable body: Content-Encoding gzip")
+    assert raw_site.hits["/lying"] == 1  # not retried: it would fail the same way
