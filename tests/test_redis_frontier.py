@@ -169,6 +169,49 @@ async def test_renewed_leases_outlive_their_lifetime(client: aioredis.Redis) -> 
     await holder.shutdown()
 
 
+def fail_renewals(frontier: RedisFrontier, times: int) -> list[int]:
+    """Make the frontier's next `times` lease renewals raise; returns a list counting them."""
+    failed: list[int] = []
+    call = frontier._call
+
+    async def flaky(script: Any, args: Any) -> Any:
+        if script is frontier._renew and len(failed) < times:
+            failed.append(1)
+            raise RuntimeError("injected renewal failure")
+        return await call(script, args)
+
+    frontier._call = flaky  # type: ignore[method-assign]
+    return failed
+
+
+async def test_a_failed_renewal_does_not_end_the_renewer(client: aioredis.Redis) -> None:
+    """An unexpected error in one renewal is logged and the next turn renews again, so the
+    lease is kept (it was lost when the renewer died silently)."""
+    job = await make_job(client)
+    holder, other = worker(client, job, lease=1), worker(client, job, lease=1)
+    failed = fail_renewals(holder, 1)
+    holder.start()
+    await holder.add_links(links(A + "/1"), 1, None)
+    assert await next_now(holder) is not None
+    await asyncio.sleep(1.6)
+    assert failed == [1] and await next_now(other) is None
+    await holder.shutdown()
+
+
+async def test_renewals_that_keep_failing_stop_the_worker_loudly(client: aioredis.Redis) -> None:
+    """Three renewals failing in a row stop the worker: its next get() raises, naming why."""
+    job = await make_job(client)
+    holder = worker(client, job, lease=1)
+    fail_renewals(holder, 100)
+    holder.start()
+    await holder.add_links(links(A + "/1", A + "/2"), 1, None)
+    assert await next_now(holder) is not None
+    await asyncio.sleep(1.6)
+    with pytest.raises(CrawlerError, match="renewing leases failed 3 times in a row"):
+        await asyncio.wait_for(holder.get(), 5)
+    await holder.shutdown()
+
+
 async def test_requeue_and_shutdown_give_urls_back(client: aioredis.Redis) -> None:
     """A retry goes back to the head of the queue with its attempts; shutdown returns every
     lease that got no record, so another worker finishes the job."""

@@ -48,6 +48,7 @@ _TRAP_REASONS = {
 # Fingerprints this worker already sent to Redis, whose seen-set only grows, so they need not be
 # sent again (most links of a page are links every page has). Bounded: cleared when full.
 SENT_CACHE_LIMIT = 4_000_000  # about 32 MiB of sorted fingerprints
+RENEW_FAILURES_TO_STOP = 3  # lease renewals failing in a row before the worker stops
 
 
 class FrontierUnavailable(Unavailable):
@@ -145,6 +146,7 @@ class RedisFrontier:
                                                                           COALESCE_SECONDS)
         self.on_scope: Callable[[list[str]], None] | None = None  # told of new scope origins
         self._renewer: asyncio.Task[None] | None = None
+        self.renew_error: CrawlerError | None = None  # why the lease renewer stopped
         self.calls: Counter[str] = Counter()  # round trips by kind: add, sync, ack, renew
 
     def __repr__(self) -> str:
@@ -240,6 +242,8 @@ class RedisFrontier:
         """The next leased request; None once the job has nothing queued or leased anywhere,
         or after close()."""
         while not self._closed:
+            if self.renew_error is not None:
+                raise self.renew_error
             if self._ready:
                 self.in_flight += 1
                 return self._ready.popleft()
@@ -356,17 +360,39 @@ class RedisFrontier:
             await self._sync(0)
 
     async def _renew_forever(self) -> None:
+        """Supervised: an unexpected failure is logged and the next turn tries again; after
+        RENEW_FAILURES_TO_STOP in a row, or an outage past --outage-seconds, the worker is
+        stopped loudly (`get` raises) instead of fetching pages whose leases are expiring."""
+        failures = 0
         while True:
             await asyncio.sleep(self.lease_ms / 3000)
-            args: list[str] = [str(self.lease_ms)]
-            for fp, (lease_id, _) in list(self._leases.items()):
-                args += [str(fp_to_sql(fp)), lease_id]
-            if len(args) > 1:
-                try:
-                    await self._call(self._renew, args)
-                except FrontierUnavailable as exc:
-                    log.error("%s", exc)
+            try:
+                await self._renew_leases()
+                failures = 0
+            except FrontierUnavailable as exc:
+                self._stop_worker(exc)
+                return
+            except Exception as exc:
+                failures += 1
+                log.error("renewing this worker's leases failed (%s: %s), %d of %d times in a "
+                          "row", type(exc).__name__, exc, failures, RENEW_FAILURES_TO_STOP)
+                if failures >= RENEW_FAILURES_TO_STOP:
+                    self._stop_worker(CrawlerError(
+                        f"renewing leases failed {failures} times in a row ({exc}): stopping "
+                        "this worker; other workers take its URLs when the leases expire"))
                     return
+
+    async def _renew_leases(self) -> None:
+        args: list[str] = [str(self.lease_ms)]
+        for fp, (lease_id, _) in list(self._leases.items()):
+            args += [str(fp_to_sql(fp)), lease_id]
+        if len(args) > 1:
+            await self._call(self._renew, args)
+
+    def _stop_worker(self, reason: CrawlerError) -> None:
+        """The leases can no longer be kept: `get` raises `reason` from now on."""
+        self.renew_error = reason
+        self._wake.set()
 
     # --- talking to Redis ------------------------------------------------------------------
 
