@@ -20,11 +20,11 @@ import pytest
 from aiohttp import web
 
 from crawler.jobstate import DONE
-from crawler.sinks.writer import KILL_BEFORE_COMMIT_ENV
 from tests.site import Site
 from tests.site import tree_sites as serving_trees
 from tests.test_cli import _slow_site, clean_env, run_cli
 
+ROOT = Path(__file__).resolve().parent.parent
 PAGES_PER_HOST = 1000
 HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 
@@ -47,11 +47,14 @@ def job_args(per_host: int, batch: int) -> list[str]:
             "--sink-batch-size", str(batch), "--sink-flush-seconds", "0.05", "--quiet"]
 
 
-async def start(tmp_path: Path, args: list[str], env: dict[str, str] | None = None
+async def start(tmp_path: Path, args: list[str], fault: str | None = None
                 ) -> asyncio.subprocess.Process:
+    """The crawler on `args`; with `fault` ("N" or "N:S"), tests.fault_crawl's SIGKILL while
+    writing batch N, once S outputs have it."""
+    command = ["crawler"] if fault is None else ["tests.fault_crawl", fault]
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "crawler", *args, cwd=tmp_path,
-        env={**clean_env(), **(env or {})}, stderr=asyncio.subprocess.PIPE)
+        sys.executable, "-m", *command, *args, cwd=tmp_path,
+        env={**clean_env(), "PYTHONPATH": str(ROOT)}, stderr=asyncio.subprocess.PIPE)
 
 
 def committed_state(job: Path) -> tuple[dict[int, int], int, int]:
@@ -84,9 +87,8 @@ async def test_sigkill_at_any_moment_loses_nothing_and_writes_nothing_twice(
     done_before = -1
     for session in range(7):
         sinks_written = {2: ":1", 5: ""}.get(session)  # mid-sinks; after both sinks
-        hook = {} if sinks_written is None else {
-            KILL_BEFORE_COMMIT_ENV: f"{rng.randint(3, 12)}{sinks_written}"}
-        proc = await start(tmp_path, crawl_args(tree_sites), hook)
+        hook = None if sinks_written is None else f"{rng.randint(3, 12)}{sinks_written}"
+        proc = await start(tmp_path, crawl_args(tree_sites), fault=hook)
         if hook:
             _, err = await asyncio.wait_for(proc.communicate(), 60)
             assert proc.returncode == -signal.SIGKILL, err.decode()

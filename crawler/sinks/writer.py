@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Self
@@ -26,10 +24,6 @@ from crawler.sinks.base import Sink, SinkError
 
 log = logging.getLogger(__name__)
 _STOP = None
-# Test-only fault injection, "N" or "N:S": SIGKILL this process while writing the Nth batch,
-# once S sinks have it (default: all of them, just before the job state commits it).
-# tests/test_chaos.py proves nothing is lost or written twice.
-KILL_BEFORE_COMMIT_ENV = "CRAWLER_TEST_KILL_BEFORE_COMMIT"
 
 
 class RecordWriter:
@@ -50,9 +44,6 @@ class RecordWriter:
         self._task: asyncio.Task[None] | None = None
         self._queued: list[Request] = []
         self._leased: list[int] = []
-        self._batches = 0
-        batch, _, sinks = os.environ.get(KILL_BEFORE_COMMIT_ENV, "").partition(":")
-        self._kill_at = (int(batch or 0), int(sinks) if sinks else len(self.sinks))
 
     def __repr__(self) -> str:
         return (f"<RecordWriter sinks={len(self.sinks)} buffered={self._queue.qsize()} "
@@ -163,19 +154,12 @@ class RecordWriter:
         rows = [storable_dict(record) for record in records]
         if self.state is not None and any(row["status"] == 304 for row in rows):
             await asyncio.to_thread(self.state.carry_forward, rows)
-        self._batches += 1
-        for written, sink in enumerate(self.sinks):
-            self._fault(written)
+        for sink in self.sinks:
             await sink.write(rows)
-        self._fault(len(self.sinks))
         await self._commit(Batch(rows=rows, fps=fps, pruned=pruned, offsets=self._checkpoints()))
         if self.on_stored is not None:
             await self.on_stored(fps)
         self.written += len(records)
-
-    def _fault(self, sinks_written: int) -> None:
-        if self._kill_at == (self._batches, sinks_written):
-            os.kill(os.getpid(), signal.SIGKILL)
 
     def _checkpoints(self) -> dict[str, int]:
         points = ((sink.name, sink.checkpoint()) for sink in self.sinks)
