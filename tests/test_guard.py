@@ -9,6 +9,7 @@ import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from crawler.guard import AddressDenied, AddressGuard, GuardedResolver, category, parse_ip
+from tests.site import Site
 
 
 def ip(text: str):
@@ -87,3 +88,16 @@ async def test_resolver_keeps_only_allowed_addresses() -> None:
     private = GuardedResolver(guard, FixedResolver("127.0.0.1"))
     with pytest.raises(AddressDenied, match=r"127\.0\.0\.1 is a loopback address"):
         await private.resolve("rebind.example", 80)
+
+
+async def test_a_host_name_that_resolves_to_a_denied_address_is_never_connected_to(
+        site: Site, crawl) -> None:
+    """End to end through the fetcher's resolver: `localhost` resolves to 127.0.0.1, which
+    --deny-network refuses, so the server hears nothing, robots.txt included (without the
+    guarded resolver aiohttp connects)."""
+    site.page("/", "/next")
+    port = site.base.rsplit(":", 1)[1]
+    records = await crawl([f"http://localhost:{port}/"],
+                          deny_networks=["127.0.0.1/32", "::1/128"])
+    assert sum(site.hits.values()) == 0
+    assert len(records) == 1 and "address guard" in records[0]["error"], records
