@@ -104,8 +104,13 @@ async def until_stored(dsn: str, count: int, seconds: float = 60) -> None:
     raise AssertionError(f"fewer than {count} records stored in {seconds}s")
 
 
-async def assert_every_page_once(dsn: str, sites: list[Site]) -> None:
-    """Every page of every host is in PostgreSQL exactly once, fetched with 200, in one run."""
+async def assert_every_page_once(dsn: str, sites: list[Site], redis_url: str) -> None:
+    """Every page of every host is in PostgreSQL exactly once, fetched with 200, in one run;
+    and, counted at the servers (the upsert key would hide a double fetch), no page was fetched
+    twice unless its lease was reclaimed from a worker that died holding it."""
+    reclaimed = (await job_stats(redis_url)).get("reclaimed", 0)
+    fetched_twice = sum(n - 1 for site in sites for n in site.page_hits().values() if n > 1)
+    assert fetched_twice <= reclaimed, (fetched_twice, reclaimed)
     db = await asyncpg.connect(dsn)
     try:
         rows = await db.fetch("SELECT url, status, run_id, job FROM pages")
@@ -153,7 +158,7 @@ async def test_three_workers_one_sigkilled_store_every_page_once(
     assert await stored(pg_dsn) < 3 * PAGES, "the kill must fall inside the crawl"
     codes = await workers.wait_all(procs)
     assert codes == [0, 0], workers.log(2) + workers.log(3)
-    await assert_every_page_once(pg_dsn, sites)
+    await assert_every_page_once(pg_dsn, sites, redis_server.url)
     assert_per_host_limit_held(sites)
     stats = await job_stats(redis_server.url)
     assert stats["done"] == 3 * PAGES and stats["queued"] == 0 and stats["leases"] == 0
@@ -174,7 +179,7 @@ async def test_redis_restarting_mid_crawl_is_survived(
     logs = workers.log(1) + workers.log(2)
     assert codes == [0, 0], logs
     assert "Redis unreachable" in logs and "Redis is back after" in logs
-    await assert_every_page_once(pg_dsn, sites)
+    await assert_every_page_once(pg_dsn, sites, redis_server.url)
     assert_per_host_limit_held(sites)
 
 
@@ -193,7 +198,7 @@ async def test_sigterm_drains_a_worker_and_gives_its_urls_back(
     assert stats["done"] == await stored(pg_dsn)
     second = await workers.worker("--lease-seconds", "600")
     assert await workers.wait_all([second]) == [0], workers.log(2)
-    await assert_every_page_once(pg_dsn, sites)
+    await assert_every_page_once(pg_dsn, sites, redis_server.url)
 
 
 async def test_postgresql_outage_pauses_the_crawl_and_loses_nothing(
@@ -213,7 +218,7 @@ async def test_postgresql_outage_pauses_the_crawl_and_loses_nothing(
         log = workers.log(1)
         assert "cannot write to PostgreSQL at" in log and "the crawl is paused" in log
         assert "is back after" in log
-        await assert_every_page_once(server.dsn(), sites)
+        await assert_every_page_once(server.dsn(), sites, redis_server.url)
     finally:
         server.remove()
 
@@ -263,7 +268,7 @@ async def test_workers_killed_again_and_again_lose_nothing(
     assert await stored(pg_dsn) < 3 * PAGES, "the kills must fall inside the crawl"
     codes = await workers.wait_all(live)
     assert codes == [0, 0, 0], "".join(workers.log(i) for i in range(len(workers.procs)))
-    await assert_every_page_once(pg_dsn, sites)
+    await assert_every_page_once(pg_dsn, sites, redis_server.url)
     assert_per_host_limit_held(sites)
     stats = await job_stats(redis_server.url)
     assert stats["done"] == 3 * PAGES and stats["queued"] == 0 and stats["leases"] == 0
@@ -298,4 +303,4 @@ async def test_postgresql_connections_cut_mid_write_are_replaced(
     assert cut >= 3 and await stored(pg_dsn) < 3 * PAGES, "the cuts must fall inside the crawl"
     assert await workers.wait_all([proc]) == [0], workers.log(1)
     assert "cannot write to PostgreSQL at" in workers.log(1)
-    await assert_every_page_once(pg_dsn, sites)
+    await assert_every_page_once(pg_dsn, sites, redis_server.url)

@@ -111,6 +111,7 @@ async def test_a_one_process_crawl_writes_to_postgresql(site: Site, crawl: Any,
     assert [(r["job"], r["url"], r["status"]) for r in rows] == [
         ("solo", site.url("/"), 200), ("solo", site.url("/a"), 200),
         ("solo", site.url("/b"), 200)]
+    assert set(site.page_hits().values()) == {1}  # the upsert key would hide a double fetch
 
 
 async def test_a_connection_corrupted_mid_operation_costs_the_pool_not_the_batch(
