@@ -57,6 +57,20 @@ async def start(tmp_path: Path, args: list[str], fault: str | None = None
         env={**clean_env(), "PYTHONPATH": str(ROOT)}, stderr=asyncio.subprocess.PIPE)
 
 
+async def session_begun(job: Path, sessions: int) -> None:
+    """Wait until the job's run has counted `sessions` sessions (the crawl has begun)."""
+    for _ in range(400):
+        try:
+            with sqlite3.connect(job / "crawl.db") as db:
+                row = db.execute("SELECT max(sessions) FROM runs").fetchone()
+            if row and (row[0] or 0) >= sessions:
+                return
+        except sqlite3.Error:
+            pass
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"the crawl did not begin session {sessions}")
+
+
 def committed_state(job: Path) -> tuple[dict[int, int], int, int]:
     """(URLs by state, records in the job's pages table, committed JSONL offset)."""
     with sqlite3.connect(job / "crawl.db") as db:
@@ -95,7 +109,8 @@ async def test_sigkill_at_any_moment_loses_nothing_and_writes_nothing_twice(
             kills["between outputs" if sinks_written else "before commit"] += 1
             assert out.stat().st_size > committed_state(job)[2]  # lines no commit covers
         else:
-            await asyncio.sleep(rng.uniform(0.5, 1.3))
+            await session_begun(job, session + 1)  # a kill before that is no session of the run
+            await asyncio.sleep(rng.uniform(0.2, 1.0))
             assert proc.returncode is None, "the crawl ended before it could be killed"
             proc.kill()
             await proc.wait()
