@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from crawler.engine import Crawler, CrawlStats
 from crawler.errors import UsageError
+from crawler.extract.page import Extractor
+from crawler.extract.setup import Extraction, extraction_for
 from crawler.fetch import Fetcher
 from crawler.frontier import Frontier
 from crawler.guard import AddressGuard, addresses_of
@@ -103,10 +105,13 @@ def restore(state: JobState, frontier: Frontier) -> int:
 
 
 async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: bool = True,
-                    parse_fn: ParseFn = parse_page) -> CrawlOutcome:
+                    parse_fn: ParseFn = parse_page,
+                    on_page: Extractor | None = None) -> CrawlOutcome:
     """Run the job in `settings.job_dir` from `seeds` (canonical URLs): resume its unfinished
     run, start its first one, recrawl it when asked or due, or do nothing (an idle outcome).
-    `parse_fn` is the page parser the workers run (a picklable top-level function)."""
+    `parse_fn` is the page parser the workers run (a picklable top-level function);
+    `on_page`, a user's extraction function (else --extractor's)."""
+    extraction = extraction_for(settings, on_page)  # bad rules stop us before the job starts
     job_dir = Path(settings.job_dir)
     raise_open_files_limit(settings.concurrency)
     make_job_dir(job_dir)
@@ -114,7 +119,8 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
         spill = open_spill(job_dir, settings.frontier_memory > 0)
         state = JobState.open(job_dir)
         try:
-            return await _run_job(settings, seeds, state, spill, handle_signals, parse_fn)
+            return await _run_job(settings, seeds, state, spill, handle_signals, parse_fn,
+                                  extraction)
         finally:
             state.close()
             if spill is not None:
@@ -123,11 +129,11 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
 
 async def _run_job(settings: Settings, seeds: list[str], state: JobState,
                    spill: SpillQueue | None, handle_signals: bool,
-                   parse_fn: ParseFn) -> CrawlOutcome:
+                   parse_fn: ParseFn, extraction: Extraction) -> CrawlOutcome:
     run = state.begin_run(new_run_id(), recrawl=settings.recrawl,
                           recrawl_after=settings.recrawl_after)
     sinks = open_sinks(settings.outputs, settings.job_name, settings.pg_pool_size,
-                       settings.outage_seconds)
+                       settings.outage_seconds, extraction.data_columns)
     outcome = CrawlOutcome(CrawlStats(), run, [str(state.path), *(s.name for s in sinks)])
     if run.kind == "idle":
         return outcome
@@ -146,7 +152,7 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
     result = "failed"
     try:
         await _crawl(settings, seeds, moved, frontier, guard, sinks, state, outcome,
-                     handle_signals, parse_fn)
+                     handle_signals, parse_fn, extraction)
         result = "stopped" if outcome.stopped_by is not None or frontier.pending else "completed"
     finally:
         _report(settings, state, outcome, result)
@@ -168,22 +174,25 @@ def _report(settings: Settings, state: JobState, outcome: CrawlOutcome, result: 
 
 async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontier: Frontier,
                  guard: AddressGuard, sinks: list[Sink], state: JobState,
-                 outcome: CrawlOutcome, handle_signals: bool, parse_fn: ParseFn) -> None:
+                 outcome: CrawlOutcome, handle_signals: bool, parse_fn: ParseFn,
+                 extraction: Extraction) -> None:
     scope = Scope.for_seeds(settings.scope, seeds + moved, settings.allow, settings.deny)
     async with (
         ParsePool(settings.parse_mode, settings.parse_workers, timeout=settings.parse_timeout,
-                  parse_fn=parse_fn, inline_max_bytes=settings.parse_inline_max_bytes) as parser,
+                  parse_fn=parse_fn, inline_max_bytes=settings.parse_inline_max_bytes,
+                  preload=extraction.preload) as parser,
         Fetcher(settings, guard) as fetcher,
         RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds,
                      state) as writer,
     ):
         frontier.on_queue = writer.queued
+        fetcher.keep_headers = extraction.function is not None
         robots = RobotsCache(
             fetcher, cache_seconds=settings.robots_cache_seconds,
             retry_seconds=settings.robots_retry_seconds, max_bytes=settings.robots_max_bytes,
         ) if settings.robots else None
         crawler = Crawler(settings, scope, frontier, fetcher, parser, writer, outcome.run_id,
-                          robots)
+                          robots, extraction)
         outcome.stats = crawler.stats
         await crawler.add_seeds(seeds)
         progress = Progress(crawler, sys.stderr, settings.progress_seconds, not settings.quiet)

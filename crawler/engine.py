@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 from crawler.changes import change_of, conditional_headers, content_hash
 from crawler.errors import Unavailable
+from crawler.extract.setup import Extraction
 from crawler.fetch import Fetcher, FetchResult
 from crawler.frontier_api import FrontierAPI
 from crawler.hosthealth import HostHealth, Verdict
-from crawler.parse import ParseConfig, is_html, robots_directives
+from crawler.parse import PageMeta, ParseConfig, is_html, robots_directives
 from crawler.parse_pool import ParseFailed, ParsePool
 from crawler.politeness import (
     autothrottle_delay,
@@ -37,6 +38,7 @@ from crawler.traps import TrapLimits, url_trap
 from crawler.urls import BadURL, canonical, fingerprint, origin
 
 log = logging.getLogger(__name__)
+NO_EXTRACTION = Extraction()
 
 
 @dataclass
@@ -78,8 +80,10 @@ class Crawler:
 
     def __init__(self, settings: Settings, scope: Scope, frontier: FrontierAPI, fetcher: Fetcher,
                  parser: ParsePool, writer: RecordWriter, run_id: str,
-                 robots: RobotsCache | None = None) -> None:
+                 robots: RobotsCache | None = None,
+                 extraction: Extraction = NO_EXTRACTION) -> None:
         self.settings = settings
+        self.extraction = extraction
         self.frontier = frontier
         self.fetcher = fetcher
         self.parser = parser
@@ -102,8 +106,10 @@ class Crawler:
     def _parse_config(self, scope: Scope) -> ParseConfig:
         s = self.settings
         traps = TrapLimits(s.max_url_length, s.max_path_segments, s.max_segment_repeats)
+        e = self.extraction
         return ParseConfig(scope, s.url_rules, s.record_links, s.obey_rel_nofollow, s.robots,
-                           self.token, traps, s.max_links_per_page)
+                           self.token, traps, s.max_links_per_page, e.rules, e.content,
+                           e.function)
 
     async def add_seeds(self, seeds: list[str]) -> None:
         """Queue the seeds (canonical URLs) at depth 0."""
@@ -367,13 +373,19 @@ class Crawler:
 
     async def _parse_and_follow(self, record: Record, request: Request, result: FetchResult,
                                 header_nofollow: bool) -> None:
+        config = self.parse_config
+        meta = PageMeta(status=result.status or 200, headers=result.headers or {}) \
+            if config.extractor is not None else None
         try:
             parsed = await self.parser.parse(request.url, result.body, result.content_type,
-                                             self.parse_config)
+                                             config, meta)
         except ParseFailed as exc:
             record.error = str(exc)
             return
         record.title = parsed.title
+        record.data, record.content = parsed.data, parsed.content
+        record.item_data, record.items = parsed.items, len(parsed.items)
+        record.error = record.error or parsed.extract_error
         record.truncated = record.truncated or parsed.cut_at_nesting
         record.links = parsed.links
         record.links_found = parsed.links_found

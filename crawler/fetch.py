@@ -35,6 +35,7 @@ class FetchResult:
     robots_tag: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    headers: dict[str, str] | None = None  # every header, when the fetcher keeps them
     body: bytes = b""
     truncated: bool = False
     elapsed: float = 0.0
@@ -89,6 +90,7 @@ class Fetcher:
     def __init__(self, settings: Settings, guard: AddressGuard | None = None) -> None:
         self.settings = settings
         self.guard = guard or AddressGuard()
+        self.keep_headers = False  # a user's extraction function reads them
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -129,6 +131,9 @@ class Fetcher:
                                              headers=headers) as resp:
                     result.status = resp.status
                     take_headers(result, resp.headers)
+                    if self.keep_headers:
+                        result.headers = {safe_text(k): safe_text(v)
+                                          for k, v in resp.headers.items()}
                     cap = max_bytes or settings.max_body_bytes
                     result.body, result.truncated = await read_capped(resp.content, cap)
                     layers = left_by_aiohttp(resp.headers)

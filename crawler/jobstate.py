@@ -2,7 +2,7 @@
 
 - `urls`: every URL the job knows (the seen-set), its state (queued, leased, done, pruned: the
   frontier and its in-flight leases) and its latest fetch (validators, content hash).
-- `pages`: the records, one per URL and run (the fetch history).
+- `pages`: the records, one per URL and run (the fetch history); `items`: what pages yielded.
 - `runs`: one row per run; `sink_offsets`: how far each JSONL output is committed.
 
 `commit` writes one batch in one transaction: the URLs queued since the last batch, the leases
@@ -26,7 +26,14 @@ from crawler.changes import answer_ok
 from crawler.errors import UsageError
 from crawler.records import error_kind, now_iso
 from crawler.request import Request
-from crawler.sinks.sqlite import INSERT_PAGE, page_values, prepare_pages_table
+from crawler.sinks.sqlite import (
+    INSERT_ITEM,
+    INSERT_PAGE,
+    JSON_COLUMNS,
+    item_values,
+    page_values,
+    prepare_pages_table,
+)
 from crawler.spill import COLUMNS as REQUEST_COLUMNS
 from crawler.spill import from_row, to_row
 from crawler.sqlbatch import STATEMENT_CACHE, in_list, run_rows
@@ -57,7 +64,8 @@ UPDATE_DONE = (
     f"UPDATE urls SET state = {DONE}, status = v.status, fetched_at = v.fetched_at, "
     "etag = v.etag, last_modified = v.last_modified, content_hash = v.content_hash, "
     "ok = coalesce(v.ok, urls.ok) FROM v WHERE urls.fp = v.fp")
-CARRIED = ("title", "content_type", "content_length", "links_found", "links", "canonical_url")
+CARRIED = ("title", "content_type", "content_length", "links_found", "links", "canonical_url",
+           "data", "content", "items")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +87,7 @@ class Batch:
     leased: list[int] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     fps: list[int] = field(default_factory=list)  # per row: its URL's fingerprint
+    items: list[dict[str, Any]] = field(default_factory=list)  # item rows of these records
     pruned: list[bool] = field(default_factory=list)  # per row: a trap prune, never fetched
     offsets: dict[str, int] = field(default_factory=dict)
 
@@ -190,20 +199,30 @@ class JobState:
 
     # -- the group commit -----------------------------------------------------------------------
 
-    def carry_forward(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Fill 304 (unchanged) records from the URL's previous record: its title, links, ...
-        A page that did not change keeps what it said."""
+    def carry_forward(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Fill 304 (unchanged) records from the URL's previous record: its title, links,
+        data, content... and return its items again, for this run. A page that did not change
+        keeps what it said."""
+        items: list[dict[str, Any]] = []
         for row in rows:
             if row["status"] != 304:
                 continue
             previous = self._db.execute(
-                f"SELECT {', '.join(CARRIED)} FROM pages WHERE url = ? AND run_id != ? "
+                f"SELECT run_id, {', '.join(CARRIED)} FROM pages WHERE url = ? AND run_id != ? "
                 "AND status BETWEEN 200 AND 299 ORDER BY rowid DESC LIMIT 1",
                 (row["url"], row["run_id"])).fetchone()
             if previous is None:
                 continue
-            for name, value in zip(CARRIED, previous, strict=True):
-                row[name] = orjson.loads(value) if name == "links" and value else value
+            for name, value in zip(CARRIED, previous[1:], strict=True):
+                row[name] = orjson.loads(value) if name in JSON_COLUMNS and value else value
+            row["items"] = row["items"] or 0
+            for index, data in self._db.execute(
+                    'SELECT "index", data FROM items WHERE url = ? AND run_id = ? '
+                    'ORDER BY "index"', (row["url"], previous[0])):
+                items.append({"url": row["url"], "run_id": row["run_id"], "index": index,
+                              "fetched_at": row["fetched_at"],
+                              "data": orjson.loads(data) if data else None})
+        return items
 
     def commit(self, batch: Batch) -> None:
         """Write one batch in one transaction (called from the writer's worker thread)."""
@@ -227,6 +246,7 @@ class JobState:
             run_rows(db, INSERT_PRUNED, pruned)
             run_rows(db, UPDATE_DONE, done)
             run_rows(db, INSERT_PAGE, [page_values(row) for row in batch.rows])
+            run_rows(db, INSERT_ITEM, [item_values(item) for item in batch.items])
             db.executemany("INSERT OR REPLACE INTO sink_offsets VALUES (?, ?)",
                            list(batch.offsets.items()))
 

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from charset_normalizer import from_bytes
 from selectolax.lexbor import LexborHTMLParser
 
+from crawler.extract.apply import extract_data
+from crawler.extract.page import Extractor, Page, run_extractor
+from crawler.extract.rules import Rules
 from crawler.nesting import limit_nesting, may_nest_deeply
 from crawler.scope import Scope
 from crawler.traps import TrapLimits, url_trap
@@ -45,6 +50,17 @@ class ParseConfig:
     robots_token: str = "crawler"  # our product token, for <meta name="crawler">
     traps: TrapLimits = DEFAULT_TRAPS
     max_links: int = 10000
+    extract: Rules | None = None  # --extract: the compiled rules
+    content: str = "none"  # --content: none, text, markdown or html
+    extractor: Extractor | None = None  # --extractor / on_page: an importable function
+
+
+@dataclass(frozen=True, slots=True)
+class PageMeta:
+    """What the fetch learned besides the body, for a user's extraction function."""
+
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -62,6 +78,10 @@ class ParseResult:
     refresh_url: str | None = None
     encoding: str = "utf-8"
     cut_at_nesting: bool = False  # the page nested deeper than MAX_NESTING; parsed up to there
+    data: dict[str, Any] | None = None  # rules' fields and the function's dict
+    content: str | None = None
+    items: list[dict[str, Any]] = field(default_factory=list)
+    extract_error: str | None = None  # the rules or the function failed on this page
 
 
 def is_html(content_type: str | None) -> bool:
@@ -146,8 +166,9 @@ def _absolute(raw: str | None, base: str, rules: UrlRules) -> str | None:
 
 
 def parse_page(url: str, body: bytes, content_type: str | None,
-               config: ParseConfig) -> ParseResult:
-    """Title, links and directives of an HTML page fetched from `url` (a canonical URL)."""
+               config: ParseConfig, meta: PageMeta | None = None) -> ParseResult:
+    """Title, links, directives and what the extraction asks for, of an HTML page fetched
+    from `url` (a canonical URL); one parse serves all of it."""
     result = ParseResult(encoding=sniff_encoding(body, content_type))
     if may_nest_deeply(body):
         if result.encoding.startswith("utf-16"):  # the guard reads ASCII-compatible bytes
@@ -173,7 +194,45 @@ def parse_page(url: str, body: bytes, content_type: str | None,
                 result.refresh_url = _absolute(match.group(1).strip(), base, rules)
             break
     _collect_links(tree, base, config, result)
+    if config.extract is not None or config.content != "none" or config.extractor is not None:
+        _extract(tree, text, url, base, config, meta or PageMeta(), result)
     return result
+
+
+def _extract(tree: LexborHTMLParser, text: str, url: str, base: str, config: ParseConfig,
+             meta: PageMeta, result: ParseResult) -> None:
+    """Rules, main content and the user's function; a failure is the page's error, never
+    the crawl's."""
+    try:
+        if config.extract is not None:
+            result.data = extract_data(tree, config.extract, url, base, config.rules)
+        if config.content != "none":
+            from crawler.extract.content import main_content  # trafilatura: imported if used
+
+            result.content = main_content(text, url, config.content)
+        if config.extractor is not None:
+            page = Page(url, meta.status, meta.headers, text, tree, base, config.rules)
+            data, result.items = run_extractor(config.extractor, page)
+            if data is not None:
+                result.data = {**(result.data or {}), **data}
+            _follow_links(page.follows, config, result)
+    except Exception as exc:
+        result.extract_error = f"extract failed: {type(exc).__name__}: {exc}"
+
+
+def _follow_links(urls: list[str], config: ParseConfig, result: ParseResult) -> None:
+    """Links a user's function asked for, under the rules links follow (scope, nofollow,
+    traps); the frontier dedups them with the rest."""
+    if result.nofollow and config.obey_robots_meta:
+        return
+    for link in urls:
+        if not config.scope.allows(link):
+            continue
+        trap = url_trap(link, config.traps)
+        if trap is not None:
+            result.pruned.append((link, fingerprint(link), trap))
+        else:
+            result.follow.append((link, fingerprint(link)))
 
 
 def _collect_links(tree: LexborHTMLParser, base: str, config: ParseConfig,

@@ -21,13 +21,13 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Self
+from typing import Any, Self
 
 from crawler.nesting import may_parse_slowly
-from crawler.parse import ParseConfig, ParseResult, parse_page
+from crawler.parse import PageMeta, ParseConfig, ParseResult, parse_page
 
 log = logging.getLogger(__name__)
-ParseFn = Callable[[str, bytes, str | None, ParseConfig], ParseResult]
+ParseFn = Callable[..., ParseResult]  # (url, body, content_type, config[, meta]) like parse_page
 
 
 def _ignore_interrupts() -> None:
@@ -50,9 +50,11 @@ class _WorkerLost(Exception):
 class _Workers:
     """A ProcessPoolExecutor that can be killed and rebuilt, once per breakage."""
 
-    def __init__(self, size: int, name: str) -> None:
+    def __init__(self, size: int, name: str, preload: tuple[str, ...] = ("crawler.parse",)
+                 ) -> None:
         self.size = size
         self.name = name
+        self.preload = preload
         self.generation = 0
         self.rebuilds = 0
         self.executor: ProcessPoolExecutor | None = self._new()
@@ -60,7 +62,7 @@ class _Workers:
     def _new(self) -> ProcessPoolExecutor:
         # forkserver: children never inherit the event loop's threads or sockets
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["crawler.parse"])
+        context.set_forkserver_preload(list(self.preload))
         return ProcessPoolExecutor(max_workers=self.size, mp_context=context,
                                    initializer=_ignore_interrupts)
 
@@ -96,8 +98,10 @@ class ParsePool:
 
     def __init__(self, mode: str = "process", workers: int = 0, attempts: int = 3,
                  timeout: float = 30.0, parse_fn: ParseFn = parse_page,
-                 inline_max_bytes: int = 256 * 1024) -> None:
+                 inline_max_bytes: int = 256 * 1024,
+                 preload: tuple[str, ...] = ("crawler.parse",)) -> None:
         self.mode = mode
+        self.preload = preload  # modules the workers import before their first page
         self.inline_max_bytes = inline_max_bytes
         self.workers = workers or os.cpu_count() or 1
         self.attempts = attempts
@@ -120,7 +124,7 @@ class ParsePool:
 
     async def __aenter__(self) -> Self:
         if self.mode in ("process", "auto"):
-            self._main = _Workers(self.workers, "parse")
+            self._main = _Workers(self.workers, "parse", self.preload)
         elif self.mode == "thread":
             self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="parse")
         return self
@@ -138,29 +142,33 @@ class ParsePool:
             self._threads = None
 
     async def parse(self, url: str, body: bytes, content_type: str | None,
-                    config: ParseConfig) -> ParseResult:
-        """The page's ParseResult, or ParseFailed."""
+                    config: ParseConfig, meta: PageMeta | None = None) -> ParseResult:
+        """The page's ParseResult, or ParseFailed. In auto mode, pages whose extraction is
+        heavy (main content, a user's function) go to the pool as well."""
+        args = (url, body, content_type, config) if meta is None else (
+            url, body, content_type, config, meta)
         risky = may_parse_slowly(body)
-        if not risky and (self.mode == "inline" or
-                          (self.mode == "auto" and len(body) <= self.inline_max_bytes)):
+        heavy = config.content != "none" or config.extractor is not None
+        if not risky and (self.mode == "inline" or (
+                self.mode == "auto" and not heavy and len(body) <= self.inline_max_bytes)):
             try:
-                return self.parse_fn(url, body, content_type, config)
+                return self.parse_fn(*args)
             except Exception as exc:
                 raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc
         if self._threads is not None and not risky:
             async with self._admission:
                 try:
                     return await asyncio.get_running_loop().run_in_executor(
-                        self._threads, self.parse_fn, url, body, content_type, config)
+                        self._threads, self.parse_fn, *args)
                 except Exception as exc:
                     raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc
         if self._main is None:
             if self._closed:
                 raise ParseFailed("parse pool is closed")
-            self._main = _Workers(self.workers, "parse")
+            self._main = _Workers(self.workers, "parse", self.preload)
         async with self._admission:
             try:
-                return await self._run(self._main, url, body, content_type, config)
+                return await self._run(self._main, args)
             except _WorkerLost as lost:
                 log.warning("parse worker %s while parsing %s (or a page beside it); "
                             "parsing it again alone", lost.what, url)
@@ -168,22 +176,20 @@ class ParsePool:
         for _ in range(self.attempts - 1):
             async with self._quarantine_turn:
                 if self._quarantine is None:
-                    self._quarantine = _Workers(1, "quarantine")
+                    self._quarantine = _Workers(1, "quarantine", self.preload)
                 try:
-                    return await self._run(self._quarantine, url, body, content_type, config)
+                    return await self._run(self._quarantine, args)
                 except _WorkerLost as lost:
                     what = lost.what
         raise ParseFailed(f"parse worker {what} on this page {self.attempts} times")
 
-    async def _run(self, workers: _Workers, url: str, body: bytes, content_type: str | None,
-                   config: ParseConfig) -> ParseResult:
+    async def _run(self, workers: _Workers, args: tuple[Any, ...]) -> ParseResult:
         generation, executor = workers.generation, workers.executor
         if executor is None:
             raise ParseFailed("parse pool is closed")
         loop = asyncio.get_running_loop()
         try:
-            future = loop.run_in_executor(executor, self.parse_fn, url, body, content_type,
-                                          config)
+            future = loop.run_in_executor(executor, self.parse_fn, *args)
             return await asyncio.wait_for(future, self.timeout)
         except BrokenProcessPool:
             workers.rebuild(generation, kill=False)

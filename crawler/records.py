@@ -14,7 +14,7 @@ from crawler.textsafe import safe_text, safe_value
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: data, content, items
 
 
 @dataclass(slots=True)
@@ -44,15 +44,21 @@ class Record:
     content_hash: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    data: dict[str, Any] | None = None  # what the extraction rules or function found
+    content: str | None = None  # the page's main content (--content)
+    items: int = 0  # how many items the page yielded (they are stored as rows of their own)
     error: str | None = None
     schema_version: int = SCHEMA_VERSION
+    item_data: list[dict[str, Any]] = field(default_factory=list)  # not a column: the items
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a plain dict (its lists are shared, not copied)."""
         return {name: getattr(self, name) for name in RECORD_FIELDS}
 
 
-RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record))
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record)
+                                       if f.name != "item_data")
+ITEM_FIELDS: tuple[str, ...] = ("url", "run_id", "index", "fetched_at", "data")
 _KEPT_WHEN_UNSTORABLE = ("url", "depth", "run_id", "referrer", "final_url", "status",
                          "fetched_at", "elapsed_ms", "redirects", "attempts")
 _NUL_ESCAPE = b"\\u0000"
@@ -82,6 +88,25 @@ def storable_dict(record: Record) -> dict[str, Any]:
     return fallback.to_dict()
 
 
+def storable_items(record: Record) -> list[dict[str, Any]]:
+    """The record's items as rows (page URL, run, index, fetch time, data), each storable: an
+    item no output can encode is repaired, or replaced by {"error": ...}."""
+    rows = []
+    for index, data in enumerate(record.item_data):
+        try:
+            if _NUL_ESCAPE in orjson.dumps(data):
+                data = safe_value(data)
+        except (TypeError, ValueError):
+            data = safe_value(data)
+            try:
+                orjson.dumps(data)
+            except (TypeError, ValueError) as exc:
+                data = {"error": f"item not storable: {safe_text(str(exc))}"}
+        rows.append({"url": record.url, "run_id": record.run_id, "index": index,
+                     "fetched_at": record.fetched_at, "data": data})
+    return rows
+
+
 def now_iso() -> str:
     """The current UTC time in ISO 8601 with milliseconds, e.g. 2026-11-22T01:02:03.456Z."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -93,7 +118,7 @@ _ERROR_KINDS = ("timeout", "connection failed", "server disconnected", "incomple
                 "bad response", "address guard", "trap", "disallowed by robots.txt",
                 "robots.txt unreachable", "host asked to wait", "host unreachable",
                 "too many redirects", "bad redirect", "internal error", "parse",
-                "record not storable")
+                "record not storable", "extract failed")
 
 
 def error_kind(error: str | None) -> str | None:

@@ -75,6 +75,12 @@ def _job_name(value: str) -> str | None:
     return "must be 1-100 letters, digits and _ . : -"
 
 
+def _extractor(value: str) -> str | None:
+    if value == "" or re.fullmatch(r"[\w.]+:\w+", value):
+        return None
+    return "must be module:function, e.g. myscraper:parse_page"
+
+
 def setting(default: Any, help: str, check: Check | None = None) -> Any:
     """A settings field with its help text and validity check."""
     return field(default=default, metadata={"help": help, "check": check})
@@ -204,6 +210,13 @@ class Settings:
     parse_timeout: float = setting(30.0, "seconds one page may take to parse; a slower one is "
                                    "killed and retried alone", _at_least(0.01))
     record_links: bool = setting(True, "store each page's outgoing links in its record")
+    extract: str = setting("", "a rules file (TOML) of CSS selectors whose matches fill each "
+                           "HTML page's `data` (see Scraping)")
+    content: str = setting("none", "each HTML page's main content, boilerplate removed, in its "
+                           "`content`: none, text, markdown or html (trafilatura, in the parse "
+                           "pool)", _one_of("none", "text", "markdown", "html"))
+    extractor: str = setting("", "module:function called with each HTML page; its dict is the "
+                             "page's `data`, the dicts it yields are items", _extractor)
     sink_batch_size: int = setting(200, "records written to the sinks per batch", _at_least(1))
     sink_flush_seconds: float = setting(1.0, "longest a finished record waits to be written",
                                         _at_least(0.01))

@@ -18,6 +18,7 @@ from crawler.settings import ENV_PREFIX, FIELDS, Settings, flag_for, help_for  #
 
 GROUPS = [
     ("Outputs", ["outputs", "job_dir", "record_links", "sink_batch_size", "sink_flush_seconds"]),
+    ("Scraping", ["extract", "content", "extractor"]),
     ("Jobs and recrawls", ["recrawl", "recrawl_after"]),
     ("Memory", ["frontier_memory"]),
     ("What to crawl", ["scope", "allow", "deny", "max_pages", "max_depth", "strip_params",

@@ -30,7 +30,7 @@ class KillingSink:
     async def open(self, checkpoint: int | None = None) -> None:
         pass
 
-    async def write(self, rows: list[Row]) -> None:
+    async def write(self, rows: list[Row], items: list[Row]) -> None:
         self.batches += 1
         if self.batches == self.at_batch:
             os.kill(os.getpid(), signal.SIGKILL)

@@ -82,7 +82,7 @@ async def test_invalid_settings_name_the_setting(tmp_path: Path) -> None:
                                      "must be >= 1"),
         ([], {"CRAWLER_SCOPE": "planet"}, "(from environment CRAWLER_SCOPE): must be one of"),
         (["--config", "bad.toml"], {}, "per_host=0 (from config file bad.toml): must be >= 1"),
-        (["-o", "out.csv"], {}, "unknown output 'out.csv'"),
+        (["-o", "out.xml"], {}, "unknown output 'out.xml'"),
         (["--deny", "("], {}, "is not a valid regular expression"),
     ]
     for args, env, expected in cases:

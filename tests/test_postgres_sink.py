@@ -43,12 +43,12 @@ async def test_batches_upsert_once_per_job_url_and_run(pg_dsn: str) -> None:
     later write; another job or run keeps rows of its own; links are JSON."""
     sink = PostgresSink(pg_dsn, "job-a")
     await sink.open()
-    await sink.write([row("http://a.test/1", "old"), row("http://a.test/2")])
-    await sink.write([row("http://a.test/1", "new")])
+    await sink.write([row("http://a.test/1", "old"), row("http://a.test/2")], [])
+    await sink.write([row("http://a.test/1", "new")], [])
     await sink.close()
     other = PostgresSink(pg_dsn, "job-b")
     await other.open()
-    await other.write([row("http://a.test/1"), row("http://a.test/1", run_id="r2")])
+    await other.write([row("http://a.test/1"), row("http://a.test/1", run_id="r2")], [])
     await other.close()
     rows = await fetch(pg_dsn, "SELECT job, url, run_id, title, links->>0 AS link FROM pages")
     assert sorted((r["job"], r["url"], r["run_id"]) for r in rows) == [
@@ -68,7 +68,7 @@ async def test_an_older_table_is_migrated_on_open(pg_dsn: str) -> None:
     await db.close()
     sink = PostgresSink(pg_dsn, "j")
     await sink.open()
-    await sink.write([row("http://a.test/1")])
+    await sink.write([row("http://a.test/1")], [])
     await sink.close()
     columns = {r["column_name"] for r in await fetch(
         pg_dsn, "SELECT column_name FROM information_schema.columns WHERE table_name='pages'")}
@@ -134,7 +134,7 @@ async def test_a_connection_corrupted_mid_operation_costs_the_pool_not_the_batch
         await real_upsert(values)
 
     sink._upsert = upsert_once_corrupted  # type: ignore[method-assign]
-    await sink.write([row("http://a.test/1")])
+    await sink.write([row("http://a.test/1")], [])
     assert sink.retries == 1 and sink._pool is not None and sink._pool is not first_pool
     await sink.close()
     assert [r["url"] for r in await fetch(pg_dsn, "SELECT url FROM pages")] == [

@@ -20,15 +20,15 @@ async def test_jsonl_is_cut_back_to_its_checkpoint(tmp_path: Path) -> None:
     path = tmp_path / "out.jsonl"
     sink = JsonLinesSink(path)
     await sink.open(None)
-    await sink.write(rows("http://a.com/1"))
+    await sink.write(rows("http://a.com/1"), [])
     committed = sink.checkpoint()
-    await sink.write(rows("http://a.com/2"))
+    await sink.write(rows("http://a.com/2"), [])
     await sink.close()
     with path.open("ab") as f:
         f.write(b'{"url": "http://a.com/3", "dep')
     again = JsonLinesSink(path)
     await again.open(committed)
-    await again.write(rows("http://a.com/2"))
+    await again.write(rows("http://a.com/2"), [])
     await again.close()
     lines = path.read_text().splitlines()
     assert [line.split('"url":"')[1].split('"')[0] for line in lines] == [
@@ -41,9 +41,9 @@ async def test_sqlite_output_keeps_one_row_per_url_and_run(tmp_path: Path) -> No
     record of the same URL is kept beside it."""
     sink = SqliteSink(tmp_path / "out.db")
     await sink.open()
-    await sink.write(rows("http://a.com/1", "http://a.com/2"))
-    await sink.write(rows("http://a.com/2"))
-    await sink.write(rows("http://a.com/2", run="r2"))
+    await sink.write(rows("http://a.com/1", "http://a.com/2"), [])
+    await sink.write(rows("http://a.com/2"), [])
+    await sink.write(rows("http://a.com/2", run="r2"), [])
     await sink.close()
     with sqlite3.connect(tmp_path / "out.db") as db:
         found = db.execute("SELECT run_id, url FROM pages ORDER BY run_id, url").fetchall()

@@ -26,7 +26,7 @@ class MemorySink:
     def checkpoint(self) -> int | None:
         return None
 
-    async def write(self, rows: list[dict]) -> None:
+    async def write(self, rows: list[dict], items: list[dict]) -> None:
         await asyncio.sleep(self.pause)
         if self.fail:
             raise SinkError("disk full")

@@ -23,6 +23,7 @@ from crawler.cluster.job import ClusterJob, create_job, load_job
 from crawler.cluster.redis_frontier import FrontierUnavailable, RedisFrontier, RedisLink
 from crawler.engine import Crawler, CrawlStats
 from crawler.errors import UsageError
+from crawler.extract.setup import Extraction, extraction_for
 from crawler.fetch import Fetcher
 from crawler.guard import AddressGuard, addresses_of
 from crawler.parse import parse_page
@@ -122,6 +123,7 @@ async def run_worker(settings: Settings, *, handle_signals: bool = True,
                      parse_fn: ParseFn = parse_page) -> WorkerOutcome:
     """Crawl the job named by settings.job_name until it is finished or a signal stops us."""
     check_worker_outputs(settings)
+    extraction = extraction_for(settings)
     outcome = WorkerOutcome()
     client = redis_client(settings)
     stop = asyncio.Event()
@@ -147,7 +149,7 @@ async def run_worker(settings: Settings, *, handle_signals: bool = True,
                                     max_query_variants=job.max_query_variants,
                                     scope=job.scope, allow=job.allow, deny=job.deny)
         frontier = frontier_for(client, job, settings)
-        await _crawl(settings, job, frontier, outcome, handle_signals, parse_fn)
+        await _crawl(settings, job, frontier, outcome, handle_signals, parse_fn, extraction)
     finally:
         if handle_signals:
             for signum in STOP_SIGNALS:
@@ -157,18 +159,20 @@ async def run_worker(settings: Settings, *, handle_signals: bool = True,
 
 
 async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
-                 outcome: WorkerOutcome, handle_signals: bool, parse_fn: ParseFn) -> None:
+                 outcome: WorkerOutcome, handle_signals: bool, parse_fn: ParseFn,
+                 extraction: Extraction) -> None:
     scope = Scope.for_seeds(job.scope, list(job.seeds), job.allow, job.deny)
     guard = AddressGuard.build(await addresses_of(host_of(url) for url in job.seeds),
                                settings.allow_networks, settings.deny_networks)
     sinks = open_sinks(settings.outputs, job.name, settings.pg_pool_size,
-                       settings.outage_seconds)
+                       settings.outage_seconds, extraction.data_columns)
     log.info("worker joining job %s (run %s) at %s", job.name, job.run_id, settings.frontier)
     try:
         async with (
             ParsePool(settings.parse_mode, settings.parse_workers,
                       timeout=settings.parse_timeout, parse_fn=parse_fn,
-                      inline_max_bytes=settings.parse_inline_max_bytes) as parser,
+                      inline_max_bytes=settings.parse_inline_max_bytes,
+                      preload=extraction.preload) as parser,
             Fetcher(settings, guard) as fetcher,
             RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds,
                          on_stored=frontier.ack) as writer,
@@ -177,8 +181,9 @@ async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
                 fetcher, cache_seconds=settings.robots_cache_seconds,
                 retry_seconds=settings.robots_retry_seconds,
                 max_bytes=settings.robots_max_bytes) if settings.robots else None
+            fetcher.keep_headers = extraction.function is not None
             crawler = Crawler(settings, scope, frontier, fetcher, parser, writer, job.run_id,
-                              robots)
+                              robots, extraction)
             outcome.stats = crawler.stats
             frontier.on_scope = crawler.widen_scope
             frontier.start()

@@ -13,7 +13,7 @@ class SinkError(Exception):
     """A sink could not write; the crawl stops rather than lose records silently."""
 
 
-Row = dict[str, Any]  # a record as Record.to_dict() gives it
+Row = dict[str, Any]  # a record as Record.to_dict() gives it, or an item row (ITEM_FIELDS)
 
 
 class Sink(Protocol):
@@ -27,17 +27,26 @@ class Sink(Protocol):
 
     async def open(self, checkpoint: int | None = None) -> None: ...
 
-    async def write(self, rows: list[Row]) -> None: ...
+    async def write(self, rows: list[Row], items: list[Row]) -> None:
+        """Store a batch: its records, and the items their pages yielded (often none)."""
 
     def checkpoint(self) -> int | None: ...
 
     async def close(self) -> None: ...
 
 
-def sink_for(target: str, job: str = "crawl", pool_size: int = 4,
-             outage_seconds: float = 300.0) -> Sink:
-    """The sink a `-o` target names, by its suffix or scheme; UsageError for one we do not
-    know. `job` and the rest are the PostgreSQL sink's."""
+def items_path(path: Path) -> Path:
+    """Where a file output's items go: out.jsonl -> out.items.jsonl, out.csv -> out.items.csv."""
+    return path.with_name(f"{path.stem}.items{path.suffix}")
+
+
+def sinks_for(target: str, job: str = "crawl", pool_size: int = 4,
+              outage_seconds: float = 300.0, data_columns: list[str] | None = None
+              ) -> list[Sink]:
+    """The sinks a `-o` target names, by its suffix or scheme (a file output and its items
+    file); UsageError for one we do not know. `job` and the rest are the PostgreSQL sink's,
+    `data_columns` the CSV sink's."""
+    from crawler.sinks.csv import CsvSink
     from crawler.sinks.jsonl import JsonLinesSink
     from crawler.sinks.sqlite import SqliteSink
 
@@ -45,21 +54,27 @@ def sink_for(target: str, job: str = "crawl", pool_size: int = 4,
     if lowered.startswith(("postgresql://", "postgres://")):
         from crawler.sinks.postgres import PostgresSink
 
-        return PostgresSink(target, job, pool_size, outage_seconds)
+        return [PostgresSink(target, job, pool_size, outage_seconds)]
+    path = Path(target)
     if lowered.endswith(".jsonl"):
-        return JsonLinesSink(Path(target))
+        return [JsonLinesSink(path), JsonLinesSink(items_path(path), items=True)]
+    if lowered.endswith(".csv"):
+        return [CsvSink(path, data_columns), CsvSink(items_path(path), items=True)]
     if lowered.endswith((".db", ".sqlite", ".sqlite3")):
-        return SqliteSink(Path(target))
+        return [SqliteSink(path)]
     raise UsageError(
-        f"unknown output {target!r}: the suffix or scheme picks the sink (.jsonl, .db, "
+        f"unknown output {target!r}: the suffix or scheme picks the sink (.jsonl, .csv, .db, "
         ".sqlite, .sqlite3, postgresql://)"
     )
 
 
 def open_sinks(outputs: tuple[str, ...], job: str = "crawl", pool_size: int = 4,
-               outage_seconds: float = 300.0) -> list[Sink]:
-    """One sink per `-o` target (not yet opened). The job's own crawl.db is the job state's."""
-    sinks = [sink_for(t, job, pool_size, outage_seconds) for t in outputs]
+               outage_seconds: float = 300.0, data_columns: list[str] | None = None
+               ) -> list[Sink]:
+    """The sinks of every `-o` target (not yet opened). The job's own crawl.db is the job
+    state's."""
+    sinks = [sink for t in outputs
+             for sink in sinks_for(t, job, pool_size, outage_seconds, data_columns)]
     names = [sink.name for sink in sinks]
     for name in names:
         if names.count(name) > 1:

@@ -1,7 +1,8 @@
 """PostgreSQL sink (`-o postgresql://USER@HOST:PORT/DB`): records in a `pages` table, one row per
-(job, url, run_id), so a batch written again (a worker killed after writing, before its ack)
-replaces itself. Each batch is COPYed into a temporary table and upserted from there in one
-transaction. The schema is created, or migrated to the current record schema, on open.
+(job, url, run_id), and the items pages yield in an `items` table (job, url, run_id, index),
+so a batch written again (a worker killed after writing, before its ack) replaces itself. Each
+batch is COPYed into a temporary table and upserted from there in one transaction. The schema
+is created, or migrated to the current record schema, on open.
 
 PostgreSQL being unreachable (down, restarting, a network blip) is retried with backoff for up
 to `outage_seconds`: the writer waits, the crawl behind it pauses, and no record is dropped.
@@ -29,7 +30,17 @@ _TYPES = {"depth": "integer", "status": "integer", "fetched_at": "timestamptz",
           "elapsed_ms": "integer", "content_length": "bigint", "truncated": "boolean",
           "links_found": "integer", "links": "jsonb", "redirects": "integer",
           "attempts": "integer", "noindex": "boolean", "nofollow": "boolean",
-          "schema_version": "integer"}
+          "schema_version": "integer", "data": "jsonb", "items": "integer"}
+JSON_COLUMNS = frozenset({"links", "data"})
+CREATE_ITEMS = ('CREATE TABLE IF NOT EXISTS items (job text NOT NULL, url text NOT NULL, '
+                'run_id text NOT NULL, "index" integer NOT NULL, fetched_at timestamptz, '
+                'data jsonb, PRIMARY KEY (job, url, run_id, "index"))')
+# a page written again (a worker killed after writing, before its ack) replaces its items
+DELETE_ITEMS = ("DELETE FROM items USING incoming WHERE items.job = incoming.job "
+                "AND items.url = incoming.url AND items.run_id = incoming.run_id")
+INSERT_ITEM = ('INSERT INTO items (job, url, run_id, "index", fetched_at, data) '
+               "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (job, url, run_id, \"index\") "
+               "DO UPDATE SET fetched_at = excluded.fetched_at, data = excluded.data")
 COLUMNS = ("job", *RECORD_FIELDS)
 CREATE_INCOMING = (f"CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE {TABLE}) "
                    "ON COMMIT DELETE ROWS")
@@ -57,6 +68,13 @@ def redacted(dsn: str) -> str:
     return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{hostpart}"
 
 
+def _item_values(job: str, item: Row) -> tuple[Any, ...]:
+    data = item["data"]
+    return (job, item["url"], item["run_id"], item["index"],
+            datetime.fromisoformat(item["fetched_at"]),
+            None if data is None else orjson.dumps(data).decode())
+
+
 def _column_sql(name: str) -> str:
     return f"{name} {_TYPES.get(name, 'text')}"
 
@@ -65,7 +83,7 @@ def _row_values(job: str, row: Row) -> tuple[Any, ...]:
     values: list[Any] = [job]
     for name in RECORD_FIELDS:
         value = row[name]
-        if name == "links":
+        if name in JSON_COLUMNS and value is not None:
             value = orjson.dumps(value).decode()
         elif name == "fetched_at":
             value = datetime.fromisoformat(value)
@@ -109,22 +127,28 @@ class PostgresSink:
             for name in RECORD_FIELDS:  # columns a newer record schema brought
                 await db.execute(f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS "
                                  f"{_column_sql(name)}")
+            await db.execute(CREATE_ITEMS)
             await db.execute("CREATE TABLE IF NOT EXISTS crawler_schema "
                              "(name text PRIMARY KEY, version integer NOT NULL)")
             await db.execute("INSERT INTO crawler_schema VALUES ($1, $2) ON CONFLICT (name) DO "
                              "UPDATE SET version = greatest(crawler_schema.version, $2)",
                              TABLE, SCHEMA_VERSION)
 
-    async def write(self, rows: list[Row]) -> None:
+    async def write(self, rows: list[Row], items: list[Row]) -> None:
         values = [_row_values(self.job, row) for row in rows]
-        await self._retrying("write to", lambda: self._upsert(values))
+        item_values = [_item_values(self.job, item) for item in items]
+        await self._retrying("write to", lambda: self._upsert(values, item_values))
 
-    async def _upsert(self, values: list[tuple[Any, ...]]) -> None:
+    async def _upsert(self, values: list[tuple[Any, ...]],
+                      items: list[tuple[Any, ...]]) -> None:
         pool = await self._connect()
         async with pool.acquire() as db, db.transaction():
             await db.execute(CREATE_INCOMING)
             await db.copy_records_to_table("incoming", records=values, columns=COLUMNS)
             await db.execute(UPSERT_INCOMING)
+            await db.execute(DELETE_ITEMS)
+            if items:
+                await db.executemany(INSERT_ITEM, items)
 
     def checkpoint(self) -> int | None:
         return None  # idempotent: nothing to remember

@@ -1,5 +1,6 @@
-"""SQLite sink: a `pages` table, one row per URL and run. The job directory's crawl.db holds
-one (committed with the job state); `-o results.db` writes another, idempotently."""
+"""SQLite sink: a `pages` table, one row per URL and run, and an `items` table, one row per item
+a page yielded (page URL, run, index). The job directory's crawl.db holds both (committed with
+the job state); `-o results.db` writes another pair, idempotently."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from crawler.sqlbatch import STATEMENT_CACHE, run_rows
 _COLUMN_TYPES = {"depth": "INTEGER", "status": "INTEGER", "elapsed_ms": "INTEGER",
                  "content_length": "INTEGER", "truncated": "INTEGER", "links_found": "INTEGER",
                  "redirects": "INTEGER", "attempts": "INTEGER", "noindex": "INTEGER",
-                 "nofollow": "INTEGER", "schema_version": "INTEGER"}
+                 "nofollow": "INTEGER", "schema_version": "INTEGER", "items": "INTEGER"}
+JSON_COLUMNS = frozenset({"links", "data"})  # stored as JSON text
 CREATE_PAGES = (
     "CREATE TABLE IF NOT EXISTS pages ("
     + ", ".join(f"{name} {_COLUMN_TYPES.get(name, 'TEXT')}" for name in RECORD_FIELDS)
@@ -26,12 +28,26 @@ CREATE_PAGES = (
 _COLUMNS = f"({', '.join(RECORD_FIELDS)})"
 INSERT_PAGE = f"INSERT INTO pages {_COLUMNS} VALUES {{values}}"  # {values}: rows of ?
 UPSERT_PAGE = f"INSERT OR REPLACE INTO pages {_COLUMNS} VALUES {{values}}"
+CREATE_ITEMS = ('CREATE TABLE IF NOT EXISTS items (url TEXT NOT NULL, run_id TEXT NOT NULL, '
+                '"index" INTEGER NOT NULL, fetched_at TEXT, data TEXT, '
+                'PRIMARY KEY (url, run_id, "index"))')
+INSERT_ITEM = 'INSERT OR REPLACE INTO items (url, run_id, "index", fetched_at, data) ' \
+              "VALUES {values}"
+DELETE_ITEMS = "DELETE FROM items WHERE url = ? AND run_id = ?"
 
 
 def page_values(row: Row) -> tuple[Any, ...]:
-    """A record's values in column order (its links as a JSON array)."""
-    return tuple(orjson.dumps(row[name]).decode() if name == "links" else row[name]
+    """A record's values in column order (links and data as JSON text)."""
+    return tuple(_json(row[name]) if name in JSON_COLUMNS else row[name]
                  for name in RECORD_FIELDS)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def item_values(item: Row) -> tuple[Any, ...]:
+    return (item["url"], item["run_id"], item["index"], item["fetched_at"], _json(item["data"]))
 
 
 def prepare_pages_table(db: sqlite3.Connection) -> None:
@@ -44,6 +60,7 @@ def prepare_pages_table(db: sqlite3.Connection) -> None:
             db.execute(f"ALTER TABLE pages ADD COLUMN {name} {_COLUMN_TYPES.get(name, 'TEXT')}")
     db.execute("DROP INDEX IF EXISTS pages_url")  # the unique index below serves its lookups
     db.execute("CREATE UNIQUE INDEX IF NOT EXISTS pages_url_run ON pages (url, run_id)")
+    db.execute(CREATE_ITEMS)
 
 
 class SqliteSink:
@@ -70,16 +87,20 @@ class SqliteSink:
             raise SinkError(f"cannot open SQLite output {self.path}: {exc}") from None
         self._db = db
 
-    async def write(self, rows: list[Row]) -> None:
+    async def write(self, rows: list[Row], items: list[Row]) -> None:
         values = [page_values(row) for row in rows]
-        await asyncio.to_thread(self._insert, values)
+        pages = [(row["url"], row["run_id"]) for row in rows]
+        await asyncio.to_thread(self._insert, values, pages, [item_values(i) for i in items])
 
-    def _insert(self, rows: list[tuple[object, ...]]) -> None:
+    def _insert(self, rows: list[tuple[object, ...]], pages: list[tuple[str, str]],
+                items: list[tuple[object, ...]]) -> None:
         assert self._db is not None
         try:
             with self._db:
                 self._db.execute("BEGIN")
                 run_rows(self._db, UPSERT_PAGE, rows)
+                self._db.executemany(DELETE_ITEMS, pages)  # a page written again: its items too
+                run_rows(self._db, INSERT_ITEM, items)
         except sqlite3.Error as exc:
             raise SinkError(f"cannot write SQLite output {self.path}: {exc}") from None
 

@@ -3,7 +3,8 @@
 `put` waits while the buffer is full, so a sink that cannot keep up slows the crawl down instead
 of growing memory. A sink that fails stops the writer; the next `put` (or `close`) raises it.
 
-Each batch is a group commit: first the `-o` sinks get it (idempotent, or append-only with a
+Each batch (records, and the items their pages yielded) is a group commit: first the `-o`
+sinks get it (idempotent, or append-only with a
 checkpoint), then one job-state transaction commits the records, the URLs queued and leased
 since the last batch, and the sinks' checkpoints. A crawl killed anywhere in between resumes
 with every record written exactly once.
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Self
 
 from crawler.jobstate import Batch, JobState
-from crawler.records import Record, storable_dict
+from crawler.records import Record, storable_dict, storable_items
 from crawler.request import Request
 from crawler.sinks.base import Sink, SinkError
 
@@ -152,11 +153,14 @@ class RecordWriter:
 
     async def _write(self, records: list[Record], fps: list[int], pruned: list[bool]) -> None:
         rows = [storable_dict(record) for record in records]
+        items = [item for record in records if record.item_data
+                 for item in storable_items(record)]
         if self.state is not None and any(row["status"] == 304 for row in rows):
-            await asyncio.to_thread(self.state.carry_forward, rows)
+            items += await asyncio.to_thread(self.state.carry_forward, rows)
         for sink in self.sinks:
-            await sink.write(rows)
-        await self._commit(Batch(rows=rows, fps=fps, pruned=pruned, offsets=self._checkpoints()))
+            await sink.write(rows, items)
+        await self._commit(Batch(rows=rows, fps=fps, pruned=pruned, items=items,
+                                 offsets=self._checkpoints()))
         if self.on_stored is not None:
             await self.on_stored(fps)
         self.written += len(records)

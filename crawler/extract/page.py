@@ -1,0 +1,112 @@
+"""What a user's extraction function gets and gives: a `Page` (URL, status, headers, text and
+CSS queries on the parsed tree), and back a dict (the record's `data`) or items and follows.
+
+```python
+def quotes(page: Page):
+    for q in page.css("div.quote"):
+        yield {"text": q.css_first("span.text").text(), "author": q.css_first("small").text()}
+    nxt = page.css_first("li.next a")
+    if nxt is not None:
+        yield page.follow(nxt.attributes["href"])
+```
+
+The function runs where the page is parsed (a parse worker process), so it must be an
+importable top-level function.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from crawler.errors import UsageError
+from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, canonical
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """A URL the page's function asks the crawl to follow (see Page.follow)."""
+
+    url: str
+
+
+@dataclass
+class Page:
+    """One fetched HTML page, parsed once: links, rules and the user's function share the tree."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    text: str
+    tree: LexborHTMLParser
+    base: str  # what relative URLs resolve against: <base href>, else the page's URL
+    url_rules: UrlRules = DEFAULT_RULES
+    follows: list[str] = field(default_factory=list)
+
+    def css(self, selector: str) -> list[LexborNode]:
+        return self.tree.css(selector)
+
+    def css_first(self, selector: str) -> LexborNode | None:
+        return self.tree.css_first(selector)
+
+    def urljoin(self, url: str) -> str:
+        """`url` resolved against the page, canonical; BadURL for what is no http(s) URL."""
+        return canonical(url.strip(), self.base, self.url_rules)
+
+    def follow(self, url: str) -> Follow:
+        """Queue `url` (relative or absolute) under the crawl's rules: scope, robots.txt,
+        dedup, traps and politeness, as any link. Yield it or not: calling is enough. A URL
+        that is no http(s) URL is ignored."""
+        try:
+            absolute = self.urljoin(url)
+        except BadURL:
+            return Follow(url)
+        self.follows.append(absolute)
+        return Follow(absolute)
+
+
+Extractor = Callable[[Page], Any]
+
+
+def run_extractor(function: Extractor, page: Page) -> tuple[dict[str, Any] | None,
+                                                           list[dict[str, Any]]]:
+    """(data, items) from the user's function: a returned dict is the data; yielded (or
+    returned) dicts are items; Follow objects are taken by page.follow already. Raises
+    TypeError for anything else it gives."""
+    result = function(page)
+    if result is None or isinstance(result, Follow):
+        return None, []
+    if isinstance(result, Mapping):
+        return dict(result), []
+    if isinstance(result, str | bytes) or not isinstance(result, Iterable):
+        raise TypeError(f"the function returned a {type(result).__name__}: return a dict, "
+                        "or yield dicts and page.follow(...)")
+    items = []
+    for value in result:
+        if isinstance(value, Follow):
+            continue
+        if not isinstance(value, Mapping):
+            raise TypeError(f"the function yielded a {type(value).__name__}: yield dicts "
+                            "(items) and page.follow(...)")
+        items.append(dict(value))
+    return None, items
+
+
+def load_extractor(spec: str) -> Extractor:
+    """The function `module:function` names; UsageError when it cannot be imported."""
+    module_name, colon, name = spec.partition(":")
+    if not colon or not module_name or not name:
+        raise UsageError(f"--extractor {spec!r}: give it as module:function")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise UsageError(f"--extractor {spec!r}: cannot import {module_name}: "
+                         f"{type(exc).__name__}: {exc}") from None
+    function = getattr(module, name, None)
+    if not callable(function):
+        raise UsageError(f"--extractor {spec!r}: {module_name} has no function {name!r}")
+    return function

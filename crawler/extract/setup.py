@@ -1,0 +1,37 @@
+"""What a crawl extracts, built once from the settings before the crawl starts: the compiled
+rules, the content form and the user's function. Bad rules or a function that cannot be
+imported stop the crawl here, with one line and exit 2."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crawler.extract.page import Extractor, load_extractor
+from crawler.extract.rules import Rules, load_rules
+from crawler.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    rules: Rules | None = None
+    content: str = "none"
+    function: Extractor | None = None
+
+    @property
+    def preload(self) -> tuple[str, ...]:
+        """Modules the parse workers import before their first page."""
+        return ("crawler.parse", "crawler.extract.content") if self.content != "none" else (
+            "crawler.parse",)
+
+    @property
+    def data_columns(self) -> list[str] | None:
+        """The fields a CSV output gives a column each (the rules'); None: one `data` column."""
+        return self.rules.columns() if self.rules is not None and self.function is None \
+            else None
+
+
+def extraction_for(settings: Settings, on_page: Extractor | None = None) -> Extraction:
+    """The crawl's extraction: --extract, --content and --extractor (or the API's on_page)."""
+    rules = load_rules(settings.extract) if settings.extract else None
+    function = on_page or (load_extractor(settings.extractor) if settings.extractor else None)
+    return Extraction(rules, settings.content, function)
