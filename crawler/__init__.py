@@ -1,3 +1,26 @@
-"""An asyncio web crawler: a polite frontier, one shared HTTP session, parsing in a process pool."""
+"""An asyncio web crawler and scraper: a polite frontier, one shared HTTP session, parsing and
+extraction in a process pool, exactly-once outputs.
+
+The public Python API is what this module exports (`from crawler import Crawl, Page`);
+everything else is internal. The names load on first use, so the parse workers, which import
+`crawler.parse`, do not import the whole crawler.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {"Crawl": "crawler.api", "CrawlOutcome": "crawler.app",
+            "CrawlerError": "crawler.errors", "UsageError": "crawler.errors",
+            "Page": "crawler.extract.page", "Follow": "crawler.extract.page"}
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crawler' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

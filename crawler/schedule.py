@@ -23,6 +23,7 @@ from types import FrameType
 from croniter import croniter
 
 from crawler.errors import CrawlerError
+from crawler.extract.setup import extraction_for
 from crawler.settings import load_settings
 
 log = logging.getLogger("crawler.schedule")
@@ -98,7 +99,7 @@ def schedule_main(argv: Sequence[str], crawl_parser: argparse.ArgumentParser) ->
     flags.pop("seeds")
     config = flags.pop("config")
     try:
-        load_settings(flags, config_file=config, environ=os.environ)
+        extraction_for(load_settings(flags, config_file=config, environ=os.environ))
     except CrawlerError as exc:
         print(f"crawler: error: {exc}", file=sys.stderr)
         return exc.exit_status

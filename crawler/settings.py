@@ -338,8 +338,10 @@ def load_settings(
     *,
     config_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    source: str | None = None,
 ) -> Settings:
-    """Layer the sources (later wins), coerce and validate them once."""
+    """Layer the sources (later wins), coerce and validate them once. `source` names where
+    `flags` came from, "{name}" standing for the setting (the Python API); else the flag."""
     values: dict[str, Any] = {f.name: f.default for f in FIELDS.values()}
     sources: dict[str, str] = {}
     layers: list[tuple[str, Any, str, bool]] = []  # (name, raw value, source, raw is text)
@@ -349,7 +351,11 @@ def load_settings(
     env = environ or {}
     layers += [(n, env[ENV_PREFIX + n.upper()], f"environment {ENV_PREFIX}{n.upper()}", True)
                for n in FIELDS if ENV_PREFIX + n.upper() in env]
-    layers += [(n, v, flag_for(n), True) for n, v in (flags or {}).items()]
+    unknown = sorted(set(flags or {}) - set(FIELDS))
+    if unknown:
+        raise SettingsError(f"unknown setting {unknown[0]!r} (known: {', '.join(FIELDS)})")
+    layers += [(n, v, source.format(name=n) if source else flag_for(n), True)
+               for n, v in (flags or {}).items()]
     for name, raw, source, from_text in layers:
         values[name] = _coerce(name, raw, source, from_text=from_text)
         sources[name] = source
