@@ -11,12 +11,20 @@ from typing import Any
 import asyncpg
 import pytest
 
+from bench.servers import nginx, nginx_binary
 from crawler.app import run_crawl
 from crawler.parse import parse_page
 from crawler.parse_pool import ParseFn
 from crawler.settings import load_settings
 from crawler.urls import canonical
-from tests.real_servers import PostgresServer, RedisServer, start_postgres, start_redis
+from tests.real_servers import (
+    PostgresServer,
+    RedisServer,
+    free_port,
+    require,
+    start_postgres,
+    start_redis,
+)
 from tests.site import Site
 
 
@@ -100,3 +108,15 @@ async def pg_dsn(pg_server: PostgresServer) -> str:
 
 
 _databases = itertools.count(1)
+DOCS = Path("/usr/share/doc/python3.11/html")
+
+
+@pytest.fixture
+def nginx_docs() -> Iterator[str]:
+    """nginx serving Python's HTML docs on 127.0.0.1; yields the base URL."""
+    require(nginx_binary() is not None, "nginx")
+    require((DOCS / "index.html").is_file(), f"python3.11-doc ({DOCS})")
+    port = free_port()
+    with nginx({("127.0.0.1", port): DOCS}):
+        yield f"http://127.0.0.1:{port}"
+

@@ -11,26 +11,13 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bench.servers import nginx, nginx_binary
-from tests.real_servers import free_port, require
+from tests.real_servers import require
 
-DOCS = Path("/usr/share/doc/python3.11/html")
 pytestmark = pytest.mark.system
-
-
-@pytest.fixture
-def nginx_docs() -> Iterator[str]:
-    """nginx serving Python's HTML docs on 127.0.0.1; yields the base URL."""
-    require(nginx_binary() is not None, "nginx")
-    require((DOCS / "index.html").is_file(), f"python3.11-doc ({DOCS})")
-    port = free_port()
-    with nginx({("127.0.0.1", port): DOCS}):
-        yield f"http://127.0.0.1:{port}"
 
 
 def wget2_pages(base: str, workdir: Path) -> set[str]:

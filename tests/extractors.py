@@ -1,0 +1,39 @@
+"""Extraction functions the tests name with --extractor or on_page: importable top-level
+functions, as the parse workers need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from crawler import Page
+
+
+def quotes(page: Page) -> Iterator[Any]:
+    """The README's example: an item per quote, and the next listing page followed."""
+    for quote in page.css("div.quote"):
+        yield {"text": quote.css_first("span.text").text(),
+               "author": quote.css_first("small").text()}
+    following = page.css_first("li.next a")
+    if following is not None:
+        yield page.follow(following.attributes["href"])
+
+
+def headline(page: Page) -> dict[str, Any]:
+    """A dict: the record's data."""
+    node = page.css_first("h1")
+    return {"h1": node.text() if node else None, "status": page.status,
+            "type": page.headers.get("Content-Type"), "chars": len(page.text)}
+
+
+def broken(page: Page) -> dict[str, Any]:
+    """Raises on pages whose URL says 'bad'."""
+    if "bad" in page.url:
+        raise ValueError("this page is bad")
+    return {"ok": True}
+
+
+def two_items(page: Page) -> Iterator[dict[str, Any]]:
+    """Two items per page (the chaos test counts them)."""
+    for n in range(2):
+        yield {"n": n, "page": page.url}
