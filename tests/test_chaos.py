@@ -38,7 +38,8 @@ async def tree_sites() -> AsyncIterator[list[Site]]:
 def crawl_args(sites: list[Site]) -> list[str]:
     return ["seeds.txt", "--job-dir", "job", "-o", "out.jsonl", "-o", "out.db",
             "--concurrency", "9", "--per-host", "3", "--sink-batch-size", "20",
-            "--sink-flush-seconds", "0.05", "--parse-mode", "inline", "--quiet"]
+            "--sink-flush-seconds", "0.05", "--parse-mode", "inline", "--quiet",
+            "--extractor", "tests.extractors:two_items"]
 
 
 def job_args(per_host: int, batch: int) -> list[str]:
@@ -87,11 +88,11 @@ def committed_state(job: Path) -> tuple[dict[int, int], int, int]:
 @pytest.mark.timeout(300)
 async def test_sigkill_at_any_moment_loses_nothing_and_writes_nothing_twice(
         tree_sites: list[Site], tmp_path: Path) -> None:
-    """Seven SIGKILLs during one crawl of 3,000 pages on three hosts: five at random moments,
-    one between the JSONL and the SQLite output's writes of a batch, one after both wrote it
-    and before its commit. After
-    each kill the state is consistent (a record for every done URL, none twice); the last run
-    completes with exactly one record per page in every output."""
+    """Seven SIGKILLs during one crawl of 3,000 pages on three hosts, each page yielding two
+    items: five at random moments, one between two outputs' writes of a batch, one after all
+    wrote it and before its commit. After each kill the state is consistent (a record for
+    every done URL, none twice); the last run completes with exactly one record per page and
+    one row per item in every output."""
     seed = int(os.environ.get("CHAOS_SEED") or random.randrange(1 << 32))
     rng = random.Random(seed)
     print(f"CHAOS_SEED={seed} reproduces this run's kill times")
@@ -137,6 +138,14 @@ async def test_sigkill_at_any_moment_loses_nothing_and_writes_nothing_twice(
         with sqlite3.connect(db_path) as db:
             rows = db.execute("SELECT url FROM pages").fetchall()
         assert Counter(url for (url,) in rows) == Counter(expected), db_path
+    items = [json.loads(line) for line in (tmp_path / "out.items.jsonl").read_text().splitlines()]
+    assert Counter((i["url"], i["index"]) for i in items) == Counter(
+        (url, n) for url in expected for n in (0, 1))
+    assert all(i["data"] == {"n": i["index"], "page": i["url"]} for i in items)
+    for db_path in (tmp_path / "out.db", job / "crawl.db"):
+        with sqlite3.connect(db_path) as db:
+            rows = db.execute('SELECT url, "index" FROM items').fetchall()
+        assert Counter(rows) == Counter((url, n) for url in expected for n in (0, 1)), db_path
     # The SQLite outputs' keys hide double fetches; the servers count them. A kill may cost
     # the fetches in flight (9) and the records buffered but not committed (5 batches of 20).
     fetched_twice = sum(n - 1 for s in tree_sites for n in s.page_hits().values() if n > 1)
