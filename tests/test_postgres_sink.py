@@ -4,6 +4,7 @@ database that does not exist; and a one-process crawl with -o postgresql://."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
@@ -127,11 +128,12 @@ async def test_a_connection_corrupted_mid_operation_costs_the_pool_not_the_batch
     failures = iter([asyncpg.InternalClientError(
         "cannot switch to state 15; another operation (2) is in progress")])
 
-    async def upsert_once_corrupted(values: list[tuple[Any, ...]]) -> None:
+    async def upsert_once_corrupted(values: list[tuple[Any, ...]],
+                                    items: list[tuple[Any, ...]]) -> None:
         failure = next(failures, None)
         if failure is not None:
             raise failure
-        await real_upsert(values)
+        await real_upsert(values, items)
 
     sink._upsert = upsert_once_corrupted  # type: ignore[method-assign]
     await sink.write([row("http://a.test/1")], [])
@@ -139,3 +141,28 @@ async def test_a_connection_corrupted_mid_operation_costs_the_pool_not_the_batch
     await sink.close()
     assert [r["url"] for r in await fetch(pg_dsn, "SELECT url FROM pages")] == [
         "http://a.test/1"]
+
+
+async def test_data_and_items_reach_postgresql(site: Site, crawl: Any, pg_dsn: str) -> None:
+    """data is jsonb, items are rows of their own; a page written again replaces its items
+    (fewer this time: none is left over)."""
+    site.page("/", extra="<div class=quote><span class=text>a</span><small>b</small></div>"
+                         "<div class=quote><span class=text>c</span><small>d</small></div>")
+    await crawl([site.url("/")], outputs=[pg_dsn], job_name="scrape",
+                extractor="tests.extractors:quotes")
+    items = await fetch(pg_dsn, 'SELECT url, "index", data FROM items ORDER BY "index"')
+    assert [(r["index"], json.loads(r["data"])) for r in items] == [
+        (0, {"text": "a", "author": "b"}), (1, {"text": "c", "author": "d"})]
+    sink = PostgresSink(pg_dsn, "scrape")
+    await sink.open()
+    page = (await fetch(pg_dsn, "SELECT url, run_id FROM pages"))[0]
+    again = Record(url=page["url"], depth=0, run_id=page["run_id"], status=200,
+                   data={"x": [1, "y"]})
+    item = {"url": page["url"], "run_id": page["run_id"], "index": 0,
+            "fetched_at": again.fetched_at, "data": {"only": True}}
+    await sink.write([again.to_dict()], [item])
+    await sink.close()
+    assert [json.loads(r["data"]) for r in await fetch(pg_dsn, "SELECT data FROM items")] == [
+        {"only": True}]
+    stored = await fetch(pg_dsn, "SELECT data FROM pages")
+    assert json.loads(stored[0]["data"]) == {"x": [1, "y"]}
