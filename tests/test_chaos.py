@@ -6,6 +6,8 @@ Also: a second run on a busy job directory, and resuming after SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
 import random
@@ -36,7 +38,7 @@ async def tree_sites() -> AsyncIterator[list[Site]]:
 
 
 def crawl_args(sites: list[Site]) -> list[str]:
-    return ["seeds.txt", "--job-dir", "job", "-o", "out.jsonl", "-o", "out.db",
+    return ["seeds.txt", "--job-dir", "job", "-o", "out.jsonl", "-o", "out.db", "-o", "out.csv",
             "--concurrency", "9", "--per-host", "3", "--sink-batch-size", "20",
             "--sink-flush-seconds", "0.05", "--parse-mode", "inline", "--quiet",
             "--extractor", "tests.extractors:two_items"]
@@ -92,7 +94,7 @@ async def test_sigkill_at_any_moment_loses_nothing_and_writes_nothing_twice(
     items: five at random moments, one between two outputs' writes of a batch, one after all
     wrote it and before its commit. After each kill the state is consistent (a record for
     every done URL, none twice); the last run completes with exactly one record per page and
-    one row per item in every output."""
+    one row per item in every output (JSON Lines, CSV, SQLite)."""
     seed = int(os.environ.get("CHAOS_SEED") or random.randrange(1 << 32))
     rng = random.Random(seed)
     print(f"CHAOS_SEED={seed} reproduces this run's kill times")
@@ -138,6 +140,12 @@ async def test_sigkill_at_any_moment_loses_nothing_and_writes_nothing_twice(
         with sqlite3.connect(db_path) as db:
             rows = db.execute("SELECT url FROM pages").fetchall()
         assert Counter(url for (url,) in rows) == Counter(expected), db_path
+    rows_csv = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text(), newline="")))
+    assert Counter(row["url"] for row in rows_csv) == Counter(expected)
+    items_csv = list(csv.DictReader(io.StringIO((tmp_path / "out.items.csv").read_text(),
+                                                newline="")))
+    assert Counter((row["url"], row["index"]) for row in items_csv) == Counter(
+        (url, str(n)) for url in expected for n in (0, 1))
     items = [json.loads(line) for line in (tmp_path / "out.items.jsonl").read_text().splitlines()]
     assert Counter((i["url"], i["index"]) for i in items) == Counter(
         (url, n) for url in expected for n in (0, 1))

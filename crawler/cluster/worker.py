@@ -113,10 +113,10 @@ def check_worker_outputs(settings: Settings) -> None:
         raise UsageError("a worker needs an output for its records: -o postgresql://... "
                          "(or -o results.db)")
     for target in settings.outputs:
-        if target.lower().endswith(".jsonl"):
+        if target.lower().endswith((".jsonl", ".csv")):
             raise UsageError(f"output {target!r}: a worker's outputs must be idempotent "
-                             "(postgresql://..., .db): JSON Lines could get a record twice "
-                             "after a worker dies")
+                             "(postgresql://..., .db): an append-only file (JSON Lines, CSV) "
+                             "could get a record twice after a worker dies")
 
 
 async def run_worker(settings: Settings, *, handle_signals: bool = True,
