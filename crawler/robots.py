@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,45 @@ from crawler.urls import BadURL, canonical, origin
 
 log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
+_PRODUCT_TOKEN = re.compile(r"[A-Za-z_-]+|\*")
+_RULE_KEYS = frozenset({"allow", "disallow"})
+_GROUP_KEYS = frozenset({"user-agent", "crawl-delay", "request-rate", "visit-time"})
+
+
+def normalise_robots_txt(text: str) -> str:
+    """robots.txt as sites write it, rewritten into what protego reads as RFC 9309 means it:
+    a byte order mark dropped; a user-agent value cut to its product token (`crawler/1.0`
+    and `crawler bot` name `crawler`, RFC 9309 2.2.1); lines that are no group member
+    (Sitemap, unknown lines) no longer end a group: Sitemap lines move to the end, unknown
+    lines go, and a Crawl-delay between two user-agent lines follows the last of them."""
+    lines = text.removeprefix("\ufeff").splitlines()
+    out: list[str] = []
+    held: list[str] = []  # group members met between user-agent lines of one group
+    sitemaps: list[str] = []
+    in_agents = False  # the lines so far are this group's user-agent lines
+    for line in lines:
+        content = line.split("#", 1)[0].strip()
+        key, colon, value = content.partition(":")
+        if not colon and " " in content:  # "user-agent FooBot": the colon forgotten
+            key, _, value = content.partition(" ")
+        key = key.strip().lower()
+        if key == "user-agent":
+            token = _PRODUCT_TOKEN.match(value.strip())
+            if not in_agents:
+                out += held
+                held = []
+            out.append(f"User-agent: {token.group() if token else value.strip()}")
+            in_agents = True
+        elif key == "sitemap":
+            sitemaps.append(content)
+        elif key in _RULE_KEYS:
+            out += [*held, f"{key}: {value.strip()}"]
+            held, in_agents = [], False
+        elif key in _GROUP_KEYS:
+            (held if in_agents else out).append(content)
+        elif not content:
+            continue
+    return "\n".join([*out, *held, *sitemaps]) + "\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +72,12 @@ class RobotsRules:
     parser: Protego | None = None  # None: no rules, everything allowed
     unreachable: str | None = None  # why it could not be fetched; then nothing is allowed
     permanent: bool = False  # asking again will not help (the address guard refused the host)
+
+    @classmethod
+    def parse(cls, body: bytes, expires: float) -> RobotsRules:
+        """The rules a robots.txt body gives (as sites write them: normalise_robots_txt)."""
+        text = normalise_robots_txt(body.decode("utf-8", errors="replace"))
+        return cls(expires, parser=Protego.parse(text))
 
     def allows(self, url: str, token: str) -> bool:
         if self.unreachable is not None:
@@ -101,8 +147,7 @@ class RobotsCache:
                     return RobotsRules(now + self.cache_seconds)
                 continue
             if 200 <= status < 300:
-                text = result.body.decode("utf-8", errors="replace")
-                return RobotsRules(now + self.cache_seconds, parser=Protego.parse(text))
+                return RobotsRules.parse(result.body, now + self.cache_seconds)
             if status == 429 or status >= 500:
                 return RobotsRules(now + self.retry_seconds, unreachable=f"HTTP {status}")
             return RobotsRules(now + self.cache_seconds)  # 4xx: no rules apply
