@@ -33,14 +33,34 @@ class AddressDenied(OSError):
     """Every address of a host is refused by the guard; the message says why."""
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries, which is where its packets end up: mapped
+    (::ffff:a.b.c.d), 6to4 (2002::/16), NAT64 (64:ff9b::/96), Teredo (2001::/32, the
+    client) and IPv4-compatible (::a.b.c.d, not :: or ::1)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in NAT64 or (ip in IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def parse_ip(text: str) -> IPAddress | None:
-    """The address in `text` (brackets and IPv6 zone ids allowed), or None for a host name."""
+    """The address in `text` (brackets and IPv6 zone ids allowed), or None for a host name. An
+    IPv6 address carrying an IPv4 one is judged by that (embedded_ipv4)."""
     try:
         ip = ipaddress.ip_address(text.strip("[]").split("%", 1)[0])
     except ValueError:
         return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        return embedded_ipv4(ip) or ip
     return ip
 
 

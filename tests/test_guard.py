@@ -101,3 +101,21 @@ async def test_a_host_name_that_resolves_to_a_denied_address_is_never_connected_
                           deny_networks=["127.0.0.1/32", "::1/128"])
     assert sum(site.hits.values()) == 0
     assert len(records) == 1 and "address guard" in records[0]["error"], records
+
+
+@pytest.mark.parametrize("literal", [
+    "[2002:7f00:1::]",  # 6to4 of 127.0.0.1
+    "[64:ff9b::7f00:1]",  # NAT64 of 127.0.0.1
+    "[::127.0.0.1]",  # IPv4-compatible
+    "[2001:0:4136:e378:8000:63bf:80ff:fffe]",  # Teredo, client 127.0.0.1 (bits inverted)
+    "[2002:a9fe:a9fe::1]",  # 6to4 of 169.254.169.254
+])
+def test_ipv6_that_carries_ipv4_is_judged_by_the_ipv4(literal: str) -> None:
+    """6to4, NAT64, Teredo and IPv4-compatible addresses lead to their IPv4 address: a public
+    seed allows none of these, and --deny-network in IPv4 terms denies them."""
+    guard = AddressGuard.build([ip("8.8.8.8")])
+    reason = guard.check_url(f"http://{literal}/")
+    assert reason is not None and ("loopback" in reason or "link-local" in reason), reason
+    assert AddressGuard.build([ip("8.8.8.8")]).check_url("http://[2002:0808:0808::1]/") is None
+    denied = AddressGuard.build([ip("127.0.0.1")], deny=["127.0.0.0/8", "169.254.0.0/16"])
+    assert "denied network" in (denied.check_url(f"http://{literal}/") or "")
