@@ -24,15 +24,18 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Self
 
 from crawler.nesting import may_parse_slowly
+from crawler.orphans import die_with_parent
 from crawler.parse import PageMeta, ParseConfig, ParseResult, parse_page
 
 log = logging.getLogger(__name__)
 ParseFn = Callable[..., ParseResult]  # (url, body, content_type, config[, meta]) like parse_page
 
 
-def _ignore_interrupts() -> None:
-    """Ctrl-C reaches the whole process group; the parent, not the workers, handles it."""
+def _init_worker() -> None:
+    """Ctrl-C reaches the whole process group; the parent, not the workers, handles it. And a
+    worker dies with its parent, so a SIGKILLed crawl leaves no worker behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
 
 
 class ParseFailed(Exception):
@@ -62,9 +65,9 @@ class _Workers:
     def _new(self) -> ProcessPoolExecutor:
         # forkserver: children never inherit the event loop's threads or sockets
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(list(self.preload))
+        context.set_forkserver_preload(["crawler.forkserver_guard", *self.preload])
         return ProcessPoolExecutor(max_workers=self.size, mp_context=context,
-                                   initializer=_ignore_interrupts)
+                                   initializer=_init_worker)
 
     def rebuild(self, generation: int, *, kill: bool) -> None:
         """Replace the executor (killing its workers first when one hangs), unless a caller
