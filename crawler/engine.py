@@ -247,7 +247,12 @@ class Crawler:
                 request.robots_waits += 1
                 return Retry(self.settings.robots_retry_seconds)
             return f"robots.txt unreachable ({rules.unreachable}): not fetched"
-        self.frontier.set_host_rules(request.url, rules.crawl_delay(self.token))
+        crawl_delay = rules.crawl_delay(self.token)
+        if crawl_delay is not None and crawl_delay > self.settings.max_crawl_delay:
+            return self._give_up_host(
+                request.url, f"host asked for Crawl-delay {crawl_delay:g}s, more than "
+                f"--max-crawl-delay {self.settings.max_crawl_delay:g}s: host given up")
+        self.frontier.set_host_rules(request.url, crawl_delay)
         if not rules.allows(request.url, self.token):
             return "disallowed by robots.txt"
         return None
@@ -272,12 +277,16 @@ class Crawler:
                         "for %gs", origin(url), self.health.threshold, self.settings.host_pause)
             self.frontier.pause_host(url, time.monotonic() + self.settings.host_pause)
         elif verdict is Verdict.GIVE_UP:
-            reason = (f"host unreachable: {2 * self.health.threshold} timeouts or connection "
-                      "failures in a row: host given up")
-            self._given_up[origin(url)] = reason
-            log.warning("%s: %s", origin(url), reason)
+            self._give_up_host(url, f"host unreachable: {2 * self.health.threshold} timeouts "
+                               "or connection failures in a row: host given up")
             return True
         return False
+
+    def _give_up_host(self, url: str, reason: str) -> str:
+        """Skip every URL of the host from now on, each with a record saying `reason`."""
+        self._given_up[origin(url)] = reason
+        log.warning("%s: %s", origin(url), reason)
+        return reason
 
     def _retry_or_give_up(self, request: Request, result: FetchResult,
                           record: Record) -> Retry | None:
@@ -289,11 +298,9 @@ class Crawler:
         wait = retry_after_seconds(result.retry_after) if result.status in (429, 503) else None
         if wait is not None:
             if wait > settings.max_retry_after:
-                reason = (f"host asked to wait {wait:.0f}s (Retry-After), more than "
-                          f"--max-retry-after {settings.max_retry_after:g}s: host given up")
-                self._given_up[origin(request.url)] = reason
-                log.warning("%s: %s", origin(request.url), reason)
-                record.error = reason
+                record.error = self._give_up_host(
+                    request.url, f"host asked to wait {wait:.0f}s (Retry-After), more than "
+                    f"--max-retry-after {settings.max_retry_after:g}s: host given up")
                 return None
             self.frontier.pause_host(request.url, time.monotonic() + wait)
         what = result.error or f"HTTP {result.status}"

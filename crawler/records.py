@@ -116,7 +116,8 @@ CHANGES = ("new", "changed", "unchanged", "gone")
 _ERROR_KINDS = ("timeout", "connection failed", "server disconnected", "incomplete body",
                 "undecodable body",
                 "bad response", "address guard", "trap", "disallowed by robots.txt",
-                "robots.txt unreachable", "host asked to wait", "host unreachable",
+                "robots.txt unreachable", "host asked to wait", "host asked for Crawl-delay",
+                "host unreachable",
                 "too many redirects", "bad redirect", "internal error", "parse",
                 "record not storable", "extract failed")
 

@@ -160,6 +160,9 @@ class Settings:
                                   "with jitter, up to max-delay", _at_least(0))
     max_retry_after: float = setting(600.0, "longest Retry-After honoured; a host asking for "
                                      "more is given up for this crawl", _at_least(0))
+    max_crawl_delay: float = setting(300.0, "longest robots.txt Crawl-delay honoured; a host "
+                                     "asking for more is given up for this crawl, a record "
+                                     "per URL", _at_least(0))
     host_failures: int = setting(4, "timeouts or connection failures in a row after which a "
                                  "host is paused for --host-pause seconds; as many again give "
                                  "it up for this crawl, a record per URL (0 = never)",

@@ -272,3 +272,21 @@ async def test_autothrottle_slows_down_for_a_slow_host(site: Site, crawl) -> Non
     await crawl([site.url("/")], per_host=4, autothrottle="true", autothrottle_start=0.2,
                 autothrottle_target=1)
     assert site.max_active <= 2
+
+
+@pytest.mark.timeout(60)
+async def test_a_huge_crawl_delay_gives_the_host_up(two_sites: tuple[Site, Site],
+                                                    crawl) -> None:
+    """Crawl-delay: 1000000000 once made the crawl wait forever: a host asking for more than
+    --max-crawl-delay is given up, a record per URL; the other host is crawled as usual."""
+    slow, other = two_sites
+    slow.add("/robots.txt", b"User-agent: *\nCrawl-delay: 1000000000\n",
+             content_type="text/plain")
+    slow.page("/", "/a", "/b")
+    other.page("/", "/c")
+    other.page("/c")
+    records = by_url(await crawl([slow.url("/"), other.url("/")]))
+    assert records[slow.url("/")]["error"] == (
+        "host asked for Crawl-delay 1e+09s, more than --max-crawl-delay 300s: host given up")
+    assert set(slow.page_hits()) == set()
+    assert records[other.url("/c")]["status"] == 200
