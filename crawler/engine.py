@@ -34,7 +34,7 @@ from crawler.robots import RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sinks.writer import RecordWriter
-from crawler.traps import TrapLimits, url_trap
+from crawler.traps import TrapLimits, record_form, url_trap
 from crawler.urls import BadURL, canonical, fingerprint, origin
 
 log = logging.getLogger(__name__)
@@ -354,7 +354,7 @@ class Crawler:
         except BadURL as exc:
             record.error = f"bad redirect: {exc}"
             return
-        record.final_url = target
+        record.final_url = record_form(target, fingerprint(target), self.parse_config.traps)
         if request.redirects >= self.settings.max_redirects:
             record.error = f"too many redirects (more than {self.settings.max_redirects})"
             return
@@ -364,10 +364,12 @@ class Crawler:
             log.info("seed %s redirects to %s; that host is now in scope", request.url, target)
         if self.scope.allows(target):
             fp = fingerprint(target)
-            trap = url_trap(target, self.parse_config.traps)  # as a link's shape is checked
+            traps = self.parse_config.traps
+            trap = url_trap(target, traps)  # as a link's shape is checked
             pruned = await self.frontier.add_links(
                 [] if trap else [(target, fp)], request.depth, request.url,
-                request.redirects + 1, pruned=[(target, fp, trap)] if trap else [])
+                request.redirects + 1,
+                pruned=[(record_form(target, fp, traps), fp, trap)] if trap else [])
             for url, fp, reason in pruned:
                 await self._write_pruned(url, fp, request.depth, request.url, reason)
 
@@ -405,6 +407,9 @@ class Crawler:
         if header_nofollow:
             return
         depth = request.depth + 1
+        if parsed.pruned_unrecorded:
+            log.warning("%s: %d more links not followed by trap limits, not recorded one by "
+                        "one", request.url, parsed.pruned_unrecorded)
         pruned = await self.frontier.add_links(parsed.follow, depth, request.url,
                                                pruned=parsed.pruned)
         for url, fp, reason in pruned:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from crawler.extract.page import Extractor, Page, run_extractor
 from crawler.extract.rules import Rules
 from crawler.nesting import limit_nesting, may_nest_deeply
 from crawler.scope import Scope
-from crawler.traps import TrapLimits, url_trap
+from crawler.traps import TrapLimits, record_form, url_trap
 from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, fingerprint, resolve_link
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -33,6 +34,8 @@ _REFRESH_URL = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?["']?([
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
 DETECT_BYTES = 64 * 1024
+LINK_BYTES = 1 << 20  # the links one record stores, at most (links_found counts them all)
+MAX_PRUNED_RECORDS = 1000  # trap records one page may add
 DEFAULT_TRAPS = TrapLimits()
 _VALUED_DIRECTIVES = frozenset({"unavailable_after", "max-snippet", "max-image-preview",
                                 "max-video-preview"})
@@ -82,6 +85,7 @@ class ParseResult:
     content: str | None = None
     items: list[dict[str, Any]] = field(default_factory=list)
     extract_error: str | None = None  # the rules or the function failed on this page
+    pruned_unrecorded: int = 0  # trap links beyond MAX_PRUNED_RECORDS: counted, not recorded
 
 
 def is_html(content_type: str | None) -> bool:
@@ -186,7 +190,9 @@ def parse_page(url: str, body: bytes, content_type: str | None,
     result.noindex, result.nofollow = "noindex" in directives, "nofollow" in directives
     canonical_node = tree.css_first('link[rel="canonical"][href]')
     if canonical_node is not None:
-        result.canonical_url = _absolute(canonical_node.attributes.get("href"), base, rules)
+        found = _absolute(canonical_node.attributes.get("href"), base, rules)
+        result.canonical_url = None if found is None else record_form(
+            found, fingerprint(found), config.traps)
     for node in tree.css("meta[http-equiv]"):
         if (node.attributes.get("http-equiv") or "").strip().lower() == "refresh":
             match = _REFRESH_URL.match(node.attributes.get("content") or "")
@@ -226,39 +232,56 @@ def _follow_links(urls: list[str], config: ParseConfig, result: ParseResult) -> 
     if result.nofollow and config.obey_robots_meta:
         return
     for link in urls:
-        if not config.scope.allows(link):
-            continue
-        trap = url_trap(link, config.traps)
-        if trap is not None:
-            result.pruned.append((link, fingerprint(link), trap))
-        else:
-            result.follow.append((link, fingerprint(link)))
+        if config.scope.allows(link):
+            _follow_or_prune(link, config, result)
+
+
+def _follow_or_prune(link: str, config: ParseConfig, result: ParseResult) -> None:
+    """Queue an in-scope link, or keep it as a trap record; one page adds at most
+    MAX_PRUNED_RECORDS of those, the rest are only counted (pruned_unrecorded)."""
+    fp = fingerprint(link)
+    trap = url_trap(link, config.traps)
+    if trap is None:
+        result.follow.append((link, fp))
+    elif len(result.pruned) < MAX_PRUNED_RECORDS:
+        result.pruned.append((record_form(link, fp, config.traps), fp, trap))
+    else:
+        result.pruned_unrecorded += 1
 
 
 def _collect_links(tree: LexborHTMLParser, base: str, config: ParseConfig,
                    result: ParseResult) -> None:
-    """Fill result.links, .follow and .pruned, at most config.max_links distinct links."""
+    """Fill result.links, .follow and .pruned, at most config.max_links distinct links. What
+    one page adds to the records is bounded: links over --max-url-length are never stored in
+    full, and the links stored take at most LINK_BYTES."""
     seen: set[str] = set()
+    long_seen: set[int] = set()  # fingerprints of links too long to keep as strings
     scope, keep, obey_rel, rules = (config.scope, config.keep_links, config.obey_rel_nofollow,
                                     config.rules)
+    longest = config.traps.max_url_length or sys.maxsize
     follow_none = result.nofollow and config.obey_robots_meta
+    stored = 0
     for node in tree.css(LINK_SELECTOR):
         attrs = node.attributes
         link = _absolute(attrs.get("href") if "href" in attrs else attrs.get("src"), base, rules)
         if link is None or link in seen:
             continue
-        if len(seen) >= config.max_links:
+        if len(seen) + len(long_seen) >= config.max_links:
             break
-        seen.add(link)
-        if keep:
-            result.links.append(link)
+        oversize = len(link) > longest
+        if oversize:
+            fp = fingerprint(link)
+            if fp in long_seen:
+                continue
+            long_seen.add(fp)
+        else:
+            seen.add(link)
+            if keep and stored < LINK_BYTES:
+                result.links.append(link)
+                stored += len(link)
         if follow_none or not scope.allows(link):
             continue
         if obey_rel and "nofollow" in (attrs.get("rel") or "").lower().split():
             continue
-        trap = url_trap(link, config.traps)
-        if trap is not None:
-            result.pruned.append((link, fingerprint(link), trap))
-        else:
-            result.follow.append((link, fingerprint(link)))
-    result.links_found = len(seen)
+        _follow_or_prune(link, config, result)
+    result.links_found = len(seen) + len(long_seen)

@@ -21,6 +21,19 @@ class TrapLimits:
     max_segment_repeats: int = 3
 
 
+RECORDED_PREFIX = 256  # characters of an oversize URL kept in its trap record
+
+
+def record_form(canonical_url: str, fp: int, limits: TrapLimits) -> str:
+    """How a trap record names its URL: as it is, or when longer than --max-url-length its
+    first RECORDED_PREFIX characters and `#cut-` with its fingerprint (canonical URLs have no
+    fragment, so this names no real URL, and the fingerprint keeps it unique). A 100 KB URL
+    must not cost 100 KB in every output."""
+    if not limits.max_url_length or len(canonical_url) <= limits.max_url_length:
+        return canonical_url
+    return f"{canonical_url[:RECORDED_PREFIX]}#cut-{fp:016x}"
+
+
 def path_of(canonical_url: str) -> str:
     """The path of a canonical URL (no query)."""
     start = canonical_url.find("/", canonical_url.find("//") + 2)

@@ -103,3 +103,30 @@ async def test_hostile_site(tmp_path: Path) -> None:
     # Bodies in flight are at most CONCURRENCY x BODY_CAP; without the cap the three bombs
     # alone would expand to 768 MiB.
     assert peak - baseline < CONCURRENCY * BODY_CAP + 64 * MIB, (peak / MIB, baseline / MIB)
+
+
+async def test_one_hostile_page_costs_a_bounded_number_of_bytes(site: Site, crawl,
+                                                                tmp_path: Path) -> None:
+    """A 175 KB page whose <base href> is a 100 KB path, with 4,000 short relative links, once
+    made 1.2 GB of JSON Lines and a 2 GB crawl.db: every link resolved to a 100 KB URL, each
+    recorded twice, all listed in the page's record. Now oversize URLs are recorded cut
+    (`#cut-` and their fingerprint), a page adds at most 1,000 trap records and stores at most
+    1 MiB of links."""
+    long_path = "/" + "b" * 100_000 + "/"
+    links = "".join(f"<a href='l{i}'>x</a>" for i in range(4000))
+    site.add("/", f"<base href='{long_path}'>{links}".encode())
+    site.redirect("/moved", "/" + "c" * 15_000)  # under the header cap, over the URL cap
+    site.page("/other", "/moved")
+    job = tmp_path / "job"
+    records = await crawl([site.url("/"), site.url("/other")], job_dir=str(job))
+    out = tmp_path / "out-1.jsonl"  # the crawl fixture's first output
+    assert out.stat().st_size < 2_000_000, out.stat().st_size
+    assert (job / "crawl.db").stat().st_size < 8_000_000
+    page = next(r for r in records if r["url"] == site.url("/"))
+    assert page["links_found"] == 4000 and page["links"] == []
+    traps = [r for r in records if r["error"] == "trap: URL longer than 2048 characters"]
+    assert len(traps) == 1000 + 1  # the page's first 1,000, and the redirect's target
+    assert all("#cut-" in r["url"] and len(r["url"]) < 300 for r in traps)
+    moved = next(r for r in records if r["url"] == site.url("/moved"))
+    assert len(moved["final_url"]) < 300 and len(moved["links"][0]) < 300
+    assert len(site.page_hits()) == 3
