@@ -92,7 +92,7 @@ class Frontier:
         return self.queued + self.in_flight
 
     def add(self, url: str, fp: int, depth: int, referrer: str | None = None,
-            redirects: int = 0) -> bool | str:
+            redirects: int = 0, chain: int = 0) -> bool | str:
         """Queue a canonical, in-scope URL. Never blocks.
 
         True: queued. False: seen before or over --max-pages. A string: pruned by a trap limit
@@ -109,7 +109,7 @@ class Frontier:
         self._seen.add(fp)
         if pruned is not None:
             return pruned
-        request = Request(url, depth, referrer, redirects, fp)
+        request = Request(url, depth, referrer, redirects, fp, chain=chain)
         self._admit(key, host, request)
         if self.on_queue is not None:
             self.on_queue(request)
@@ -117,14 +117,14 @@ class Frontier:
 
     async def add_links(self, links: Iterable[tuple[str, int]], depth: int,
                         referrer: str | None, redirects: int = 0,
-                        pruned: Iterable[tuple[str, int, str]] = ()
+                        pruned: Iterable[tuple[str, int, str]] = (), chain: int = 0
                         ) -> list[tuple[str, int, str]]:
         """`add` each link and mark `pruned` (a parse worker's trap verdicts) seen; returns the
         URLs to record as pruned, (url, fingerprint, reason), each once."""
         out = []
         add = self.add
         for url, fp in links:
-            added = add(url, fp, depth, referrer, redirects)
+            added = add(url, fp, depth, referrer, redirects, chain)
             if isinstance(added, str):
                 out.append((url, fp, added))
         for url, fp, reason in pruned:

@@ -31,7 +31,7 @@ class FrontierAPI(Protocol):
 
     async def add_links(self, links: Iterable[tuple[str, int]], depth: int,
                         referrer: str | None, redirects: int = 0,
-                        pruned: Iterable[tuple[str, int, str]] = ()
+                        pruned: Iterable[tuple[str, int, str]] = (), chain: int = 0
                         ) -> list[tuple[str, int, str]]: ...
 
     async def share_scope(self, url: str) -> None: ...

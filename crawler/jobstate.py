@@ -47,7 +47,7 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS urls (fp INTEGER PRIMARY KEY, url TEXT NOT NULL, "
     "depth INTEGER NOT NULL, referrer TEXT, redirects INTEGER NOT NULL, state INTEGER NOT NULL, "
     "ok INTEGER, etag TEXT, last_modified TEXT, content_hash TEXT, status INTEGER, "
-    "fetched_at TEXT)",
+    "fetched_at TEXT, chain INTEGER NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, "
     "finished_at TEXT, outcome TEXT NOT NULL, sessions INTEGER NOT NULL, report TEXT)",
     "CREATE TABLE IF NOT EXISTS sink_offsets (sink TEXT PRIMARY KEY, byte_offset INTEGER "
@@ -113,6 +113,8 @@ class JobState:
             db.create_function("error_kind", 1, error_kind, deterministic=True)
             for statement in SCHEMA:
                 db.execute(statement)
+            if "chain" not in {row[1] for row in db.execute("PRAGMA table_info(urls)")}:
+                db.execute("ALTER TABLE urls ADD COLUMN chain INTEGER NOT NULL DEFAULT 0")
             prepare_pages_table(db)
         except sqlite3.Error as exc:
             raise UsageError(f"cannot use job state {path}: {exc}") from None

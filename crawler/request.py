@@ -28,3 +28,4 @@ class Request:
     history: History | None = None  # set when an earlier run fetched it (a recrawl)
     attempts: int = 0  # fetch attempts made so far
     robots_waits: int = 0  # times it waited for an unreachable robots.txt
+    chain: int = 0  # links in a row from pages of the same path pattern (crawler.traps)

@@ -199,6 +199,10 @@ class Settings:
                                        "(/a/a/a/a) are not followed", _at_least(1))
     max_pages_per_host: int = setting(100000, "URLs admitted per host (0 = no limit)",
                                       _at_least(0))
+    max_pattern_chain: int = setting(150, "links followed in a row between pages of one path "
+                                     "pattern (digits as N: /events/2026/3 -> /events/2026/4); "
+                                     "past it they are a trap, so infinite calendars end "
+                                     "(0 = no limit)", _at_least(0))
     max_query_variants: int = setting(1000, "distinct queries admitted for one path "
                                       "(calendars, session ids; 0 = no limit)", _at_least(0))
     max_links_per_page: int = setting(10000, "links taken from one page; the rest are "

@@ -10,9 +10,9 @@ from crawler.request import History, Request
 from crawler.urls import fp_from_sql, fp_to_sql
 
 FLUSH_AT = 2000
-COLUMNS = "url, depth, referrer, redirects, fp, ok, etag, last_modified, content_hash"
-PLACES = ", ".join("?" * 9)
-Row = tuple[str, int, str | None, int, int, int | None, str | None, str | None, str | None]
+COLUMNS = "url, depth, referrer, redirects, fp, ok, etag, last_modified, content_hash, chain"
+PLACES = ", ".join("?" * 10)
+Row = tuple[str, int, str | None, int, int, int | None, str | None, str | None, str | None, int]
 
 
 def to_row(request: Request) -> Row:
@@ -21,14 +21,14 @@ def to_row(request: Request) -> Row:
             fp_to_sql(request.fp))
     h = request.history
     if h is None:
-        return (*head, None, None, None, None)
-    return (*head, int(h.ok), h.etag, h.last_modified, h.content_hash)
+        return (*head, None, None, None, None, request.chain)
+    return (*head, int(h.ok), h.etag, h.last_modified, h.content_hash, request.chain)
 
 
 def from_row(row: Row) -> Request:
-    url, depth, referrer, redirects, fp, ok, etag, last_modified, content_hash = row
+    url, depth, referrer, redirects, fp, ok, etag, last_modified, content_hash, chain = row
     history = None if ok is None else History(bool(ok), etag, last_modified, content_hash)
-    return Request(url, depth, referrer, redirects, fp_from_sql(fp), history)
+    return Request(url, depth, referrer, redirects, fp_from_sql(fp), history, chain=chain or 0)
 
 
 class SpillQueue:
@@ -43,7 +43,7 @@ class SpillQueue:
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute("CREATE TABLE spill (id INTEGER PRIMARY KEY, url TEXT, depth INTEGER, "
                          "referrer TEXT, redirects INTEGER, fp INTEGER, ok INTEGER, etag TEXT, "
-                         "last_modified TEXT, content_hash TEXT)")
+                         "last_modified TEXT, content_hash TEXT, chain INTEGER)")
         self._buffer: list[Row] = []
         self._on_disk = 0
 

@@ -6,6 +6,7 @@ crawl's state (depth, per-host budget, query variants of one path) are the front
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -19,6 +20,24 @@ class TrapLimits:
     max_url_length: int = 2048
     max_path_segments: int = 32
     max_segment_repeats: int = 3
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def path_pattern(path: str) -> str:
+    """A path with every run of digits replaced by N: /events/2026/3 is /events/N/N."""
+    return _DIGITS.sub("N", path)
+
+
+def same_pattern(link_path: str, page_path: str, page_pattern: str | None) -> bool:
+    """True when a link stays in its page's path pattern: the same path (another query of the
+    page), or, for a page whose path holds digits (`page_pattern` given), the same pattern.
+    Chains of such links are how calendars and other infinite spaces unroll."""
+    if link_path == page_path:
+        return True
+    return page_pattern is not None and len(link_path) < 2 * len(page_path) + 8 and \
+        path_pattern(link_path) == page_pattern
 
 
 RECORDED_PREFIX = 256  # characters of an oversize URL kept in its trap record

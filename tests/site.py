@@ -65,6 +65,7 @@ class Site:
     gauge: Gauge = field(default_factory=Gauge)  # this site's own concurrency
     shared: Gauge | None = None  # a gauge shared with other sites
     base: str = ""
+    fallback: Handler | None = None  # answers paths no handler has (else 404)
     not_modified: int = 0  # 304 answers sent
     _runner: web.AppRunner | None = None
 
@@ -126,7 +127,7 @@ class Site:
         try:
             if self.delay:
                 await asyncio.sleep(self.delay)
-            handler = self.handlers.get(request.path)
+            handler = self.handlers.get(request.path, self.fallback)
             if handler is None:
                 return web.Response(status=404, text="not found", content_type="text/html")
             return await handler(request)

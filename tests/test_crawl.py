@@ -286,7 +286,8 @@ async def test_redirect_targets_get_the_url_shape_trap_checks(site: Site, crawl)
     site.redirect("/long", "/" + "x" * 15_000)
     site.redirect("/loop", "/a/a/a/a/a")
     records = {r["url"]: r for r in await crawl([site.url("/")])}
-    long_target = site.url("/" + "x" * 15_000)
+    long_target = next(url for url in records if "#cut-" in url)  # recorded cut, not in full
+    assert long_target.startswith(site.url("/xxx")) and len(long_target) < 300
     assert records[long_target]["error"] == "trap: URL longer than 2048 characters"
     assert records[site.url("/a/a/a/a/a")]["error"].startswith("trap: path segment 'a'")
     assert set(site.page_hits()) == {"/", "/long", "/loop"}

@@ -59,16 +59,16 @@ class FrontierUnavailable(Unavailable):
 def encode_entry(request: Request) -> str:
     """`FP|JSON`: the Lua scripts read the fingerprint; the rest is the worker's."""
     body = orjson.dumps([request.url, request.depth, request.referrer, request.redirects,
-                         request.attempts, request.robots_waits]).decode()
+                         request.attempts, request.robots_waits, request.chain]).decode()
     return f"{fp_to_sql(request.fp)}|{body}"
 
 
 def decode_entry(entry: str | bytes) -> Request:
     text = entry.decode() if isinstance(entry, bytes) else entry
     fp, _, body = text.partition("|")
-    url, depth, referrer, redirects, attempts, robots_waits = orjson.loads(body)
+    url, depth, referrer, redirects, attempts, robots_waits, *rest = orjson.loads(body)
     return Request(url, depth, referrer, redirects, fp_from_sql(int(fp)), attempts=attempts,
-                   robots_waits=robots_waits)
+                   robots_waits=robots_waits, chain=rest[0] if rest else 0)
 
 
 class RedisLink:
@@ -171,7 +171,8 @@ class RedisFrontier:
 
     async def add_links(self, links: Iterable[tuple[str, int]], depth: int,
                         referrer: str | None, redirects: int = 0,
-                        pruned: Sequence[tuple[str, int, str]] = ()) -> list[tuple[str, int, str]]:
+                        pruned: Sequence[tuple[str, int, str]] = (), chain: int = 0
+                        ) -> list[tuple[str, int, str]]:
         """Queue `links` cluster-wide and mark `pruned` seen, in one round trip; returns the
         URLs to record as pruned (url, fingerprint, reason), each once in the whole job."""
         calls: list[tuple[str | int, ...]] = []  # the ADD script's values, per URL
@@ -186,7 +187,7 @@ class RedisFrontier:
                 calls.append(self._item("p", url, fp, "", ""))
                 items.append((url, fp, reason))
                 continue
-            request = Request(url, depth, referrer, redirects, fp)
+            request = Request(url, depth, referrer, redirects, fp, chain=chain)
             calls.append(self._item("a", url, fp, encode_entry(request),
                                     self._query_counter(url)))
             items.append((url, fp, None))
