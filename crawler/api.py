@@ -31,7 +31,7 @@ from crawler.app import CrawlOutcome, run_crawl, run_event_loop
 from crawler.errors import UsageError
 from crawler.extract.page import Extractor
 from crawler.settings import Settings, load_settings
-from crawler.urls import BadURL, canonical
+from crawler.urls import BadURL, canonical, credentials_of, origin
 
 
 class Crawl:
@@ -43,6 +43,7 @@ class Crawl:
                  config: str | Path | None = None, **settings: Any) -> None:
         self.settings: Settings = load_settings(
             settings, config_file=Path(config) if config else None, source="Crawl({name}=...)")
+        self.credentials: dict[str, tuple[str, str]] = {}
         self.seeds = [self._seed(url) for url in seeds]
         if not self.seeds:
             raise UsageError("Crawl needs at least one seed URL")
@@ -52,9 +53,13 @@ class Crawl:
 
     def _seed(self, url: str) -> str:
         try:
-            return canonical(url.strip(), rules=self.settings.url_rules)
+            seed = canonical(url.strip(), rules=self.settings.url_rules)
         except BadURL as exc:
             raise UsageError(f"seed {url!r}: {exc}") from None
+        found = credentials_of(url.strip())
+        if found is not None:
+            self.credentials[origin(seed)] = found
+        return seed
 
     def run(self) -> CrawlOutcome:
         """Crawl until done (or resumed and finished) and return how it went; blocks. Inside a
@@ -64,7 +69,7 @@ class Crawl:
     async def run_async(self) -> CrawlOutcome:
         """The same, as a coroutine for a program that already runs an event loop."""
         return await run_crawl(self.settings, self.seeds, handle_signals=False,
-                               on_page=self.on_page)
+                               on_page=self.on_page, credentials=self.credentials)
 
 
 def _check_importable(function: Extractor) -> None:

@@ -106,11 +106,13 @@ def restore(state: JobState, frontier: Frontier) -> int:
 
 async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: bool = True,
                     parse_fn: ParseFn = parse_page,
-                    on_page: Extractor | None = None) -> CrawlOutcome:
+                    on_page: Extractor | None = None,
+                    credentials: dict[str, tuple[str, str]] | None = None) -> CrawlOutcome:
     """Run the job in `settings.job_dir` from `seeds` (canonical URLs): resume its unfinished
     run, start its first one, recrawl it when asked or due, or do nothing (an idle outcome).
     `parse_fn` is the page parser the workers run (a picklable top-level function);
-    `on_page`, a user's extraction function (else --extractor's)."""
+    `on_page`, a user's extraction function (else --extractor's); `credentials`, the seeds'
+    user and password by origin (crawler.seeds)."""
     extraction = extraction_for(settings, on_page)  # bad rules stop us before the job starts
     job_dir = Path(settings.job_dir)
     raise_open_files_limit(settings.concurrency)
@@ -120,7 +122,7 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
         state = JobState.open(job_dir)
         try:
             return await _run_job(settings, seeds, state, spill, handle_signals, parse_fn,
-                                  extraction)
+                                  extraction, credentials or {})
         finally:
             state.close()
             if spill is not None:
@@ -129,7 +131,8 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
 
 async def _run_job(settings: Settings, seeds: list[str], state: JobState,
                    spill: SpillQueue | None, handle_signals: bool,
-                   parse_fn: ParseFn, extraction: Extraction) -> CrawlOutcome:
+                   parse_fn: ParseFn, extraction: Extraction,
+                   credentials: dict[str, tuple[str, str]]) -> CrawlOutcome:
     run = state.begin_run(new_run_id(), recrawl=settings.recrawl,
                           recrawl_after=settings.recrawl_after)
     sinks = open_sinks(settings.outputs, settings.job_name, settings.pg_pool_size,
@@ -152,7 +155,7 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
     result = "failed"
     try:
         await _crawl(settings, seeds, moved, frontier, guard, sinks, state, outcome,
-                     handle_signals, parse_fn, extraction)
+                     handle_signals, parse_fn, extraction, credentials)
         result = "stopped" if outcome.stopped_by is not None or frontier.pending else "completed"
     finally:
         _report(settings, state, outcome, result)
@@ -175,13 +178,13 @@ def _report(settings: Settings, state: JobState, outcome: CrawlOutcome, result: 
 async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontier: Frontier,
                  guard: AddressGuard, sinks: list[Sink], state: JobState,
                  outcome: CrawlOutcome, handle_signals: bool, parse_fn: ParseFn,
-                 extraction: Extraction) -> None:
+                 extraction: Extraction, credentials: dict[str, tuple[str, str]]) -> None:
     scope = Scope.for_seeds(settings.scope, seeds + moved, settings.allow, settings.deny)
     async with (
         ParsePool(settings.parse_mode, settings.parse_workers, timeout=settings.parse_timeout,
                   parse_fn=parse_fn, inline_max_bytes=settings.parse_inline_max_bytes,
                   preload=extraction.preload) as parser,
-        Fetcher(settings, guard) as fetcher,
+        Fetcher(settings, guard, credentials) as fetcher,
         RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds,
                      state) as writer,
     ):

@@ -143,7 +143,8 @@ def crawl_main(argv: Sequence[str]) -> int:
         seeds = read_seeds(seeds_path, settings.url_rules)
         for problem in seeds.problems:
             log.error("skipping seed line %s", problem)
-        outcome = run_event_loop(run_crawl(settings, seeds.urls))
+        outcome = run_event_loop(run_crawl(settings, seeds.urls,
+                                           credentials=seeds.credentials))
     except USER_ERRORS as exc:
         return exit_status_of(exc)
     if not settings.quiet:

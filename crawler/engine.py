@@ -35,7 +35,7 @@ from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sinks.writer import RecordWriter
 from crawler.traps import TRAP, TrapLimits, record_form, url_trap
-from crawler.urls import BadURL, canonical, fingerprint, origin
+from crawler.urls import BadURL, canonical, fingerprint, host_of
 
 log = logging.getLogger(__name__)
 NO_EXTRACTION = Extraction()
@@ -94,7 +94,7 @@ class Crawler:
         self.token = settings.robots_token
         self.scope = scope
         self.parse_config = self._parse_config(scope)
-        self._given_up: dict[str, str] = {}  # origin -> why every URL on it is skipped
+        self._given_up: dict[str, str] = {}  # host -> why every URL on it is skipped
         self.health = HostHealth(settings.host_failures)
         self._tasks: set[asyncio.Task[None]] = set()
         self._fatal: BaseException | None = None
@@ -197,7 +197,7 @@ class Crawler:
 
     async def _visit_steps(self, request: Request, record: Record) -> Record | Retry:
         if self._given_up:  # the address guard is the fetcher's, applied on every fetch
-            refused = self._given_up.get(origin(request.url))
+            refused = self._given_up.get(host_of(request.url))
             if refused is not None:
                 record.error = refused
                 return record
@@ -271,10 +271,10 @@ class Crawler:
     def _host_stopped_answering(self, url: str, error: str | None) -> bool:
         """Count the fetch in the host's health: pause the host after a run of transport
         failures, give it up after as many again. True when the host is now given up."""
-        verdict = self.health.record(origin(url), error)
+        verdict = self.health.record(host_of(url), error)
         if verdict is Verdict.PAUSE:
             log.warning("%s: %d timeouts or connection failures in a row: leaving it alone "
-                        "for %gs", origin(url), self.health.threshold, self.settings.host_pause)
+                        "for %gs", host_of(url), self.health.threshold, self.settings.host_pause)
             self.frontier.pause_host(url, time.monotonic() + self.settings.host_pause)
         elif verdict is Verdict.GIVE_UP:
             self._give_up_host(url, f"host unreachable: {2 * self.health.threshold} timeouts "
@@ -284,8 +284,8 @@ class Crawler:
 
     def _give_up_host(self, url: str, reason: str) -> str:
         """Skip every URL of the host from now on, each with a record saying `reason`."""
-        self._given_up[origin(url)] = reason
-        log.warning("%s: %s", origin(url), reason)
+        self._given_up[host_of(url)] = reason
+        log.warning("%s: %s", host_of(url), reason)
         return reason
 
     def _retry_or_give_up(self, request: Request, result: FetchResult,

@@ -19,6 +19,7 @@ from crawler.decoding import Undecodable, decode_layers, left_by_aiohttp
 from crawler.guard import AddressDenied, AddressGuard, GuardedResolver
 from crawler.settings import Settings
 from crawler.textsafe import exact_or_none, safe_optional, safe_text, url_from_header
+from crawler.urls import origin
 
 READ_CHUNK = 64 * 1024
 
@@ -87,9 +88,13 @@ def describe_error(exc: BaseException, timeout: float) -> str:
 class Fetcher:
     """Owns the crawl's one ClientSession; `fetch(url)` never raises for network trouble."""
 
-    def __init__(self, settings: Settings, guard: AddressGuard | None = None) -> None:
+    def __init__(self, settings: Settings, guard: AddressGuard | None = None,
+                 credentials: dict[str, tuple[str, str]] | None = None) -> None:
         self.settings = settings
         self.guard = guard or AddressGuard()
+        # the seeds' credentials, by origin: sent to that origin only (crawler.seeds)
+        self.auth = {key: aiohttp.encode_basic_auth(user, password)
+                     for key, (user, password) in (credentials or {}).items()}
         self.keep_headers = False  # a user's extraction function reads them
         self._session: aiohttp.ClientSession | None = None
 
@@ -127,6 +132,9 @@ class Fetcher:
         started = time.monotonic()
         try:
             async with asyncio.timeout(settings.timeout):
+                auth = self.auth.get(origin(url)) if self.auth else None
+                if auth is not None:
+                    headers = {**(headers or {}), "Authorization": auth}
                 async with self._session.get(URL(url, encoded=True), allow_redirects=False,
                                              headers=headers) as resp:
                     result.status = resp.status

@@ -25,7 +25,7 @@ from crawler.request import Request
 from crawler.seen import SeenSet
 from crawler.spill import SpillQueue
 from crawler.traps import TRAP
-from crawler.urls import fingerprint, origin
+from crawler.urls import fingerprint, host_of
 
 __all__ = ["Frontier", "Request"]
 
@@ -103,7 +103,7 @@ class Frontier:
             return False
         if self.max_pages and self.admitted >= self.max_pages:
             return False
-        key = origin(url)
+        key = host_of(url)
         host = self._host(key)
         pruned = self._trap(url, depth, host)
         self._seen.add(fp)
@@ -148,7 +148,7 @@ class Frontier:
     def restore(self, request: Request) -> None:
         """Queue a request a resumed job left pending (it is already in the job's state)."""
         if self._seen.add(request.fp):
-            key = origin(request.url)
+            key = host_of(request.url)
             self._count_query(request.url)
             self._admit(key, self._host(key), request)
 
@@ -156,7 +156,7 @@ class Frontier:
         """Count a URL a resumed job already finished: seen, and within the page budgets."""
         if self._seen.add(fp):
             self.admitted += 1
-            self._host(origin(url)).admitted += 1
+            self._host(host_of(url)).admitted += 1
             self._count_query(url)
 
     def _enqueue(self, key: str, host: _Host, request: Request) -> None:
@@ -169,7 +169,7 @@ class Frontier:
         window."""
         assert self._spill is not None
         for request in self._spill.pop(self.memory_window - self.in_memory):
-            key = origin(request.url)
+            key = host_of(request.url)
             self._enqueue(key, self._host(key), request)
 
     def _trap(self, url: str, depth: int, host: _Host) -> str | None:
@@ -252,7 +252,7 @@ class Frontier:
 
     def done(self, request: Request) -> None:
         """The request is finished (whatever happened): free its host slot."""
-        key = origin(request.url)
+        key = host_of(request.url)
         host = self._hosts[key]
         host.active -= 1
         self.in_flight -= 1
@@ -265,7 +265,7 @@ class Frontier:
         """Put an in-flight request back at the head of its host's queue and keep the whole host
         idle until `not_before` (a retry, a Retry-After, a robots.txt to ask for again). It stays
         pending, so the crawl does not end while it waits."""
-        host = self._hosts[origin(request.url)]
+        host = self._hosts[host_of(request.url)]
         host.active -= 1
         self.in_flight -= 1
         host.queue.appendleft(request)
@@ -275,7 +275,7 @@ class Frontier:
 
     def pause_host(self, url: str, until: float) -> None:
         """Send the host no request before `until` (a Retry-After, a backoff)."""
-        key = origin(url)
+        key = host_of(url)
         host = self._host(key)
         if until > host.next_start:
             host.next_start = until
@@ -283,7 +283,7 @@ class Frontier:
 
     def set_host_rules(self, url: str, crawl_delay: float | None) -> None:
         """The host's robots.txt is read: use all its slots, and its Crawl-delay if larger."""
-        key = origin(url)
+        key = host_of(url)
         host = self._host(key)
         floor = max(self.delay, crawl_delay or 0.0)
         if host.known and host.floor_delay == floor:
@@ -296,12 +296,12 @@ class Frontier:
 
     def set_host_delay(self, url: str, delay: float) -> None:
         """An adaptive delay for the host (autothrottle); never below its floor."""
-        host = self._hosts.get(origin(url))
+        host = self._hosts.get(host_of(url))
         if host is not None:
             host.delay = max(host.floor_delay, delay)
 
     def host_delay(self, url: str) -> float:
-        host = self._hosts.get(origin(url))
+        host = self._hosts.get(host_of(url))
         return host.delay if host is not None else self.delay
 
     def close(self) -> None:

@@ -3,7 +3,10 @@ request that waits for it.
 
 2xx: the rules apply. 4xx (but 429): no rules, everything allowed. 429, 5xx, a network failure
 or a timeout: the origin is unreachable, nothing may be fetched from it until a retry succeeds.
-Up to 5 redirects are followed; more means "unavailable", so everything is allowed.
+Up to 5 redirects are followed; more means "unavailable", so everything is allowed, and so does a
+redirect to an address the guard refuses (the host did answer: RFC 9309 2.3.1.2 lets a crawler
+take a robots.txt it cannot follow the redirects of as unavailable). A host the guard refuses
+itself is refused for good.
 """
 
 from __future__ import annotations
@@ -132,12 +135,16 @@ class RobotsCache:
 
     async def _fetch(self, key: str) -> RobotsRules:
         url = key + "/robots.txt"
-        for _ in range(MAX_REDIRECTS + 1):
+        for hop in range(MAX_REDIRECTS + 1):
             self.fetches += 1
             result = await self.fetcher.fetch(url, max_bytes=self.max_bytes)
             now, status = self._clock(), result.status or 0
             if result.error is not None:
                 refused = result.error.startswith(GUARD_PREFIX)
+                if refused and hop:  # the host answered; its redirect is ours to refuse
+                    log.warning("robots.txt of %s redirects to %s, which %s: treated as "
+                                "unavailable (no rules)", key, url, result.error)
+                    return RobotsRules(now + self.cache_seconds)
                 return RobotsRules(now + (self.cache_seconds if refused else self.retry_seconds),
                                    unreachable=result.error, permanent=refused)
             if 300 <= status < 400 and result.location:

@@ -1,4 +1,9 @@
-"""Read a seeds file: one URL per line, `#` comments and blank lines skipped, bad lines reported."""
+"""Read a seeds file: one URL per line, `#` comments and blank lines skipped, bad lines reported.
+
+A seed may carry credentials (`https://user:pass@intranet.example/`): they are kept apart, by
+origin, and sent as HTTP Basic auth with every request to that origin (scheme, host and port)
+and nowhere else; URLs and records never hold them. Credentials written in links found on pages
+are dropped (crawler.urls.canonical)."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler.errors import SeedsError
-from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, canonical
+from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, canonical, credentials_of, origin
 
 
 @dataclass(slots=True)
@@ -16,6 +21,7 @@ class Seeds:
 
     urls: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    credentials: dict[str, tuple[str, str]] = field(default_factory=dict)  # origin -> user, pw
 
 
 def parse_seeds(data: bytes, name: str, rules: UrlRules = DEFAULT_RULES) -> Seeds:
@@ -30,9 +36,14 @@ def parse_seeds(data: bytes, name: str, rules: UrlRules = DEFAULT_RULES) -> Seed
         if not line or line.startswith("#"):
             continue
         try:
-            seeds.urls.append(canonical(line, rules=rules))
+            url = canonical(line, rules=rules)
         except BadURL as exc:
             seeds.problems.append(f"{name}:{number}: {exc}")
+            continue
+        seeds.urls.append(url)
+        found = credentials_of(line)
+        if found is not None:
+            seeds.credentials[origin(url)] = found
     if not seeds.urls:
         detail = f" ({len(seeds.problems)} bad lines)" if seeds.problems else ""
         raise SeedsError(f"seeds file {name} has no usable URL{detail}")

@@ -14,6 +14,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import unquote
 
 import ada_url
 
@@ -71,6 +72,34 @@ def _clean_query(query: str, rules: UrlRules) -> str:
     return "&".join(params)
 
 
+def plain_authority(href: str) -> str:
+    """`href` without credentials (user:pass@: they neither make another URL nor are sent;
+    see crawler.seeds for the seeds' own) and without the host's trailing dot (example.com.
+    is example.com: one host, one politeness budget)."""
+    start = href.index("//") + 2
+    end = href.find("/", start)
+    authority = href[start:end] if end >= 0 else href[start:]
+    at = authority.rfind("@")
+    host = authority[at + 1:]
+    colon = host.rfind(":") if not host.endswith("]") else -1
+    name, port = (host[:colon], host[colon:]) if colon >= 0 else (host, "")
+    if at < 0 and not name.endswith("."):
+        return href
+    plain = (name.rstrip(".") or name) + port
+    return href[:start] + plain + (href[end:] if end >= 0 else "")
+
+
+def credentials_of(url: str) -> tuple[str, str] | None:
+    """(user, password) written in an http(s) URL, percent-decoded, or None."""
+    try:
+        parsed = ada_url.URL(url)
+    except ValueError:
+        return None
+    if not parsed.username and not parsed.password:
+        return None
+    return (unquote(parsed.username), unquote(parsed.password))
+
+
 def canonical(url: str, base: str | None = None, rules: UrlRules = DEFAULT_RULES) -> str:
     """The canonical spelling of `url` (resolved against the absolute URL `base`), or BadURL."""
     try:
@@ -79,6 +108,7 @@ def canonical(url: str, base: str | None = None, rules: UrlRules = DEFAULT_RULES
         raise BadURL(f"cannot parse URL {url!r}") from None
     if not href.startswith(FETCHABLE_SCHEMES):
         raise BadURL(f"not an http(s) URL: {url!r}")
+    href = plain_authority(href)
     href = normalise_percent_encoding(href.split("#", 1)[0])
     if ";" in href and rules.strip_params:
         path, mark, query = href.partition("?")
@@ -122,7 +152,8 @@ def fp_from_sql(value: int) -> int:
 
 
 def origin(canonical_url: str) -> str:
-    """scheme://host[:port] of a canonical URL, without credentials: the unit of politeness."""
+    """scheme://host[:port] of a canonical URL, without credentials: the unit robots.txt and
+    scope are per (RFC 9309); politeness is per host (host_of)."""
     start = canonical_url.find("//") + 2
     end = canonical_url.find("/", start)
     authority = canonical_url[start:end] if end >= 0 else canonical_url[start:]

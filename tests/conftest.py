@@ -15,8 +15,8 @@ from bench.servers import nginx, nginx_binary
 from crawler.app import run_crawl
 from crawler.parse import parse_page
 from crawler.parse_pool import ParseFn
+from crawler.seeds import parse_seeds
 from crawler.settings import load_settings
-from crawler.urls import canonical
 from tests.real_servers import (
     PostgresServer,
     RedisServer,
@@ -64,8 +64,9 @@ def crawl(tmp_path: Path):
                   "robots_retry_seconds": "0.05",
                   **{k: v if isinstance(v, list) else str(v) for k, v in overrides.items()}}
         settings = load_settings(values)
-        await run_crawl(settings, [canonical(s, rules=settings.url_rules) for s in seeds],
-                        handle_signals=False, parse_fn=parse_fn)
+        parsed = parse_seeds("\n".join(seeds).encode(), "seeds", settings.url_rules)
+        await run_crawl(settings, parsed.urls, handle_signals=False, parse_fn=parse_fn,
+                        credentials=parsed.credentials)
         if not out.exists():  # an idle job opens no output
             return []
         return [json.loads(line) for line in out.read_text().splitlines()]

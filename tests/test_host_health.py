@@ -31,7 +31,8 @@ def test_a_run_of_failures_pauses_then_gives_up_and_an_answer_clears_it() -> Non
 
 @pytest.fixture
 async def hung_hosts() -> AsyncIterator[list[RawSite]]:
-    hosts = [RawSite() for _ in range(HUNG_HOSTS)]
+    hosts = [RawSite(host=f"127.0.0.{n + 2}") for n in range(HUNG_HOSTS)]  # one host each:
+    # politeness, and so host health, is per host, whatever the port
     for host in hosts:
         host.responses.update({f"/{i}": HANG for i in range(URLS_PER_HOST)})
         await host.start()

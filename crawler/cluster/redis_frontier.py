@@ -33,7 +33,7 @@ from crawler.outage import Outage
 from crawler.request import Request
 from crawler.seen import SeenSet
 from crawler.traps import TRAP
-from crawler.urls import fingerprint, fp_from_sql, fp_to_sql, origin
+from crawler.urls import fingerprint, fp_from_sql, fp_to_sql, host_of, origin
 
 log = logging.getLogger(__name__)
 RETRYABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError,
@@ -132,8 +132,8 @@ class RedisFrontier:
         self._ready: deque[Request] = deque()  # leased, not yet handed to the dispatcher
         self._leases: dict[int, tuple[str, Request]] = {}  # fp -> (lease id, request): not acked
         self._ops: list[str] = []  # release/requeue/host ops for the next sync, 5 values each
-        self._floors: dict[str, float] = {}  # origin -> floor delay sent (robots.txt read)
-        self._delays: dict[str, float] = {}  # origin -> adaptive delay sent (autothrottle)
+        self._floors: dict[str, float] = {}  # host -> floor delay sent (robots.txt read)
+        self._delays: dict[str, float] = {}  # host -> adaptive delay sent (autothrottle)
         self._wake = asyncio.Event()
         self._closed = False
         self.in_flight = 0  # handed to the dispatcher and not yet done
@@ -223,7 +223,7 @@ class RedisFrontier:
 
     def _item(self, kind: str, url: str, fp: int, entry: str, query: str
               ) -> tuple[str | int, ...]:
-        return (kind, fp_to_sql(fp), fp % self.job.seen_buckets, origin(url), entry, query)
+        return (kind, fp_to_sql(fp), fp % self.job.seen_buckets, host_of(url), entry, query)
 
     async def _send_adds(self, calls: list[tuple[str | int, ...]]) -> str:
         """One ADD script call for the URLs of every page that finished in the same window."""
@@ -309,10 +309,10 @@ class RedisFrontier:
 
     def pause_host(self, url: str, until: float) -> None:
         delay_ms = max(0, round((until - self._clock()) * 1000))
-        self._ops += ["p", origin(url), str(delay_ms), "", ""]
+        self._ops += ["p", host_of(url), str(delay_ms), "", ""]
 
     def set_host_rules(self, url: str, crawl_delay: float | None) -> None:
-        key = origin(url)
+        key = host_of(url)
         floor = max(self.job.delay, crawl_delay or 0.0)
         if self._floors.get(key) != floor:
             self._floors[key] = floor
@@ -320,14 +320,14 @@ class RedisFrontier:
             self._ops += ["k", key, str(round(floor * 1000)), "", ""]
 
     def set_host_delay(self, url: str, delay: float) -> None:
-        key = origin(url)
+        key = host_of(url)
         delay = max(delay, self._floors.get(key, self.job.delay))
         if abs(self._delays.get(key, -1.0) - delay) >= 0.001:
             self._delays[key] = delay
             self._ops += ["d", key, str(round(delay * 1000)), "", ""]
 
     def host_delay(self, url: str) -> float:
-        return self._delays.get(origin(url), self.job.start_delay)
+        return self._delays.get(host_of(url), self.job.start_delay)
 
     def close(self) -> None:
         """Hand out nothing more (shutdown); in-flight requests may still finish, and their
