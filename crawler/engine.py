@@ -20,6 +20,7 @@ from crawler.extract.setup import Extraction
 from crawler.fetch import Fetcher, FetchResult
 from crawler.frontier_api import FrontierAPI
 from crawler.hosthealth import HostHealth, Verdict
+from crawler.ipslots import IpSlots
 from crawler.parse import PageMeta, ParseConfig, is_html, robots_directives
 from crawler.parse_pool import ParseFailed, ParsePool
 from crawler.politeness import (
@@ -96,6 +97,7 @@ class Crawler:
         self.parse_config = self._parse_config(scope)
         self._given_up: dict[str, str] = {}  # host -> why every URL on it is skipped
         self.health = HostHealth(settings.host_failures)
+        self.ip_slots = IpSlots(settings.per_ip)
         self._tasks: set[asyncio.Task[None]] = set()
         self._fatal: BaseException | None = None
         self.stopping = False
@@ -209,8 +211,9 @@ class Crawler:
                 record.error = verdict
                 return record
         request.attempts += 1
-        result = await self.fetcher.fetch(request.url,
-                                          headers=conditional_headers(request.history))
+        async with self.ip_slots.taken(request.url):
+            result = await self.fetcher.fetch(request.url,
+                                              headers=conditional_headers(request.history))
         self._fill_from_fetch(record, request, result)
         if self._host_stopped_answering(request.url, result.error):
             return record

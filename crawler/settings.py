@@ -126,7 +126,10 @@ class Settings:
     max_depth: int = setting(0, "follow links at most this deep from a seed (0 = no limit)",
                              _at_least(0))
     concurrency: int = setting(32, "fetches in flight at once, over all hosts", _at_least(1))
-    per_host: int = setting(2, "fetches in flight at once to one host", _at_least(1))
+    per_host: int = setting(2, "fetches in flight at once to one host (its ports and schemes "
+                            "together)", _at_least(1))
+    per_ip: int = setting(0, "fetches in flight at once to one IP address, over all its hosts "
+                          "(shared hosting; 0 = no limit)", _at_least(0))
     delay: float = setting(0.0, "seconds between the starts of two requests to one host",
                            _at_least(0))
     scope: str = setting(

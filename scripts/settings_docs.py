@@ -23,7 +23,7 @@ GROUPS = [
     ("Memory", ["frontier_memory"]),
     ("What to crawl", ["scope", "allow", "deny", "max_pages", "max_depth", "strip_params",
                        "sort_query", "obey_rel_nofollow"]),
-    ("Politeness", ["concurrency", "per_host", "delay", "user_agent", "robots",
+    ("Politeness", ["concurrency", "per_host", "per_ip", "delay", "user_agent", "robots",
                     "robots_cache_seconds", "robots_retry_seconds", "robots_max_bytes",
                     "autothrottle", "autothrottle_start", "autothrottle_target", "max_delay"]),
     ("Retries", ["retries", "backoff_base", "max_retry_after", "max_crawl_delay",

@@ -67,3 +67,17 @@ async def test_a_robots_txt_redirecting_into_a_refused_address_is_unavailable(
     site.page("/a")
     records = by_url(await crawl([site.url("/")]))
     assert records[site.url("/a")]["status"] == 200 and records[site.url("/a")]["error"] is None
+
+
+async def test_per_ip_limits_every_host_on_one_address(site: Site, crawl: Any) -> None:
+    """--per-ip 1: `localhost` and `127.0.0.1` are two hosts on one address; together they
+    never get two requests at once (each host alone may take --per-host 2)."""
+    site.delay = 0.05
+    site.page("/", *(f"/p{i}" for i in range(8)))
+    for i in range(8):
+        site.page(f"/p{i}")
+    port = site.base.rsplit(":", 1)[1]
+    seeds = [site.url("/"), f"http://localhost:{port}/"]
+    await crawl(seeds, per_host=2, concurrency=8, per_ip=1, robots="false")
+    assert site.max_active == 1
+    assert sum(site.page_hits().values()) == 18
