@@ -18,7 +18,6 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -26,24 +25,13 @@ ROOT = BENCH.parent
 DOCS = Path("/usr/share/doc/python3.11/html")
 sys.path.insert(0, str(BENCH))
 
-from measure import Usage, run_measured  # noqa: E402
-from run import warm_page_cache  # noqa: E402
+from measure import run_measured  # noqa: E402
+from run import Result, warm_page_cache  # noqa: E402
 from servers import serve_static  # noqa: E402
 
 
-@dataclass
-class Run:
-    name: str
-    pages: int
-    usage: Usage
-
-    @property
-    def rate(self) -> float:
-        return self.pages / self.usage.wall if self.usage.wall else 0.0
-
-    @property
-    def cpu_ms(self) -> float:
-        return 1000 * self.usage.cpu / self.pages if self.pages else 0.0
+def cpu_ms(run: Result) -> float:
+    return 1000 * run.usage.cpu / run.pages if run.pages else 0.0
 
 
 def html_pages(out: Path, field: str | None) -> int:
@@ -58,17 +46,17 @@ def html_pages(out: Path, field: str | None) -> int:
 
 
 def ours(name: str, seed: str, work: Path, concurrency: int, flags: list[str],
-         field: str | None) -> Run:
+         field: str | None) -> Result:
     (work / "seeds.txt").write_text(seed + "\n")
     out = work / "ours.jsonl"
     usage = run_measured(
         [str(ROOT / ".venv/bin/python"), "-m", "crawler", "seeds.txt", "-o", str(out),
          "--job-dir", str(work / "job"), "--concurrency", str(concurrency),
          "--per-host", str(concurrency), "--quiet", *flags], work, log=work / "ours.log")
-    return Run(name, html_pages(out, field), usage)
+    return Result(name, html_pages(out, field), usage)
 
 
-def scrapy(seed: str, work: Path, concurrency: int) -> Run:
+def scrapy(seed: str, work: Path, concurrency: int) -> Result:
     out = work / "scrapy.jsonl"
     usage = run_measured(
         [str(BENCH / ".venv-scrapy/bin/scrapy"), "runspider",
@@ -77,16 +65,16 @@ def scrapy(seed: str, work: Path, concurrency: int) -> Run:
          "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}"],
         work, env={**os.environ, "SCRAPY_SETTINGS_MODULE": "",
                    "PYTHONPATH": str(BENCH)}, log=work / "scrapy.log")
-    return Run("Scrapy 2.19 + parsel, same selectors", html_pages(out, None), usage)
+    return Result("Scrapy 2.19 + parsel, same selectors", html_pages(out, None), usage)
 
 
-def table(runs: list[Run], baseline: Run | None) -> str:
+def table(runs: list[Result], baseline: Result | None) -> str:
     rows = ["| run | pages | seconds | pages/s | CPU ms/page | CPU % | peak RSS MiB | ratio |",
             "|---|---|---|---|---|---|---|---|"]
     for r in runs:
         ratio = f"{r.rate / baseline.rate:.2f}x" if baseline and baseline.rate else "-"
         rows.append(f"| {r.name} | {r.pages} | {r.usage.wall:.1f} | {r.rate:.1f} | "
-                    f"{r.cpu_ms:.2f} | {100 * r.usage.cpu / r.usage.wall:.0f} | "
+                    f"{cpu_ms(r):.2f} | {100 * r.usage.cpu / r.usage.wall:.0f} | "
                     f"{r.usage.peak_rss / 2**20:.0f} | {ratio} |")
     return "\n".join(rows)
 
@@ -115,7 +103,7 @@ def main() -> None:
     }
     with serve_static({("127.0.0.1", args.port): DOCS}):
         for what in args.only or ["rules", "content"]:
-            runs: list[Run] = []
+            runs: list[Result] = []
             for name, flags, field in plans[what]:
                 work = Path(tempfile.mkdtemp(prefix="bench-scrape-"))
                 warm_page_cache(DOCS)

@@ -10,7 +10,6 @@ import dataclasses
 import ipaddress
 import json
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, get_type_hints
 
 from crawler import __version__
 from crawler.errors import SettingsError
+from crawler.tomlfile import read_toml
 from crawler.urls import DEFAULT_STRIP_PARAMS, UrlRules
 
 Check = Callable[[Any], str | None]  # returns what is allowed when the value is not
@@ -327,14 +327,7 @@ def _build(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """The settings in a TOML file; unknown keys are errors (they are usually typos)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SettingsError(f"config file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"cannot read config file {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "config file", SettingsError)
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
         raise SettingsError(

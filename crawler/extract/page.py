@@ -1,17 +1,7 @@
 """What a user's extraction function gets and gives: a `Page` (URL, status, headers, text and
-CSS queries on the parsed tree), and back a dict (the record's `data`) or items and follows.
-
-```python
-def quotes(page: Page):
-    for q in page.css("div.quote"):
-        yield {"text": q.css_first("span.text").text(), "author": q.css_first("small").text()}
-    nxt = page.css_first("li.next a")
-    if nxt is not None:
-        yield page.follow(nxt.attributes["href"])
-```
-
-The function runs where the page is parsed (a parse worker process), so it must be an
-importable top-level function.
+CSS queries on the parsed tree), and back a dict (the record's `data`) or items (yielded dicts)
+and follows (`page.follow(url)`); crawler.api shows one. The function runs where the page is
+parsed (a parse worker process), so it must be an importable top-level function.
 """
 
 from __future__ import annotations

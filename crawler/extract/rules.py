@@ -21,7 +21,6 @@ fields = { name = "h3", sku = { css = "[data-sku]", attr = "data-sku" } }
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ import cssselect
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.errors import UsageError
+from crawler.tomlfile import read_toml
 
 TYPES = ("str", "int", "float", "bool")
 FIELD_KEYS = frozenset({"css", "all", "attr", "regex", "type", "html", "fields"})
@@ -102,14 +102,7 @@ def check_selector(selector: str) -> str | None:
 def load_rules(path: str | Path) -> Rules:
     """Read, check and compile a rules file; RulesError naming what is wrong."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RulesError(f"rules file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulesError(f"cannot read rules file {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RulesError(f"rules file {path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "rules file", RulesError)
     return compile_rules(data, str(path))
 
 
