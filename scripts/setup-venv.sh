@@ -37,6 +37,17 @@ fi
 
 spec="."
 [ -n "${EXTRAS:-}" ] && spec=".[${EXTRAS}]"
+# A second run is instant: the install is skipped while pyproject.toml and the extras are the
+# ones the venv was last set up with (the stamp), so no package index is asked.
+stamp=.venv/setup.stamp
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${EXTRAS:-}"
+if [ -f "$stamp" ]; then
+  have=$(cat "$stamp")
+  # the same pyproject.toml, and the extras asked for (none is covered by any)
+  if [ "$have" = "$want" ] || { [ -z "${EXTRAS:-}" ] && [ "${have%% *}" = "${want%% *}" ]; }; then
+    exit 0
+  fi
+fi
 log=.venv/setup.log
 if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
        .venv/bin/python -m pip install --disable-pip-version-check -e "$spec"; } >"$log" 2>&1; then
@@ -44,3 +55,4 @@ if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip
   echo "setup: pip install failed (log above, also in $log)" >&2
   exit 1
 fi
+echo "$want" >"$stamp"
