@@ -22,7 +22,7 @@ from crawler.fetch import Fetcher
 from crawler.frontier import Frontier
 from crawler.guard import AddressGuard, addresses_of
 from crawler.joblock import JobLock
-from crawler.jobstate import DONE, PRUNED, JobState, Run
+from crawler.jobstate import DONE, HELD, PRUNED, JobState, Run
 from crawler.limits import raise_open_files_limit
 from crawler.parse import parse_page
 from crawler.parse_pool import ParseFn, ParsePool
@@ -34,7 +34,7 @@ from crawler.settings import Settings
 from crawler.sinks import Sink, open_sinks
 from crawler.sinks.writer import RecordWriter
 from crawler.spill import SpillQueue
-from crawler.urls import fp_from_sql, host_of
+from crawler.urls import fingerprint, fp_from_sql, host_of
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,6 +93,8 @@ def build_frontier(settings: Settings, spill: SpillQueue | None) -> Frontier:
 def restore(state: JobState, frontier: Frontier) -> int:
     """Load a resumed (or recrawled) job into the frontier; returns how many URLs are pending."""
     for fp, url, url_state in state.known():
+        if url_state == HELD:
+            continue
         if url_state == PRUNED:
             frontier.prune(fp_from_sql(fp))
         elif url_state == DONE:
@@ -101,6 +103,8 @@ def restore(state: JobState, frontier: Frontier) -> int:
     for request in state.pending():
         frontier.restore(request)
         pending += 1
+    for request in state.held():  # found past --max-pages: queued if the limit now allows
+        pending += frontier.readmit(request)
     return pending
 
 
@@ -114,6 +118,8 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     `on_page`, a user's extraction function (else --extractor's); `credentials`, the seeds'
     user and password by origin (crawler.seeds)."""
     extraction = extraction_for(settings, on_page)  # bad rules stop us before the job starts
+    sinks = open_sinks(settings.outputs, settings.job_name, settings.pg_pool_size,
+                       settings.outage_seconds, extraction.data_columns)  # and a bad -o
     job_dir = Path(settings.job_dir)
     raise_open_files_limit(settings.concurrency)
     make_job_dir(job_dir)
@@ -121,8 +127,8 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
         spill = open_spill(job_dir, settings.frontier_memory > 0)
         state = JobState.open(job_dir)
         try:
-            return await _run_job(settings, seeds, state, spill, handle_signals, parse_fn,
-                                  extraction, credentials or {})
+            return await _run_job(settings, seeds, state, spill, sinks, handle_signals,
+                                  parse_fn, extraction, credentials or {})
         finally:
             state.close()
             if spill is not None:
@@ -130,13 +136,13 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
 
 
 async def _run_job(settings: Settings, seeds: list[str], state: JobState,
-                   spill: SpillQueue | None, handle_signals: bool,
+                   spill: SpillQueue | None, sinks: list[Sink], handle_signals: bool,
                    parse_fn: ParseFn, extraction: Extraction,
                    credentials: dict[str, tuple[str, str]]) -> CrawlOutcome:
     run = state.begin_run(new_run_id(), recrawl=settings.recrawl,
                           recrawl_after=settings.recrawl_after)
-    sinks = open_sinks(settings.outputs, settings.job_name, settings.pg_pool_size,
-                       settings.outage_seconds, extraction.data_columns)
+    if run.kind == "idle" and _more_to_do(settings, seeds, state):
+        run = state.reopen(run)
     outcome = CrawlOutcome(CrawlStats(), run, [str(state.path), *(s.name for s in sinks)])
     if run.kind == "idle":
         return outcome
@@ -160,6 +166,23 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
     finally:
         _report(settings, state, outcome, result)
     return outcome
+
+
+def _more_to_do(settings: Settings, seeds: list[str], state: JobState) -> bool:
+    """A finished job goes on when it is given seeds it never had, or when --max-pages now
+    allows URLs it held back at the old limit."""
+    new_seeds = state.unknown(fingerprint(url) for url in seeds)
+    if new_seeds:
+        log.info("job %s: %d new seeds: the finished job goes on with them", settings.job_dir,
+                 len(new_seeds))
+        return True
+    counts = state.url_counts()
+    admitted = counts["done"] + counts["queued"] + counts["leased"]
+    if counts["held"] and (not settings.max_pages or admitted < settings.max_pages):
+        log.info("job %s: --max-pages allows more than the %d pages so far: going on with "
+                 "the %d URLs it held back", settings.job_dir, admitted, counts["held"])
+        return True
+    return False
 
 
 def _report(settings: Settings, state: JobState, outcome: CrawlOutcome, result: str) -> None:
@@ -189,7 +212,8 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
                      state) as writer,
     ):
         frontier.on_queue = writer.queued
-        fetcher.keep_headers = extraction.function is not None
+        frontier.on_hold = writer.held
+        fetcher.keep_headers = extraction.function is not None or settings.record_headers
         robots = RobotsCache(
             fetcher, cache_seconds=settings.robots_cache_seconds,
             retry_seconds=settings.robots_retry_seconds, max_bytes=settings.robots_max_bytes,

@@ -15,7 +15,16 @@ from crawler.app import CrawlOutcome, run_crawl, run_event_loop
 from crawler.errors import CrawlerError, UsageError
 from crawler.report import summary_lines
 from crawler.seeds import read_seeds
-from crawler.settings import FIELDS, TYPES, Settings, flag_for, help_for, load_settings
+from crawler.settings import (
+    CHOICES,
+    GROUPS,
+    METAVARS,
+    TYPES,
+    Settings,
+    flag_for,
+    help_for,
+    load_settings,
+)
 from crawler.sinks import SinkError
 
 log = logging.getLogger("crawler")
@@ -24,6 +33,7 @@ EXIT_OK = 0
 EXIT_FATAL = 1
 EXIT_USAGE = 2
 EXIT_BAD_SEED_LINES = 3
+EXIT_NO_SEED_ANSWERED = 4
 EXIT_JOB_LOCKED = 75
 SHORT_FLAGS = {"outputs": "-o", "quiet": "-q"}
 EXIT_CODES_HELP = """exit status:
@@ -31,6 +41,8 @@ EXIT_CODES_HELP = """exit status:
   1    a fatal error stopped the crawl (an output could not be written, ...)
   2    bad input: options, config file, seeds file; nothing was crawled
   3    the crawl finished, but some seeds-file lines were not URLs (each was reported)
+  4    no seed got an answer (a host that does not resolve, a refused connection...): the
+       crawl fetched nothing
   75   the job directory is in use by another crawl; nothing was done (cron: try next time)
   130  stopped by Ctrl-C (SIGINT); 143 stopped by SIGTERM; outputs are complete either way,
        and the next run with the same --job-dir resumes where this one stopped
@@ -48,7 +60,14 @@ which wins over the config file."""
 
 
 def _metavar(name: str) -> str:
-    return {int: "N", float: "SECONDS", str: "TEXT"}.get(TYPES[name], "VALUE")
+    return METAVARS.get(name) or {int: "N", float: "SECONDS", str: "TEXT"}.get(
+        TYPES[name], "VALUE")
+
+
+def _shown_default(value: object) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(value) or "none"
+    return str(value) if value != "" else "none"
 
 
 def build_parser(prog: str = "python -m crawler", seeds: bool = True,
@@ -66,23 +85,29 @@ def build_parser(prog: str = "python -m crawler", seeds: bool = True,
                              "(default: $CRAWLER_CONFIG, else none)")
     parser.add_argument("--version", action="version", version=f"crawler {__version__}")
     defaults = Settings()
-    for name in FIELDS:
-        flags = [f for f in (SHORT_FLAGS.get(name), flag_for(name)) if f]
-        default = getattr(defaults, name)
-        shown = (", ".join(default) or "none") if isinstance(default, tuple) else default
-        text = f"{help_for(name)} (default: {shown})"
-        kind = TYPES[name]
-        if kind is bool:
-            parser.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction,
-                                default=argparse.SUPPRESS, help=text)
-        elif getattr(kind, "__origin__", None) is tuple:
-            parser.add_argument(*flags, dest=name, action="append", metavar="PATH"
-                                if name == "outputs" else "REGEX", default=argparse.SUPPRESS,
-                                help=text)
-        else:
-            parser.add_argument(*flags, dest=name, metavar=_metavar(name),
-                                default=argparse.SUPPRESS, help=text)
+    for title, names in GROUPS:
+        group = parser.add_argument_group(title)
+        for name in names:
+            _add_setting(group, name, getattr(defaults, name))
     return parser
+
+
+def _add_setting(group: argparse._ArgumentGroup, name: str, default: object) -> None:
+    flags = [f for f in (SHORT_FLAGS.get(name), flag_for(name)) if f]
+    text = f"{help_for(name)} (default: {_shown_default(default)})"
+    kind = TYPES[name]
+    if kind is bool:
+        group.add_argument(*flags, dest=name, action=argparse.BooleanOptionalAction,
+                           default=argparse.SUPPRESS, help=text)
+    elif getattr(kind, "__origin__", None) is tuple:
+        group.add_argument(*flags, dest=name, action="append", metavar=_metavar(name),
+                           default=argparse.SUPPRESS, help=text)
+    elif name in CHOICES:
+        group.add_argument(*flags, dest=name, choices=CHOICES[name],
+                           default=argparse.SUPPRESS, help=text)
+    else:
+        group.add_argument(*flags, dest=name, metavar=_metavar(name),
+                           default=argparse.SUPPRESS, help=text)
 
 
 def configure_logging(settings: Settings) -> None:
@@ -96,12 +121,17 @@ def summary(outcome: CrawlOutcome) -> str:
     """The end-of-crawl lines for people; report.json has the same, for machines."""
     run = outcome.run
     if run.kind == "idle":
+        extra = [o for o in outcome.outputs[1:] if ".items." not in o]
+        unwritten = (f"; nothing was written to {', '.join(extra)} (its records are in the "
+                     "job's crawl.db; --recrawl writes a new run's)") if extra else ""
         return (f"job finished run {run.run_id} at {run.finished_at}; nothing to do (pass "
-                "--recrawl, or set recrawl_after, to crawl it again)")
+                "--recrawl, or set recrawl_after, to crawl it again; new seeds, or a higher "
+                f"--max-pages, go on with it){unwritten}")
     if outcome.report is None:
         return f"crawled {outcome.stats.pages} URLs; run {run.run_id} (no report: see above)"
     lines = summary_lines(outcome.report)
-    lines.append(f"records in: {', '.join(outcome.outputs)}; report: {outcome.report_path}")
+    written = [o for o in outcome.outputs if ".items." not in o or Path(o).exists()]
+    lines.append(f"records in: {', '.join(written)}; report: {outcome.report_path}")
     if outcome.stopped_by is not None:
         lines.append(f"stopped by {outcome.stopped_by.name}; {outcome.stats.cancelled} in-flight "
                      "fetches were cancelled and will be fetched when the job resumes")
@@ -151,6 +181,11 @@ def crawl_main(argv: Sequence[str]) -> int:
         print(summary(outcome), file=sys.stderr)
     if outcome.stopped_by is not None:
         return 128 + outcome.stopped_by
+    if outcome.report is not None and outcome.report["outcome"] == "completed" and \
+            outcome.report["records"] and not outcome.report["seeds_answered"]:
+        print("crawler: error: no seed got an answer (see the records' errors); nothing was "
+              "crawled", file=sys.stderr)
+        return EXIT_NO_SEED_ANSWERED
     return EXIT_BAD_SEED_LINES if seeds.problems else EXIT_OK
 
 

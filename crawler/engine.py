@@ -31,7 +31,7 @@ from crawler.politeness import (
 )
 from crawler.records import Record
 from crawler.request import Request
-from crawler.robots import RobotsCache
+from crawler.robots import DEAD_HOST_RETRY_SECONDS, RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sinks.writer import RecordWriter
@@ -215,6 +215,9 @@ class Crawler:
             result = await self.fetcher.fetch(request.url,
                                               headers=conditional_headers(request.history))
         self._fill_from_fetch(record, request, result)
+        log.debug("fetched %s: %s, %d ms, %d bytes, attempt %d", request.url,
+                  result.status or result.error, record.elapsed_ms, len(result.body),
+                  request.attempts)
         if self._host_stopped_answering(request.url, result.error):
             return record
         retry = self._retry_or_give_up(request, result, record)
@@ -246,9 +249,13 @@ class Crawler:
         if rules.unreachable is not None:
             if rules.permanent:
                 return rules.unreachable
+            dead = rules.unreachable.startswith("connection failed")
             if request.robots_waits < self.settings.retries:
                 request.robots_waits += 1
-                return Retry(self.settings.robots_retry_seconds)
+                return Retry(min(self.settings.robots_retry_seconds, DEAD_HOST_RETRY_SECONDS)
+                             if dead else self.settings.robots_retry_seconds)
+            if dead:  # say what it is: the host is not there
+                return rules.unreachable
             return f"robots.txt unreachable ({rules.unreachable}): not fetched"
         crawl_delay = rules.crawl_delay(self.token)
         if crawl_delay is not None and crawl_delay > self.settings.max_crawl_delay:
@@ -260,13 +267,14 @@ class Crawler:
             return "disallowed by robots.txt"
         return None
 
-    @staticmethod
-    def _fill_from_fetch(record: Record, request: Request, result: FetchResult) -> None:
+    def _fill_from_fetch(self, record: Record, request: Request, result: FetchResult) -> None:
         record.status = result.status
         record.attempts = request.attempts
         record.elapsed_ms = round(result.elapsed * 1000)
         record.error = result.error
+        record.ip = result.ip
         if result.error is None:
+            record.headers = result.headers if self.settings.record_headers else None
             record.content_type = result.content_type
             record.content_length = len(result.body)
             record.truncated = result.truncated

@@ -37,6 +37,7 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     headers: dict[str, str] | None = None  # every header, when the fetcher keeps them
+    ip: str | None = None  # the address of the server that answered
     body: bytes = b""
     truncated: bool = False
     elapsed: float = 0.0
@@ -66,6 +67,26 @@ def take_headers(result: FetchResult, headers: CIMultiDictProxy[str]) -> None:
     result.robots_tag = safe_text(", ".join(headers.getall("X-Robots-Tag", ()))) or None
     result.etag = exact_or_none(headers.get("ETag"))
     result.last_modified = exact_or_none(headers.get("Last-Modified"))
+
+
+def all_headers(headers: CIMultiDictProxy[str]) -> dict[str, str]:
+    """Every header, made safe; a repeated one's values joined with ", " (RFC 9110 5.3)."""
+    joined: dict[str, str] = {}
+    for name, value in headers.items():
+        key, value = safe_text(name), safe_text(value)
+        joined[key] = f"{joined[key]}, {value}" if key in joined else value
+    return joined
+
+
+def peer_address(resp: aiohttp.ClientResponse) -> str | None:
+    """The IP address of the server at the other end of the response's connection (a small
+    response may have handed its connection back already; its protocol still knows)."""
+    protocol = getattr(resp, "_protocol", None)
+    transport = getattr(protocol, "transport", None)
+    if transport is None and resp.connection is not None:
+        transport = resp.connection.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    return str(peer[0]) if peer else None
 
 
 def describe_error(exc: BaseException, timeout: float) -> str:
@@ -138,10 +159,10 @@ class Fetcher:
                 async with self._session.get(URL(url, encoded=True), allow_redirects=False,
                                              headers=headers) as resp:
                     result.status = resp.status
+                    result.ip = peer_address(resp)
                     take_headers(result, resp.headers)
                     if self.keep_headers:
-                        result.headers = {safe_text(k): safe_text(v)
-                                          for k, v in resp.headers.items()}
+                        result.headers = all_headers(resp.headers)
                     cap = max_bytes or settings.max_body_bytes
                     result.body, result.truncated = await read_capped(resp.content, cap)
                     layers = left_by_aiohttp(resp.headers)

@@ -66,6 +66,7 @@ class Frontier:
         self.memory_window = memory_window  # queued requests kept in memory; 0 = all
         self._spill = spill
         self.on_queue = on_queue  # told of every URL queued by add() (the job's journal)
+        self.on_hold: Callable[[Request], None] | None = None  # told of URLs past max_pages
         self.in_memory = 0
         self._hosts: dict[str, _Host] = {}
         self._heap: list[tuple[float, int, str]] = []  # (time the host may start, token, key)
@@ -102,6 +103,9 @@ class Frontier:
         if fp in self._seen:
             return False
         if self.max_pages and self.admitted >= self.max_pages:
+            if self.on_hold is not None:  # kept in the job, for a start with a higher limit
+                self._seen.add(fp)
+                self.on_hold(Request(url, depth, referrer, redirects, fp, chain=chain))
             return False
         key = host_of(url)
         host = self._host(key)
@@ -151,6 +155,16 @@ class Frontier:
             key = host_of(request.url)
             self._count_query(request.url)
             self._admit(key, self._host(key), request)
+
+    def readmit(self, request: Request) -> bool:
+        """Queue a URL a finished job held back at --max-pages, if the budget now allows."""
+        if self._seen.add(request.fp) and not (self.max_pages and
+                                               self.admitted >= self.max_pages):
+            key = host_of(request.url)
+            self._count_query(request.url)
+            self._admit(key, self._host(key), request)
+            return True
+        return False
 
     def remember(self, url: str, fp: int) -> None:
         """Count a URL a resumed job already finished: seen, and within the page budgets."""

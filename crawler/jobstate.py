@@ -39,8 +39,9 @@ from crawler.spill import from_row, to_row
 from crawler.sqlbatch import STATEMENT_CACHE, in_list, run_rows
 from crawler.urls import fp_to_sql
 
-QUEUED, LEASED, DONE, PRUNED = 0, 1, 2, 3
-STATE_NAMES = {QUEUED: "queued", LEASED: "leased", DONE: "done", PRUNED: "pruned"}
+QUEUED, LEASED, DONE, PRUNED, HELD = 0, 1, 2, 3, 4  # HELD: found past --max-pages
+STATE_NAMES = {QUEUED: "queued", LEASED: "leased", DONE: "done", PRUNED: "pruned",
+               HELD: "held"}
 DB_NAME = "crawl.db"
 
 SCHEMA = (
@@ -55,6 +56,7 @@ SCHEMA = (
 )
 # statements for crawler.sqlbatch: {values} takes rows of (?, ...), {keys} a list of ?
 INSERT_QUEUED = f"INSERT OR IGNORE INTO urls ({REQUEST_COLUMNS}, state) VALUES {{values}}"
+RELEASE_HELD = f"UPDATE urls SET state = {QUEUED} WHERE state = {HELD} AND fp IN ({{keys}})"
 INSERT_PRUNED = ("INSERT OR REPLACE INTO urls (url, depth, referrer, redirects, fp, state) "
                  "VALUES {values}")
 UPDATE_LEASED = f"UPDATE urls SET state = {LEASED} WHERE state = {QUEUED} AND fp IN ({{keys}})"
@@ -84,6 +86,7 @@ class Batch:
     """What one transaction commits: records in the order finished, and what led to them."""
 
     queued: list[Request] = field(default_factory=list)
+    held: list[Request] = field(default_factory=list)  # found past --max-pages: kept, not queued
     leased: list[int] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     fps: list[int] = field(default_factory=list)  # per row: its URL's fingerprint
@@ -161,11 +164,31 @@ class JobState:
                 if not recrawl and not (recrawl_after and age >= recrawl_after):
                     return last
                 self._db.execute(f"DELETE FROM urls WHERE state = {PRUNED}")
-                self._db.execute(f"UPDATE urls SET state = {QUEUED}")
+                self._db.execute(f"UPDATE urls SET state = {QUEUED} WHERE state != {HELD}")
             run = Run(new_run_id, "new" if last is None else "recrawl", now_iso())
             self._db.execute("INSERT INTO runs (run_id, started_at, outcome, sessions) "
                              "VALUES (?, ?, 'running', 1)", (run.run_id, run.started_at))
         return run
+
+    def reopen(self, run: Run) -> Run:
+        """Continue a finished run (new seeds, or a raised --max-pages): it is unfinished again,
+        with one more session."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("UPDATE runs SET finished_at = NULL, outcome = 'running', "
+                             "sessions = sessions + 1 WHERE run_id = ?", (run.run_id,))
+        return Run(run.run_id, "resume", run.started_at, run.sessions + 1)
+
+    def unknown(self, fps: Iterable[int]) -> list[int]:
+        """The fingerprints the job has never seen."""
+        return [fp for fp in fps if self._db.execute(
+            "SELECT 1 FROM urls WHERE fp = ?", (fp_to_sql(fp),)).fetchone() is None]
+
+    def held(self) -> Iterable[Request]:
+        """URLs found past --max-pages, shallowest first: queued if a later start allows."""
+        rows = self._db.execute(f"SELECT {REQUEST_COLUMNS} FROM urls WHERE state = {HELD} "
+                                "ORDER BY depth")
+        return (from_row(row) for row in rows)
 
     def end_run(self, run_id: str, outcome: str, report: dict[str, Any]) -> None:
         """Record how this session of the run ended; `completed` finishes the run."""
@@ -240,10 +263,14 @@ class JobState:
                              answer_ok(row["status"]), fp_to_sql(fp)))
         leased = [fp_to_sql(fp) for fp in batch.leased if fp not in finished]
         queued = [(*to_row(request), QUEUED) for request in batch.queued]
+        held = [(*to_row(request), HELD) for request in batch.held]
+        released = [fp_to_sql(request.fp) for request in batch.queued]
         db = self._db
         with db:
             db.execute("BEGIN")
             run_rows(db, INSERT_QUEUED, queued)
+            run_rows(db, INSERT_QUEUED, held)
+            in_list(db, RELEASE_HELD, released)  # a held URL the frontier took after all
             in_list(db, UPDATE_LEASED, leased)
             run_rows(db, INSERT_PRUNED, pruned)
             run_rows(db, UPDATE_DONE, done)
@@ -253,6 +280,11 @@ class JobState:
                            list(batch.offsets.items()))
 
     # -- what status and the run report read ----------------------------------------------------
+
+    def seeds_answered(self, run_id: str) -> int:
+        """Seeds (depth 0) of the run that got an HTTP answer, whatever its status."""
+        return self._db.execute("SELECT count(*) FROM pages WHERE run_id = ? AND depth = 0 "
+                                "AND status IS NOT NULL", (run_id,)).fetchone()[0]
 
     def url_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(STATE_NAMES.values(), 0)

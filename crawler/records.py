@@ -30,6 +30,8 @@ class Record:
     fetched_at: str = field(default_factory=lambda: now_iso())
     elapsed_ms: int | None = None
     content_type: str | None = None
+    ip: str | None = None  # the server's address the answer came from
+    headers: dict[str, str] | None = None  # every response header (--record-headers)
     content_length: int | None = None
     truncated: bool = False
     title: str | None = None

@@ -64,6 +64,7 @@ def build_report(state: JobState, run: Run, outcome: str, *, session_records: in
         "duration_seconds": round(_seconds_between(run.started_at, finished), 3),
         "sessions": run.sessions,
         "records": counts.records,
+        "seeds_answered": state.seeds_answered(run.run_id),
         "pending": urls["queued"] + urls["leased"],
         "by_status": dict(sorted(counts.by_status.items())),
         "by_change": dict(counts.by_change),
@@ -87,8 +88,10 @@ def write_report(job_dir: Path, report: dict[str, Any]) -> Path:
 def summary_lines(report: dict[str, Any]) -> list[str]:
     """The report for people: a few lines for the end of a crawl (and for `status`)."""
     session = report["session"]
-    statuses = ", ".join(f"{k}: {v}" for k, v in report["by_status"].items()) or "none"
-    changes = ", ".join(f"{k}: {v}" for k, v in report["by_change"].items() if v) or "none"
+    statuses = ", ".join(f"{'no answer' if k == 'none' else k}: {v}"
+                         for k, v in report["by_status"].items()) or "none"
+    changes = ", ".join(f"{'no label' if k == 'none' else k}: {v}"
+                        for k, v in report["by_change"].items() if v) or "none"
     errors = ", ".join(f"{k}: {v}" for k, v in report["errors_by_kind"].items()) or "none"
     lines = [
         f"crawled {session['records']} URLs in {session['seconds']:.1f}s "

@@ -26,6 +26,7 @@ from crawler.urls import BadURL, canonical, origin
 
 log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
+DEAD_HOST_RETRY_SECONDS = 1.0  # a refused connection or a name that does not resolve
 _PRODUCT_TOKEN = re.compile(r"[A-Za-z_-]+|\*")
 _RULE_KEYS = frozenset({"allow", "disallow"})
 _GROUP_KEYS = frozenset({"user-agent", "crawl-delay", "request-rate", "visit-time"})
@@ -130,7 +131,7 @@ class RobotsCache:
         self._rules[key] = rules
         if rules.unreachable and not rules.permanent:
             log.warning("robots.txt of %s unreachable (%s): not crawling it, asking again in %gs",
-                        key, rules.unreachable, self.retry_seconds)
+                        key, rules.unreachable, max(0.0, rules.expires - self._clock()))
         return rules
 
     async def _fetch(self, key: str) -> RobotsRules:
@@ -145,8 +146,10 @@ class RobotsCache:
                     log.warning("robots.txt of %s redirects to %s, which %s: treated as "
                                 "unavailable (no rules)", key, url, result.error)
                     return RobotsRules(now + self.cache_seconds)
-                return RobotsRules(now + (self.cache_seconds if refused else self.retry_seconds),
-                                   unreachable=result.error, permanent=refused)
+                wait = self.cache_seconds if refused else self.retry_seconds
+                if result.error.startswith("connection failed"):  # refused, no DNS: a dead
+                    wait = min(wait, DEAD_HOST_RETRY_SECONDS)  # or mistyped host, ask soon
+                return RobotsRules(now + wait, unreachable=result.error, permanent=refused)
             if 300 <= status < 400 and result.location:
                 try:
                     url = canonical(result.location, url)

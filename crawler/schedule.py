@@ -24,7 +24,9 @@ from croniter import croniter
 
 from crawler.errors import CrawlerError
 from crawler.extract.setup import extraction_for
+from crawler.seeds import read_seeds
 from crawler.settings import load_settings
+from crawler.sinks import open_sinks
 
 log = logging.getLogger("crawler.schedule")
 
@@ -96,10 +98,14 @@ def schedule_main(argv: Sequence[str], crawl_parser: argparse.ArgumentParser) ->
     if not args.crawl_args:
         parser.error("the crawl's SEEDS file is missing")
     flags = vars(crawl_parser.parse_args(args.crawl_args))  # a typo fails now, not at 3 am
-    flags.pop("seeds")
+    seeds = flags.pop("seeds")
     config = flags.pop("config")
     try:
-        extraction_for(load_settings(flags, config_file=config, environ=os.environ))
+        settings = load_settings(flags, config_file=config, environ=os.environ)
+        extraction_for(settings)
+        open_sinks(settings.outputs)  # an unknown output suffix, likewise
+        if seeds != "-":
+            read_seeds(seeds, settings.url_rules)  # a missing seeds file, likewise
     except CrawlerError as exc:
         print(f"crawler: error: {exc}", file=sys.stderr)
         return exc.exit_status

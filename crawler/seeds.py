@@ -1,4 +1,5 @@
-"""Read a seeds file: one URL per line, `#` comments and blank lines skipped, bad lines reported.
+"""Read a seeds file: one URL per line, blank lines and comments skipped (a line starting with
+`#`, or whitespace then `#` after a URL; a `#` inside a URL is its fragment), bad lines reported.
 
 A seed may carry credentials (`https://user:pass@intranet.example/`): they are kept apart, by
 origin, and sent as HTTP Basic auth with every request to that origin (scheme, host and port)
@@ -7,12 +8,15 @@ are dropped (crawler.urls.canonical)."""
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler.errors import SeedsError
 from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, canonical, credentials_of, origin
+
+_TRAILING_COMMENT = re.compile(r"\s+#.*$")  # "https://a.com/ # docs": whitespace, then #
 
 
 @dataclass(slots=True)
@@ -33,6 +37,7 @@ def parse_seeds(data: bytes, name: str, rules: UrlRules = DEFAULT_RULES) -> Seed
         except UnicodeDecodeError:
             seeds.problems.append(f"{name}:{number}: not valid UTF-8")
             continue
+        line = _TRAILING_COMMENT.sub("", line)
         if not line or line.startswith("#"):
             continue
         try:

@@ -6,9 +6,12 @@ command line, the config file, the environment and the README describe the same 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import difflib
 import ipaddress
 import json
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ from crawler.errors import SettingsError
 from crawler.tomlfile import read_toml
 from crawler.urls import DEFAULT_STRIP_PARAMS, UrlRules
 
+log = logging.getLogger(__name__)
 Check = Callable[[Any], str | None]  # returns what is allowed when the value is not
 
 
@@ -81,6 +85,12 @@ def _extractor(value: str) -> str | None:
     return "must be module:function, e.g. myscraper:parse_page"
 
 
+SCOPES = ("host", "domain", "any")
+CONTENT_FORMS = ("none", "text", "markdown", "html")
+PARSE_MODES = ("auto", "process", "inline", "thread")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 def setting(default: Any, help: str, check: Check | None = None) -> Any:
     """A settings field with its help text and validity check."""
     return field(default=default, metadata={"help": help, "check": check})
@@ -134,7 +144,7 @@ class Settings:
                            _at_least(0))
     scope: str = setting(
         "host", "which links are fetched: host (the seeds' scheme+host+port), domain (the seeds' "
-        "domains and their subdomains) or any", _one_of("host", "domain", "any"))
+        "domains and their subdomains) or any", _one_of(*SCOPES))
     allow: tuple[str, ...] = setting(
         (), "only fetch in-scope URLs matching one of these regexes (repeatable)", _regexes)
     deny: tuple[str, ...] = setting(
@@ -213,18 +223,20 @@ class Settings:
     parse_mode: str = setting(
         "auto", "where HTML is parsed: auto (inline up to --parse-inline-max-bytes, the process "
         "pool above), process (every page in the pool: isolated, with a deadline), inline (on "
-        "the event loop) or thread", _one_of("auto", "process", "inline", "thread"))
+        "the event loop) or thread", _one_of(*PARSE_MODES))
     parse_inline_max_bytes: int = setting(262144, "auto mode: bigger pages are parsed in the "
                                           "process pool", _at_least(0))
     parse_workers: int = setting(0, "parse processes (0 = one per CPU core)", _at_least(0))
     parse_timeout: float = setting(30.0, "seconds one page may take to parse; a slower one is "
                                    "killed and retried alone", _at_least(0.01))
     record_links: bool = setting(True, "store each page's outgoing links in its record")
+    record_headers: bool = setting(False, "store every response header in the record's "
+                                   "`headers`")
     extract: str = setting("", "a rules file (TOML) of CSS selectors whose matches fill each "
                            "HTML page's `data` (see Scraping)")
     content: str = setting("none", "each HTML page's main content, boilerplate removed, in its "
                            "`content`: none, text, markdown or html (trafilatura, in the parse "
-                           "pool)", _one_of("none", "text", "markdown", "html"))
+                           "pool)", _one_of(*CONTENT_FORMS))
     extractor: str = setting("", "module:function called with each HTML page; its dict is the "
                              "page's `data`, the dicts it yields are items", _extractor)
     sink_batch_size: int = setting(200, "records written to the sinks per batch", _at_least(1))
@@ -235,7 +247,7 @@ class Settings:
     shutdown_grace: float = setting(10.0, "seconds in-flight fetches get to finish after "
                                     "Ctrl-C/SIGTERM", _at_least(0))
     log_level: str = setting("info", "log verbosity",
-                             _one_of("debug", "info", "warning", "error"))
+                             _one_of(*LOG_LEVELS))
     quiet: bool = setting(False, "no progress line, no summary, only warnings and errors")
 
     @property
@@ -253,6 +265,36 @@ class Settings:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+# How --help, config/default.toml and the README group the settings.
+GROUPS: list[tuple[str, list[str]]] = [
+    ("Scope: what to crawl", ["scope", "allow", "deny", "max_pages", "max_depth",
+                              "strip_params", "sort_query", "obey_rel_nofollow"]),
+    ("Politeness", ["concurrency", "per_host", "per_ip", "delay", "user_agent", "robots",
+                    "robots_cache_seconds", "robots_retry_seconds", "robots_max_bytes",
+                    "max_crawl_delay", "autothrottle", "autothrottle_start",
+                    "autothrottle_target", "max_delay", "retries", "backoff_base",
+                    "max_retry_after", "host_failures", "host_pause"]),
+    ("Limits: time, size, traps, addresses, memory",
+     ["timeout", "connect_timeout", "max_body_bytes", "max_redirects", "max_header_bytes",
+      "max_headers", "max_url_length", "max_path_segments", "max_segment_repeats",
+      "max_pages_per_host", "max_query_variants", "max_pattern_chain", "max_links_per_page",
+      "allow_networks", "deny_networks", "frontier_memory"]),
+    ("Outputs", ["outputs", "record_links", "record_headers", "sink_batch_size",
+                 "sink_flush_seconds"]),
+    ("Jobs: resume, recrawl, stop", ["job_dir", "recrawl", "recrawl_after", "shutdown_grace"]),
+    ("Parsing and extraction", ["extract", "content", "extractor", "parse_mode",
+                                "parse_inline_max_bytes", "parse_workers", "parse_timeout"]),
+    ("Scale-out: Redis frontier, PostgreSQL output",
+     ["frontier", "job_name", "lease_seconds", "outage_seconds", "seen_buckets",
+      "pg_pool_size"]),
+    ("Logging", ["log_level", "progress_seconds", "quiet"]),
+]
+METAVARS = {"outputs": "PATH", "allow": "REGEX", "deny": "REGEX", "strip_params": "GLOB",
+            "allow_networks": "CIDR", "deny_networks": "CIDR", "autothrottle_target": "N",
+            "extract": "FILE", "extractor": "MODULE:FUNCTION", "job_dir": "DIR",
+            "frontier": "URL", "job_name": "NAME", "user_agent": "TEXT"}
+CHOICES = {"scope": SCOPES, "content": CONTENT_FORMS, "parse_mode": PARSE_MODES,
+           "log_level": LOG_LEVELS}
 TYPES: dict[str, Any] = get_type_hints(Settings)
 ENV_PREFIX = "CRAWLER_"
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -302,9 +344,11 @@ def _coerce(name: str, value: Any, source: str, *, from_text: bool) -> Any:
             if isinstance(value, str):
                 return value
             raise ValueError("must be a string")
-        # tuple[str, ...]: a list, or one string (the environment may hold a JSON array)
+        # tuple[str, ...]: a list, or one string (the environment may hold a JSON array; a
+        # value that is not one, such as the regex '[0-9]+\.pdf$', is a single item)
         if text_source and value.lstrip().startswith("["):
-            value = json.loads(value)
+            with contextlib.suppress(json.JSONDecodeError):
+                value = json.loads(value)
         if isinstance(value, str):
             return (value,)
         if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
@@ -336,6 +380,26 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
+# CRAWLER_* names that are not settings: docker-compose's and the test suite's own.
+OTHER_ENVIRONMENT = frozenset({"CRAWLER_UID", "CRAWLER_GID", "CRAWLER_SCHEDULE",
+                               "CRAWLER_PG_PASSWORD", "CRAWLER_REQUIRE_SYSTEM_TESTS"})
+
+
+def warn_unknown_environment(env: Mapping[str, str]) -> list[str]:
+    """Warn about each CRAWLER_* variable that names no setting (a typo would otherwise be
+    silently ignored), with the closest setting's name; returns the warnings."""
+    known = {ENV_PREFIX + name.upper() for name in FIELDS}
+    warnings = []
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or name in known or name in OTHER_ENVIRONMENT:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        warnings.append(f"environment variable {name} names no setting and is ignored{hint}")
+        log.warning("%s", warnings[-1])
+    return warnings
+
+
 def load_settings(
     flags: Mapping[str, Any] | None = None,
     *,
@@ -352,6 +416,7 @@ def load_settings(
         origin = f"config file {config_file}"
         layers += [(n, v, origin, False) for n, v in read_config_file(config_file).items()]
     env = environ or {}
+    warn_unknown_environment(env)
     layers += [(n, env[ENV_PREFIX + n.upper()], f"environment {ENV_PREFIX}{n.upper()}", True)
                for n in FIELDS if ENV_PREFIX + n.upper() in env]
     unknown = sorted(set(flags or {}) - set(FIELDS))

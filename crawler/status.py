@@ -15,6 +15,7 @@ import orjson
 from crawler.joblock import holder
 from crawler.jobstate import DB_NAME, JobState
 from crawler.report import RunCounts, count_run
+from crawler.settings import load_settings
 
 
 def job_status(job_dir: Path) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def status_main(argv: Sequence[str]) -> int:
         description="Print the state of a crawl job: pending, done, errors, last run. A job in "
                     "Redis (the worker command's) is named with --frontier and --job-name.")
     parser.add_argument("job_dir", metavar="JOB_DIR", type=Path, nargs="?",
-                        help="the job's --job-dir")
+                        help="the job's --job-dir (default: $CRAWLER_JOB_DIR, else crawl-job)")
     parser.add_argument("--frontier", metavar="URL", default=os.environ.get("CRAWLER_FRONTIER"),
                         help="a job in Redis: redis://HOST:PORT/DB (default: $CRAWLER_FRONTIER)")
     parser.add_argument("--job-name", metavar="NAME",
@@ -90,7 +91,7 @@ def status_main(argv: Sequence[str]) -> int:
     if args.frontier and args.job_dir is None:
         return _cluster(args.frontier, args.job_name, args.json)
     if args.job_dir is None:
-        parser.error("give JOB_DIR, or --frontier URL for a job in Redis")
+        args.job_dir = Path(load_settings(environ=os.environ).job_dir)  # the default job
     if not (args.job_dir / DB_NAME).is_file():
         print(f"crawler: error: {args.job_dir} is not a job directory (it has no {DB_NAME})",
               file=sys.stderr)

@@ -14,31 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.cli import SHORT_FLAGS  # noqa: E402
-from crawler.settings import ENV_PREFIX, FIELDS, Settings, flag_for, help_for  # noqa: E402
+from crawler.settings import (  # noqa: E402
+    ENV_PREFIX,
+    FIELDS,
+    GROUPS,
+    Settings,
+    flag_for,
+    help_for,
+)
 
-GROUPS = [
-    ("Outputs", ["outputs", "job_dir", "record_links", "sink_batch_size", "sink_flush_seconds"]),
-    ("Scraping", ["extract", "content", "extractor"]),
-    ("Jobs and recrawls", ["recrawl", "recrawl_after"]),
-    ("Memory", ["frontier_memory"]),
-    ("What to crawl", ["scope", "allow", "deny", "max_pages", "max_depth", "strip_params",
-                       "sort_query", "obey_rel_nofollow"]),
-    ("Politeness", ["concurrency", "per_host", "per_ip", "delay", "user_agent", "robots",
-                    "robots_cache_seconds", "robots_retry_seconds", "robots_max_bytes",
-                    "autothrottle", "autothrottle_start", "autothrottle_target", "max_delay"]),
-    ("Retries", ["retries", "backoff_base", "max_retry_after", "max_crawl_delay",
-                 "host_failures", "host_pause"]),
-    ("Fetching", ["timeout", "connect_timeout", "max_body_bytes", "max_redirects",
-                  "max_header_bytes", "max_headers"]),
-    ("Address guard", ["allow_networks", "deny_networks"]),
-    ("Spider traps", ["max_url_length", "max_path_segments", "max_segment_repeats",
-                      "max_pages_per_host", "max_query_variants", "max_pattern_chain",
-                      "max_links_per_page"]),
-    ("Parsing", ["parse_mode", "parse_inline_max_bytes", "parse_workers", "parse_timeout"]),
-    ("Scale-out (Redis frontier, PostgreSQL output)",
-     ["frontier", "job_name", "lease_seconds", "outage_seconds", "seen_buckets", "pg_pool_size"]),
-    ("Running", ["progress_seconds", "shutdown_grace", "log_level", "quiet"]),
-]
 README_START, README_END = "<!-- options:start -->", "<!-- options:end -->"
 
 

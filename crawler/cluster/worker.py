@@ -181,7 +181,7 @@ async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
                 fetcher, cache_seconds=settings.robots_cache_seconds,
                 retry_seconds=settings.robots_retry_seconds,
                 max_bytes=settings.robots_max_bytes) if settings.robots else None
-            fetcher.keep_headers = extraction.function is not None
+            fetcher.keep_headers = extraction.function is not None or settings.record_headers
             crawler = Crawler(settings, scope, frontier, fetcher, parser, writer, job.run_id,
                               robots, extraction)
             outcome.stats = crawler.stats

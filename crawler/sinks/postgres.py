@@ -30,8 +30,9 @@ _TYPES = {"depth": "integer", "status": "integer", "fetched_at": "timestamptz",
           "elapsed_ms": "integer", "content_length": "bigint", "truncated": "boolean",
           "links_found": "integer", "links": "jsonb", "redirects": "integer",
           "attempts": "integer", "noindex": "boolean", "nofollow": "boolean",
-          "schema_version": "integer", "data": "jsonb", "items": "integer"}
-JSON_COLUMNS = frozenset({"links", "data"})
+          "schema_version": "integer", "data": "jsonb", "items": "integer",
+          "headers": "jsonb"}
+JSON_COLUMNS = frozenset({"links", "data", "headers"})
 CREATE_ITEMS = ('CREATE TABLE IF NOT EXISTS items (job text NOT NULL, url text NOT NULL, '
                 'run_id text NOT NULL, "index" integer NOT NULL, fetched_at timestamptz, '
                 'data jsonb, PRIMARY KEY (job, url, run_id, "index"))')

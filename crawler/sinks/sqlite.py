@@ -19,7 +19,7 @@ _COLUMN_TYPES = {"depth": "INTEGER", "status": "INTEGER", "elapsed_ms": "INTEGER
                  "content_length": "INTEGER", "truncated": "INTEGER", "links_found": "INTEGER",
                  "redirects": "INTEGER", "attempts": "INTEGER", "noindex": "INTEGER",
                  "nofollow": "INTEGER", "schema_version": "INTEGER", "items": "INTEGER"}
-JSON_COLUMNS = frozenset({"links", "data"})  # stored as JSON text
+JSON_COLUMNS = frozenset({"links", "data", "headers"})  # stored as JSON text
 CREATE_PAGES = (
     "CREATE TABLE IF NOT EXISTS pages ("
     + ", ".join(f"{name} {_COLUMN_TYPES.get(name, 'TEXT')}" for name in RECORD_FIELDS)

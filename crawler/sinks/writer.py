@@ -44,6 +44,7 @@ class RecordWriter:
             maxsize=batch_size * 4)
         self._task: asyncio.Task[None] | None = None
         self._queued: list[Request] = []
+        self._held: list[Request] = []
         self._leased: list[int] = []
 
     def __repr__(self) -> str:
@@ -71,6 +72,11 @@ class RecordWriter:
     def queued(self, request: Request) -> None:
         """The frontier queued `request`: commit it with the next batch."""
         self._queued.append(request)
+
+    def held(self, request: Request) -> None:
+        """The frontier held `request` back at --max-pages: keep it in the job, unqueued."""
+        if self.state is not None:
+            self._held.append(request)
 
     def leased(self, fp: int) -> None:
         """A fetch of this URL began: mark it leased with the next batch."""
@@ -148,7 +154,7 @@ class RecordWriter:
             if items:
                 records, fps, pruned = zip(*items, strict=True)
                 await self._write(list(records), list(fps), list(pruned))
-            elif self._queued or self._leased:
+            elif self._queued or self._held or self._leased:
                 await self._commit(Batch())
 
     async def _write(self, records: list[Record], fps: list[int], pruned: list[bool]) -> None:
@@ -174,6 +180,7 @@ class RecordWriter:
         if self.state is None:
             return
         batch.queued, self._queued = self._queued, []
+        batch.held, self._held = self._held, []
         batch.leased, self._leased = self._leased, []
         try:
             await asyncio.to_thread(self.state.commit, batch)
