@@ -168,7 +168,7 @@ async def test_report_counts_errors_by_kind(site: Site, crawl, tmp_path: Path) -
                 retries="0")
     report = json.loads((tmp_path / "job" / "report.json").read_text())
     assert report["errors_by_kind"] == {"disallowed by robots.txt": 1,
-                                        "robots.txt unreachable": 1}
+                                        "connection failed": 1}
     assert report["by_status"] == {"200": 2, "none": 2}
     assert report["records"] == 4 and report["pending"] == 0
     assert report["session"]["records"] == 4 and report["outcome"] == "completed"
