@@ -102,6 +102,7 @@ class JobState:
     def __init__(self, path: Path, db: sqlite3.Connection) -> None:
         self.path = path
         self._db = db
+        self._any_held: bool | None = None  # URLs held at --max-pages exist (asked once)
 
     @classmethod
     def open(cls, job_dir: Path) -> JobState:
@@ -264,7 +265,11 @@ class JobState:
         leased = [fp_to_sql(fp) for fp in batch.leased if fp not in finished]
         queued = [(*to_row(request), QUEUED) for request in batch.queued]
         held = [(*to_row(request), HELD) for request in batch.held]
-        released = [fp_to_sql(request.fp) for request in batch.queued]
+        if self._any_held is None:
+            self._any_held = self._db.execute(
+                f"SELECT 1 FROM urls WHERE state = {HELD} LIMIT 1").fetchone() is not None
+        self._any_held = self._any_held or bool(held)
+        released = [fp_to_sql(r.fp) for r in batch.queued] if self._any_held else []
         db = self._db
         with db:
             db.execute("BEGIN")
