@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from crawler.guard import parse_ip
 from crawler.urls import host_of
 
+_FREE: contextlib.nullcontext[None] = contextlib.nullcontext()
+
 
 class IpSlots:
     """`async with slots.taken(url):` holds one of the `limit` slots of the URL's address."""
@@ -25,9 +27,13 @@ class IpSlots:
     def __repr__(self) -> str:
         return f"<IpSlots limit={self.limit} addresses={len(self._slots)}>"
 
+    def taken(self, url: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """A slot of the URL's address; with no limit, nothing to wait for (and no cost)."""
+        return self._taken(url) if self.limit else _FREE
+
     @contextlib.asynccontextmanager
-    async def taken(self, url: str) -> AsyncIterator[None]:
-        address = await self._address(host_of(url)) if self.limit else None
+    async def _taken(self, url: str) -> AsyncIterator[None]:
+        address = await self._address(host_of(url))
         if address is None:  # no limit, or no address: the fetch will say why
             yield
             return
