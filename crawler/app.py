@@ -87,6 +87,7 @@ def build_frontier(settings: Settings, spill: SpillQueue | None) -> Frontier:
                     max_pages=settings.max_pages, max_depth=settings.max_depth,
                     max_pages_per_host=settings.max_pages_per_host,
                     max_query_variants=settings.max_query_variants,
+                    max_pattern_chain=settings.max_pattern_chain,
                     hosts_known=not settings.robots)
 
 

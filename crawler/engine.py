@@ -35,7 +35,7 @@ from crawler.robots import DEAD_HOST_RETRY_SECONDS, RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sinks.writer import RecordWriter
-from crawler.traps import TRAP, TrapLimits, record_form, url_trap
+from crawler.traps import PatternChain, TrapLimits, record_form, url_trap
 from crawler.urls import BadURL, canonical, fingerprint, host_of
 
 log = logging.getLogger(__name__)
@@ -384,21 +384,6 @@ class Crawler:
             for url, fp, reason in pruned:
                 await self._write_pruned(url, fp, request.depth, request.url, reason)
 
-    async def _follow_chained(self, request: Request,
-                              links: list[tuple[str, int]]) -> list[tuple[str, int, str]]:
-        """Links that stay in their page's path pattern (/events/2026/3 -> /events/2026/4)
-        carry the page's chain on, one link further; past --max-pattern-chain they are a trap:
-        an infinite calendar stops after a bounded number of pages."""
-        chain, limit = request.chain + 1, self.settings.max_pattern_chain
-        if limit and chain > limit:
-            reason = (f"{TRAP}more than --max-pattern-chain {limit} links in a row within "
-                      "one path pattern")
-            return await self.frontier.add_links(
-                [], request.depth + 1, request.url,
-                pruned=[(url, fp, reason) for url, fp in links])
-        return await self.frontier.add_links(links, request.depth + 1, request.url,
-                                             chain=chain)
-
     def widen_scope(self, urls: list[str]) -> None:
         """Take the origins of `urls` into scope (seeds' redirect targets)."""
         urls = [url for url in urls if not self.scope.allows(url)]
@@ -436,9 +421,8 @@ class Crawler:
         if parsed.pruned_unrecorded:
             log.warning("%s: %d more links not followed by trap limits, not recorded one by "
                         "one", request.url, parsed.pruned_unrecorded)
-        pruned = await self.frontier.add_links(parsed.follow, depth, request.url,
-                                               pruned=parsed.pruned)
-        if parsed.chained:
-            pruned += await self._follow_chained(request, parsed.chained)
+        pruned = await self.frontier.add_links(
+            parsed.follow, depth, request.url, pruned=parsed.pruned,
+            chain_from=PatternChain.of(request.url, request.chain))
         for url, fp, reason in pruned:
             await self._write_pruned(url, fp, depth, request.url, reason)

@@ -24,7 +24,7 @@ from typing import Any
 from crawler.request import Request
 from crawler.seen import SeenSet
 from crawler.spill import SpillQueue
-from crawler.traps import TRAP
+from crawler.traps import TRAP, PatternChain, chain_trap
 from crawler.urls import fingerprint, host_of
 
 __all__ = ["Frontier", "Request"]
@@ -48,7 +48,8 @@ class Frontier:
 
     def __init__(self, *, per_host: int, delay: float = 0.0, start_delay: float = 0.0,
                  max_pages: int = 0, max_depth: int = 0, max_pages_per_host: int = 0,
-                 max_query_variants: int = 0, hosts_known: bool = True,
+                 max_query_variants: int = 0, max_pattern_chain: int = 0,
+                 hosts_known: bool = True,
                  memory_window: int = 0, spill: SpillQueue | None = None,
                  on_queue: Callable[[Request], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -59,6 +60,7 @@ class Frontier:
         self.max_depth = max_depth
         self.max_pages_per_host = max_pages_per_host
         self.max_query_variants = max_query_variants
+        self.max_pattern_chain = max_pattern_chain
         self.hosts_known = hosts_known
         self._query_variants: dict[int, int] = {}  # fingerprint of the path -> queries admitted
         self._clock = clock
@@ -93,7 +95,7 @@ class Frontier:
         return self.queued + self.in_flight
 
     def add(self, url: str, fp: int, depth: int, referrer: str | None = None,
-            redirects: int = 0, chain: int = 0) -> bool | str:
+            redirects: int = 0, chain_from: PatternChain | None = None) -> bool | str:
         """Queue a canonical, in-scope URL. Never blocks.
 
         True: queued. False: seen before or over --max-pages. A string: pruned by a trap limit
@@ -105,11 +107,13 @@ class Frontier:
         if self.max_pages and self.admitted >= self.max_pages:
             if self.on_hold is not None:  # kept in the job, for a start with a higher limit
                 self._seen.add(fp)
+                chain = chain_from.chain_of(url) if chain_from is not None else 0
                 self.on_hold(Request(url, depth, referrer, redirects, fp, chain=chain))
             return False
         key = host_of(url)
         host = self._host(key)
-        pruned = self._trap(url, depth, host)
+        chain = chain_from.chain_of(url) if chain_from is not None else 0
+        pruned = self._trap(url, depth, host) or chain_trap(chain, self.max_pattern_chain)
         self._seen.add(fp)
         if pruned is not None:
             return pruned
@@ -121,14 +125,16 @@ class Frontier:
 
     async def add_links(self, links: Iterable[tuple[str, int]], depth: int,
                         referrer: str | None, redirects: int = 0,
-                        pruned: Iterable[tuple[str, int, str]] = (), chain: int = 0
+                        pruned: Iterable[tuple[str, int, str]] = (),
+                        chain_from: PatternChain | None = None
                         ) -> list[tuple[str, int, str]]:
         """`add` each link and mark `pruned` (a parse worker's trap verdicts) seen; returns the
-        URLs to record as pruned, (url, fingerprint, reason), each once."""
+        URLs to record as pruned, (url, fingerprint, reason), each once. `chain_from`: the
+        page the links are on, for the pattern-chain trap."""
         out = []
         add = self.add
         for url, fp in links:
-            added = add(url, fp, depth, referrer, redirects, chain)
+            added = add(url, fp, depth, referrer, redirects, chain_from)
             if isinstance(added, str):
                 out.append((url, fp, added))
         for url, fp, reason in pruned:

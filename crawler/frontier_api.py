@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from crawler.request import Request
+from crawler.traps import PatternChain
 
 
 class FrontierAPI(Protocol):
@@ -31,7 +32,8 @@ class FrontierAPI(Protocol):
 
     async def add_links(self, links: Iterable[tuple[str, int]], depth: int,
                         referrer: str | None, redirects: int = 0,
-                        pruned: Iterable[tuple[str, int, str]] = (), chain: int = 0
+                        pruned: Iterable[tuple[str, int, str]] = (),
+                        chain_from: PatternChain | None = None
                         ) -> list[tuple[str, int, str]]: ...
 
     async def share_scope(self, url: str) -> None: ...

@@ -23,14 +23,7 @@ from crawler.extract.page import Extractor, Page, run_extractor
 from crawler.extract.rules import Rules
 from crawler.nesting import limit_nesting, may_nest_deeply
 from crawler.scope import Scope
-from crawler.traps import (
-    TrapLimits,
-    path_of,
-    path_pattern,
-    record_form,
-    same_pattern,
-    url_trap,
-)
+from crawler.traps import TrapLimits, record_form, url_trap
 from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, fingerprint, resolve_link
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -80,7 +73,6 @@ class ParseResult:
     title: str | None = None
     links: list[str] = field(default_factory=list)
     follow: list[tuple[str, int]] = field(default_factory=list)  # (canonical URL, fingerprint)
-    chained: list[tuple[str, int]] = field(default_factory=list)  # to follow, same path pattern
     pruned: list[tuple[str, int, str]] = field(default_factory=list)  # (URL, fingerprint, why)
     links_found: int = 0
     noindex: bool = False
@@ -207,15 +199,14 @@ def parse_page(url: str, body: bytes, content_type: str | None,
             if match and match.group(1).strip():
                 result.refresh_url = _absolute(match.group(1).strip(), base, rules)
             break
-    page = _PagePath.of(url)
-    _collect_links(tree, base, page, config, result)
+    _collect_links(tree, base, config, result)
     if config.extract is not None or config.content != "none" or config.extractor is not None:
-        _extract(tree, text, url, base, page, config, meta or PageMeta(), result)
+        _extract(tree, text, url, base, config, meta or PageMeta(), result)
     return result
 
 
-def _extract(tree: LexborHTMLParser, text: str, url: str, base: str, page_path: _PagePath,
-             config: ParseConfig, meta: PageMeta, result: ParseResult) -> None:
+def _extract(tree: LexborHTMLParser, text: str, url: str, base: str, config: ParseConfig,
+             meta: PageMeta, result: ParseResult) -> None:
     """Rules, main content and the user's function; a failure is the page's error, never
     the crawl's."""
     try:
@@ -230,55 +221,35 @@ def _extract(tree: LexborHTMLParser, text: str, url: str, base: str, page_path: 
             data, result.items = run_extractor(config.extractor, page)
             if data is not None:
                 result.data = {**(result.data or {}), **data}
-            _follow_links(page.follows, page_path, config, result)
+            _follow_links(page.follows, config, result)
     except Exception as exc:
         result.extract_error = f"extract failed: {type(exc).__name__}: {exc}"
 
 
-def _follow_links(urls: list[str], page: _PagePath, config: ParseConfig,
-                  result: ParseResult) -> None:
+def _follow_links(urls: list[str], config: ParseConfig, result: ParseResult) -> None:
     """Links a user's function asked for, under the rules links follow (scope, nofollow,
     traps); the frontier dedups them with the rest."""
     if result.nofollow and config.obey_robots_meta:
         return
     for link in urls:
         if config.scope.allows(link):
-            _follow_or_prune(link, page, config, result)
+            _follow_or_prune(link, config, result)
 
 
-@dataclass(frozen=True, slots=True)
-class _PagePath:
-    """The page's path and, when it holds digits, its pattern (crawler.traps.same_pattern)."""
-
-    path: str
-    pattern: str | None
-
-    @classmethod
-    def of(cls, url: str) -> _PagePath:
-        path = path_of(url)
-        pattern = path_pattern(path)
-        return cls(path, pattern if pattern != path else None)
-
-
-def _follow_or_prune(link: str, page: _PagePath, config: ParseConfig,
-                     result: ParseResult) -> None:
-    """Queue an in-scope link (in `chained` when it stays in the page's path pattern), or keep
-    it as a trap record; one page adds at most MAX_PRUNED_RECORDS of those, the rest are only
-    counted (pruned_unrecorded)."""
+def _follow_or_prune(link: str, config: ParseConfig, result: ParseResult) -> None:
+    """Queue an in-scope link, or keep it as a trap record; one page adds at most
+    MAX_PRUNED_RECORDS of those, the rest are only counted (pruned_unrecorded)."""
     fp = fingerprint(link)
     trap = url_trap(link, config.traps)
     if trap is None:
-        if same_pattern(path_of(link), page.path, page.pattern):
-            result.chained.append((link, fp))
-        else:
-            result.follow.append((link, fp))
+        result.follow.append((link, fp))
     elif len(result.pruned) < MAX_PRUNED_RECORDS:
         result.pruned.append((record_form(link, fp, config.traps), fp, trap))
     else:
         result.pruned_unrecorded += 1
 
 
-def _collect_links(tree: LexborHTMLParser, base: str, page: _PagePath, config: ParseConfig,
+def _collect_links(tree: LexborHTMLParser, base: str, config: ParseConfig,
                    result: ParseResult) -> None:
     """Fill result.links, .follow and .pruned, at most config.max_links distinct links. What
     one page adds to the records is bounded: links over --max-url-length are never stored in
@@ -312,5 +283,5 @@ def _collect_links(tree: LexborHTMLParser, base: str, page: _PagePath, config: P
             continue
         if obey_rel and "nofollow" in (attrs.get("rel") or "").lower().split():
             continue
-        _follow_or_prune(link, page, config, result)
+        _follow_or_prune(link, config, result)
     result.links_found = len(seen) + len(long_seen)

@@ -30,14 +30,41 @@ def path_pattern(path: str) -> str:
     return _DIGITS.sub("N", path)
 
 
-def same_pattern(link_path: str, page_path: str, page_pattern: str | None) -> bool:
-    """True when a link stays in its page's path pattern: the same path (another query of the
-    page), or, for a page whose path holds digits (`page_pattern` given), the same pattern.
-    Chains of such links are how calendars and other infinite spaces unroll."""
-    if link_path == page_path:
-        return True
-    return page_pattern is not None and len(link_path) < 2 * len(page_path) + 8 and \
-        path_pattern(link_path) == page_pattern
+@dataclass(frozen=True, slots=True)
+class PatternChain:
+    """Where a page's links come from, for the pattern-chain trap: the page's path, its
+    pattern when the path holds digits, and how many links in a row within one pattern led to
+    it. Checked by the frontier on URLs new to the crawl only, so it costs nothing per link
+    the crawl already knows."""
+
+    path: str
+    pattern: str | None
+    chain: int
+
+    @classmethod
+    def of(cls, page_url: str, chain: int) -> PatternChain:
+        path = path_of(page_url)
+        pattern = path_pattern(path)
+        return cls(path, pattern if pattern != path else None, chain)
+
+    def chain_of(self, link: str) -> int:
+        """The link's chain: one more when it stays in the page's path pattern (the same path
+        with another query, or the same pattern), else 0. Chains of such links are how
+        calendars and other infinite spaces unroll."""
+        link_path = path_of(link)
+        if link_path == self.path:
+            return self.chain + 1
+        if self.pattern is not None and len(link_path) < 2 * len(self.path) + 8 and \
+                path_pattern(link_path) == self.pattern:
+            return self.chain + 1
+        return 0
+
+
+def chain_trap(chain: int, limit: int) -> str | None:
+    """Why a URL with this chain is a trap (--max-pattern-chain), or None."""
+    if limit and chain > limit:
+        return f"{TRAP}more than --max-pattern-chain {limit} links in a row within one path pattern"
+    return None
 
 
 RECORDED_PREFIX = 256  # characters of an oversize URL kept in its trap record

@@ -162,8 +162,15 @@ def origin(canonical_url: str) -> str:
 
 
 def host_of(canonical_url: str) -> str:
-    """The host of a canonical URL: no scheme, credentials or port."""
-    authority = origin(canonical_url).split("//", 1)[1]
+    """The host of a canonical URL: no scheme, credentials or port. The politeness key, so it
+    is taken per link: a few string searches, no split of the whole URL."""
+    start = canonical_url.find("//") + 2
+    end = canonical_url.find("/", start)
+    authority = canonical_url[start:end] if end >= 0 else canonical_url[start:]
+    at = authority.rfind("@")
+    if at >= 0:
+        authority = authority[at + 1:]
     if authority.startswith("["):
         return authority[: authority.index("]") + 1]
-    return authority.split(":", 1)[0]
+    colon = authority.find(":")
+    return authority[:colon] if colon >= 0 else authority

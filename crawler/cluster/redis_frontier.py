@@ -32,7 +32,7 @@ from crawler.errors import CrawlerError, Unavailable
 from crawler.outage import Outage
 from crawler.request import Request
 from crawler.seen import SeenSet
-from crawler.traps import TRAP
+from crawler.traps import TRAP, PatternChain, chain_trap
 from crawler.urls import fingerprint, fp_from_sql, fp_to_sql, host_of, origin
 
 log = logging.getLogger(__name__)
@@ -114,12 +114,13 @@ class RedisFrontier:
     """Leases URLs from the job's frontier in Redis for one worker's dispatcher."""
 
     def __init__(self, client: aioredis.Redis, job: ClusterJob, *, concurrency: int,
-                 lease_seconds: float, outage_seconds: float,
+                 lease_seconds: float, outage_seconds: float, max_pattern_chain: int = 0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.job = job
         self.meta_key = job_prefix(job.name) + ":meta"
         self.concurrency = concurrency
+        self.max_pattern_chain = max_pattern_chain  # a worker's own trap limit (traps.py)
         self.lease_ms = max(1, round(lease_seconds * 1000))
         self.link = RedisLink(outage_seconds, job.name)
         self._clock = clock
@@ -171,7 +172,8 @@ class RedisFrontier:
 
     async def add_links(self, links: Iterable[tuple[str, int]], depth: int,
                         referrer: str | None, redirects: int = 0,
-                        pruned: Sequence[tuple[str, int, str]] = (), chain: int = 0
+                        pruned: Sequence[tuple[str, int, str]] = (),
+                        chain_from: PatternChain | None = None
                         ) -> list[tuple[str, int, str]]:
         """Queue `links` cluster-wide and mark `pruned` seen, in one round trip; returns the
         URLs to record as pruned (url, fingerprint, reason), each once in the whole job."""
@@ -182,8 +184,10 @@ class RedisFrontier:
         for url, fp in links:
             if fp in sent:
                 continue
-            if too_deep:
-                reason = f"{TRAP}deeper than --max-depth {self.job.max_depth}"
+            chain = chain_from.chain_of(url) if chain_from is not None else 0
+            reason = (f"{TRAP}deeper than --max-depth {self.job.max_depth}" if too_deep
+                      else chain_trap(chain, self.max_pattern_chain))
+            if reason is not None:
                 calls.append(self._item("p", url, fp, "", ""))
                 items.append((url, fp, reason))
                 continue

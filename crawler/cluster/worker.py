@@ -68,7 +68,8 @@ def redis_client(settings: Settings) -> aioredis.Redis:
 def frontier_for(client: aioredis.Redis, job: ClusterJob, settings: Settings) -> RedisFrontier:
     return RedisFrontier(client, job, concurrency=settings.concurrency,
                          lease_seconds=settings.lease_seconds,
-                         outage_seconds=settings.outage_seconds)
+                         outage_seconds=settings.outage_seconds,
+                         max_pattern_chain=settings.max_pattern_chain)
 
 
 async def seed_job(settings: Settings, seeds: list[str]) -> tuple[ClusterJob, bool, int]:
