@@ -115,26 +115,15 @@ def canonical(url: str, base: str | None = None, rules: UrlRules = DEFAULT_RULES
         href = _PATH_SESSION.sub("", path) + mark + query
     if "?" in href and (rules.strip_params or rules.sort_query):
         path, query = href.split("?", 1)
-        query = _clean_query(query, rules)
-        href = f"{path}?{query}" if query else path
+        href = finish_query(path, query, rules)
     return href
 
 
-_SEGMENT = r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*"  # no "." or ".." segment, nothing to encode
-_PLAIN_ABSOLUTE_PATH = re.compile(rf"(?:/{_SEGMENT})*/?")
-_PLAIN_RELATIVE_PATH = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*/?")
-
-
-def resolve_link(raw: str, base: str, rules: UrlRules = DEFAULT_RULES) -> str:
-    """canonical(raw, base, rules) for a base that is already canonical, with a fast path for
-    the commonest links: plain paths ("/docs/a.html", "b/c.html") whose resolution is the
-    base's prefix plus the link, exactly what the full parser would give."""
-    if _PLAIN_ABSOLUTE_PATH.fullmatch(raw) and raw:
-        return base[: base.find("/", base.find("//") + 2)] + raw
-    if _PLAIN_RELATIVE_PATH.fullmatch(raw):
-        path = base.split("?", 1)[0]
-        return path[: path.rfind("/") + 1] + raw
-    return canonical(raw, base, rules)
+def finish_query(path: str, query: str, rules: UrlRules) -> str:
+    """`path` ("scheme://host/path") with `query` cleaned by the rules, or without a "?" when
+    nothing is left of it."""
+    query = _clean_query(query, rules)
+    return f"{path}?{query}" if query else path
 
 
 def fingerprint(canonical_url: str) -> int:

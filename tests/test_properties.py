@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crawler.parse import ParseConfig, ParseResult, parse_page
+from crawler.resolve import resolve_link
 from crawler.scope import Scope
-from crawler.urls import BadURL, UrlRules, canonical, resolve_link
+from crawler.urls import BadURL, UrlRules, canonical
 
 settings.register_profile("ci", derandomize=True, max_examples=300)
 settings.register_profile("dev", max_examples=300)
@@ -98,17 +99,25 @@ def test_parse_never_raises_on_hostile_markup(parts: list[str], nesting: int) ->
     assert isinstance(parse_page("http://a.com/", body, "text/html", CONFIG), ParseResult)
 
 
-segment = st.from_regex(r"[A-Za-z0-9._~%:?#@!$&'()*+,;=\\ -]{0,8}", fullmatch=True)
-links = st.builds(lambda lead, parts: lead + "/".join(parts), st.sampled_from(["", "/", "./",
-                  "../", "//", "?", "#"]), st.lists(segment, max_size=5))
+segment = st.one_of(st.from_regex(r"[A-Za-z0-9._~%:?#@!$&'()*+,;=\\ -]{0,8}", fullmatch=True),
+                    st.sampled_from([".", "..", "", "a.html", "x:y", "%2e", ".%2E"]))
+links = st.builds(lambda lead, parts, tail: lead + "/".join(parts) + tail,
+                  st.sampled_from(["", "/", "./", "../", "../../", "//", "?", "#", " "]),
+                  st.lists(segment, max_size=6),
+                  st.sampled_from(["", "#frag", "#a(b,c)", "?", "?a=1&utm_x=2", "?b=2&a=1#f",
+                                   "?q='x'", "?x;y", "\t", " "]))
 bases = st.sampled_from(["http://a.com/", "http://a.com/dir/page.html", "https://a.com:8443/x/",
-                         "http://a.com/d/p?q=1", "http://[::1]/a/b", "http://a.com/d/?x"])
+                         "http://a.com/d/p?q=1", "http://[::1]/a/b", "http://a.com/d/?x",
+                         "http://a.com/a/b/c/d.html", "http://a.com//x//y",
+                         "http://a.com/%7Bx%7D/p;v=1"])
 
 
+@settings(max_examples=1500)
 @given(links, bases, RULES)
 def test_fast_link_resolution_equals_the_full_parser(raw: str, base: str,
                                                       rules: UrlRules) -> None:
-    """resolve_link (with its fast path for plain paths) gives what canonical() gives."""
+    """resolve_link (with its fast path for the links real pages are made of: relative paths,
+    dot segments, queries, fragments) gives what canonical() gives."""
     expected = _canonical_or_none(raw, base, rules)
     try:
         got: str | None = resolve_link(raw, base, rules)

@@ -8,7 +8,8 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.extract.rules import Field, Rules
-from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, canonical
+from crawler.resolve import resolve_link
+from crawler.urls import DEFAULT_RULES, BadURL, UrlRules
 
 URL_ATTRIBUTES = frozenset({"href", "src", "action"})
 _TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off", ""}
@@ -68,7 +69,7 @@ def _absolute(value: str, base: str, url_rules: UrlRules) -> str:
     """An http(s) URL resolved to its canonical form; anything else (mailto:, data:,
     javascript:) as written."""
     try:
-        return canonical(value, base, url_rules)
+        return resolve_link(value, base, url_rules)
     except BadURL:
         return value
 
