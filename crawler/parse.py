@@ -18,16 +18,20 @@ from typing import Any
 from charset_normalizer import from_bytes
 from selectolax.lexbor import LexborHTMLParser
 
+from crawler.changes import content_hash
 from crawler.extract.apply import extract_data
 from crawler.extract.page import Extractor, Page, run_extractor
 from crawler.extract.rules import Rules
 from crawler.nesting import limit_nesting, may_nest_deeply
+from crawler.resolve import BaseResolver
 from crawler.scope import Scope
 from crawler.traps import TrapLimits, record_form, url_trap
-from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, fingerprint, resolve_link
+from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, fingerprint
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 LINK_SELECTOR = "a[href], area[href], frame[src], iframe[src]"
+WALK_SELECTOR = f"title, base[href], meta, link[rel][href], {LINK_SELECTOR}"
+_LINK_TAGS = frozenset({"a", "area", "frame", "iframe"})
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
 _REFRESH_URL = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?["']?([^"']*)""",
                           re.IGNORECASE)
@@ -85,6 +89,7 @@ class ParseResult:
     content: str | None = None
     items: list[dict[str, Any]] = field(default_factory=list)
     extract_error: str | None = None  # the rules or the function failed on this page
+    body_hash: str | None = None  # crawler.changes.content_hash of the body, for change labels
     pruned_unrecorded: int = 0  # trap links beyond MAX_PRUNED_RECORDS: counted, not recorded
 
 
@@ -150,56 +155,90 @@ def robots_directives(value: str, token: str) -> set[str]:
     return found
 
 
-def _page_directives(tree: LexborHTMLParser, config: ParseConfig) -> set[str]:
-    found: set[str] = set()
-    for node in tree.css("meta[name]"):
-        name = (node.attributes.get("name") or "").strip().lower()
-        if name in ("robots", config.robots_token):
-            found |= robots_directives(node.attributes.get("content") or "", config.robots_token)
-    return found
-
-
-def _absolute(raw: str | None, base: str, rules: UrlRules) -> str | None:
-    """`raw` resolved against the canonical `base`, canonical; None when it is no http(s) URL."""
+def _absolute(raw: str | None, resolver: BaseResolver) -> str | None:
+    """`raw` resolved against the page's base, canonical; None when it is no http(s) URL."""
     if not raw:
         return None
     try:
-        return resolve_link(raw, base, rules)
+        return resolver.resolve(raw)
     except BadURL:
         return None
+
+
+@dataclass(slots=True)
+class _Nodes:
+    """What one walk over the tree finds: the head's elements that matter, and the links as
+    (raw URL, rel) in document order."""
+
+    title: str | None = None
+    base_href: str | None = None
+    canonical_href: str | None = None
+    refresh: str | None = None
+    directives: set[str] = field(default_factory=set)
+    links: list[tuple[str | None, str | None]] = field(default_factory=list)
+
+
+def _walk(tree: LexborHTMLParser, robots_token: str) -> _Nodes:
+    """One pass of the CSS engine over the whole tree (each query is a full walk)."""
+    found = _Nodes()
+    for node in tree.css(WALK_SELECTOR):
+        tag, attrs = node.tag, node.attributes
+        if tag in _LINK_TAGS:
+            found.links.append((attrs.get("href") if "href" in attrs else attrs.get("src"),
+                                attrs.get("rel")))
+        elif tag == "meta":
+            name = (attrs.get("name") or "").strip().lower()
+            if name in ("robots", robots_token):
+                found.directives |= robots_directives(attrs.get("content") or "", robots_token)
+            elif found.refresh is None and (
+                    attrs.get("http-equiv") or "").strip().lower() == "refresh":
+                found.refresh = attrs.get("content") or ""
+        elif tag == "title":
+            if found.title is None:
+                found.title = " ".join(node.text().split())
+        elif tag == "base":
+            if found.base_href is None:
+                found.base_href = attrs.get("href")
+        elif found.canonical_href is None and (attrs.get("rel") or "").strip().lower() == (
+                "canonical"):
+            found.canonical_href = attrs.get("href")
+    return found
 
 
 def parse_page(url: str, body: bytes, content_type: str | None,
                config: ParseConfig, meta: PageMeta | None = None) -> ParseResult:
     """Title, links, directives and what the extraction asks for, of an HTML page fetched
     from `url` (a canonical URL); one parse serves all of it."""
-    result = ParseResult(encoding=sniff_encoding(body, content_type))
+    result = ParseResult(encoding=sniff_encoding(body, content_type),
+                         body_hash=content_hash(body))
     if may_nest_deeply(body):
         if result.encoding.startswith("utf-16"):  # the guard reads ASCII-compatible bytes
             body = body.decode(result.encoding, "replace").encode("utf-8")
             result.encoding = "utf-8"
         body, result.cut_at_nesting = limit_nesting(body)
-    text = body.decode(result.encoding, errors="replace").removeprefix("\ufeff")
-    tree = LexborHTMLParser(text)
-    title_node = tree.css_first("title")
-    result.title = (" ".join(title_node.text().split()) or None) if title_node else None
+    needs_text = config.content != "none" or config.extractor is not None
+    if result.encoding == "utf-8" and not needs_text:  # lexbor reads UTF-8 bytes as they are
+        text = ""
+        tree = LexborHTMLParser(body.removeprefix(codecs.BOM_UTF8))
+    else:
+        text = body.decode(result.encoding, errors="replace").removeprefix("\ufeff")
+        tree = LexborHTMLParser(text)
+    nodes = _walk(tree, config.robots_token)
+    result.title = nodes.title or None
     rules = config.rules
-    base_node = tree.css_first("base[href]")
-    base = (_absolute(base_node.attributes.get("href"), url, rules) if base_node else None) or url
-    directives = _page_directives(tree, config)
-    result.noindex, result.nofollow = "noindex" in directives, "nofollow" in directives
-    canonical_node = tree.css_first('link[rel="canonical"][href]')
-    if canonical_node is not None:
-        found = _absolute(canonical_node.attributes.get("href"), base, rules)
+    base = _absolute(nodes.base_href, BaseResolver(url, rules)) or url
+    resolver = BaseResolver(base, rules)
+    result.noindex, result.nofollow = "noindex" in nodes.directives, "nofollow" in (
+        nodes.directives)
+    if nodes.canonical_href is not None:
+        found = _absolute(nodes.canonical_href, resolver)
         result.canonical_url = None if found is None else record_form(
             found, fingerprint(found), config.traps)
-    for node in tree.css("meta[http-equiv]"):
-        if (node.attributes.get("http-equiv") or "").strip().lower() == "refresh":
-            match = _REFRESH_URL.match(node.attributes.get("content") or "")
-            if match and match.group(1).strip():
-                result.refresh_url = _absolute(match.group(1).strip(), base, rules)
-            break
-    _collect_links(tree, base, config, result)
+    if nodes.refresh is not None:
+        match = _REFRESH_URL.match(nodes.refresh)
+        if match and match.group(1).strip():
+            result.refresh_url = _absolute(match.group(1).strip(), resolver)
+    _collect_links(nodes.links, resolver, config, result)
     if config.extract is not None or config.content != "none" or config.extractor is not None:
         _extract(tree, text, url, base, config, meta or PageMeta(), result)
     return result
@@ -249,21 +288,24 @@ def _follow_or_prune(link: str, config: ParseConfig, result: ParseResult) -> Non
         result.pruned_unrecorded += 1
 
 
-def _collect_links(tree: LexborHTMLParser, base: str, config: ParseConfig,
-                   result: ParseResult) -> None:
+def _collect_links(links: list[tuple[str | None, str | None]], resolver: BaseResolver,
+                   config: ParseConfig, result: ParseResult) -> None:
     """Fill result.links, .follow and .pruned, at most config.max_links distinct links. What
     one page adds to the records is bounded: links over --max-url-length are never stored in
-    full, and the links stored take at most LINK_BYTES."""
+    full, and the links stored take at most LINK_BYTES. A link written twice is resolved once:
+    its second sighting can change nothing."""
     seen: set[str] = set()
     long_seen: set[int] = set()  # fingerprints of links too long to keep as strings
-    scope, keep, obey_rel, rules = (config.scope, config.keep_links, config.obey_rel_nofollow,
-                                    config.rules)
+    raw_seen: set[str] = set()
+    scope, keep, obey_rel = config.scope, config.keep_links, config.obey_rel_nofollow
     longest = config.traps.max_url_length or sys.maxsize
     follow_none = result.nofollow and config.obey_robots_meta
     stored = 0
-    for node in tree.css(LINK_SELECTOR):
-        attrs = node.attributes
-        link = _absolute(attrs.get("href") if "href" in attrs else attrs.get("src"), base, rules)
+    for raw, rel in links:
+        if not raw or raw in raw_seen:
+            continue
+        raw_seen.add(raw)
+        link = _absolute(raw, resolver)
         if link is None or link in seen:
             continue
         if len(seen) + len(long_seen) >= config.max_links:
@@ -281,7 +323,7 @@ def _collect_links(tree: LexborHTMLParser, base: str, config: ParseConfig,
                 stored += len(link)
         if follow_none or not scope.allows(link):
             continue
-        if obey_rel and "nofollow" in (attrs.get("rel") or "").lower().split():
+        if obey_rel and rel and "nofollow" in rel.lower().split():
             continue
         _follow_or_prune(link, config, result)
     result.links_found = len(seen) + len(long_seen)
