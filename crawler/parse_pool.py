@@ -1,8 +1,11 @@
 """Run `parse_page` off the event loop in worker processes, with admission control, a per-page
 deadline and crash isolation.
 
-`ProcessPoolExecutor.submit` never blocks, so submissions wait on a semaphore sized to keep every
-worker busy without piling up page bodies in memory.
+Pages go to the workers in batches: a hand-off costs the event loop about half a millisecond
+(pickling, the executor's threads, waking the loop), whatever the size, so while every worker is
+busy the pages that arrive wait and leave together as one task (at most MAX_BATCH_PAGES pages
+or MAX_BATCH_BYTES of bodies); an idle pool takes a page at once. At most two batches per
+worker are in flight, so page bodies never pile up in the executor's queues.
 
 When a worker dies (a segfault: BrokenProcessPool) or a page outlives the deadline (its worker is
 killed), every page then in the pool fails, and only one of them is to blame. So the pool is
@@ -18,6 +21,7 @@ import logging
 import multiprocessing
 import os
 import signal
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -29,6 +33,20 @@ from crawler.parse import PageMeta, ParseConfig, ParseResult, parse_page
 
 log = logging.getLogger(__name__)
 ParseFn = Callable[..., ParseResult]  # (url, body, content_type, config[, meta]) like parse_page
+MAX_BATCH_PAGES = 16
+MAX_BATCH_BYTES = 4 << 20
+
+
+def parse_batch(parse_fn: ParseFn, batch: list[tuple[Any, ...]]) -> list[tuple[bool, Any]]:
+    """Runs in a worker: each page's (True, ParseResult), or (False, why) when the parse
+    function raised; one page's exception never costs the others."""
+    out: list[tuple[bool, Any]] = []
+    for args in batch:
+        try:
+            out.append((True, parse_fn(*args)))
+        except Exception as exc:
+            out.append((False, f"parse failed: {type(exc).__name__}: {exc}"))
+    return out
 
 
 def _init_worker() -> None:
@@ -110,7 +128,10 @@ class ParsePool:
         self.attempts = attempts
         self.timeout = timeout
         self.parse_fn = parse_fn  # a picklable top-level function; tests swap in failing ones
-        self._admission = asyncio.Semaphore(self.workers * 2)
+        self._admission = asyncio.Semaphore(self.workers * 2)  # thread mode
+        self._waiting: deque[tuple[tuple[Any, ...], asyncio.Future[tuple[bool, Any]]]] = deque()
+        self._batches_in_flight = 0
+        self._batch_tasks: set[asyncio.Task[None]] = set()
         self._main: _Workers | None = None
         self._quarantine: _Workers | None = None
         self._quarantine_turn = asyncio.Lock()
@@ -119,7 +140,7 @@ class ParsePool:
 
     def __repr__(self) -> str:
         return (f"<ParsePool {self.mode} workers={self.workers} rebuilds={self.rebuilds} "
-                f"free_admissions={self._admission._value}>")
+                f"batches_in_flight={self._batches_in_flight} waiting={len(self._waiting)}>")
 
     @property
     def rebuilds(self) -> int:
@@ -137,6 +158,10 @@ class ParsePool:
 
     def close(self) -> None:
         self._closed = True
+        while self._waiting:
+            _, future = self._waiting.popleft()
+            if not future.done():
+                future.set_exception(ParseFailed("parse pool is closed"))
         for workers in (self._main, self._quarantine):
             if workers is not None:
                 workers.close()
@@ -150,9 +175,9 @@ class ParsePool:
         heavy (main content, a user's function) go to the pool as well."""
         args = (url, body, content_type, config) if meta is None else (
             url, body, content_type, config, meta)
-        risky = may_parse_slowly(body)
+        risky = self.mode != "process" and may_parse_slowly(body)
         heavy = config.content != "none" or config.extractor is not None
-        if not risky and (self.mode == "inline" or (
+        if self.mode != "process" and not risky and (self.mode == "inline" or (
                 self.mode == "auto" and not heavy and len(body) <= self.inline_max_bytes)):
             try:
                 return self.parse_fn(*args)
@@ -169,30 +194,80 @@ class ParsePool:
             if self._closed:
                 raise ParseFailed("parse pool is closed")
             self._main = _Workers(self.workers, "parse", self.preload)
-        async with self._admission:
-            try:
-                return await self._run(self._main, args)
-            except _WorkerLost as lost:
-                log.warning("parse worker %s while parsing %s (or a page beside it); "
-                            "parsing it again alone", lost.what, url)
-                what = lost.what
+        future: asyncio.Future[tuple[bool, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((args, future))
+        self._send_batches()
+        try:
+            ok, value = await future
+        except _WorkerLost as lost:
+            log.warning("parse worker %s while parsing %s (or a page beside it); "
+                        "parsing it again alone", lost.what, url)
+            what = lost.what
+        else:
+            if ok:
+                return value
+            raise ParseFailed(value)
         for _ in range(self.attempts - 1):
             async with self._quarantine_turn:
                 if self._quarantine is None:
                     self._quarantine = _Workers(1, "quarantine", self.preload)
                 try:
-                    return await self._run(self._quarantine, args)
+                    return await self._run(self._quarantine, self.parse_fn, *args)
                 except _WorkerLost as lost:
                     what = lost.what
         raise ParseFailed(f"parse worker {what} on this page {self.attempts} times")
 
-    async def _run(self, workers: _Workers, args: tuple[Any, ...]) -> ParseResult:
+    def _send_batches(self) -> None:
+        """Start a batch of the waiting pages for each free slot (two per worker)."""
+        while self._waiting and self._batches_in_flight < self.workers * 2:
+            batch: list[tuple[tuple[Any, ...], asyncio.Future[tuple[bool, Any]]]] = []
+            size = 0
+            while self._waiting and len(batch) < MAX_BATCH_PAGES and (
+                    not batch or size + len(self._waiting[0][0][1]) <= MAX_BATCH_BYTES):
+                args, future = self._waiting.popleft()
+                if not future.done():  # its caller was cancelled
+                    batch.append((args, future))
+                    size += len(args[1])
+            if not batch:
+                return
+            self._batches_in_flight += 1
+            task = asyncio.create_task(self._run_batch(batch))
+            self._batch_tasks.add(task)
+            task.add_done_callback(self._batch_tasks.discard)
+
+    async def _run_batch(self, batch: list[tuple[tuple[Any, ...],
+                                                 asyncio.Future[tuple[bool, Any]]]]) -> None:
+        """Parse one batch in the shared pool and hand each page its outcome."""
+        try:
+            if self._main is None:
+                raise ParseFailed("parse pool is closed")
+            outcomes = await self._run(self._main, parse_batch, self.parse_fn,
+                                       [args for args, _ in batch])
+        except (_WorkerLost, ParseFailed) as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+        except BaseException as exc:  # cancelled with the crawl: the callers are too
+            for _, future in batch:
+                if not future.done():
+                    future.cancel()
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if not future.done():
+                    future.set_result(outcome)
+        finally:
+            self._batches_in_flight -= 1
+            self._send_batches()
+
+    async def _run(self, workers: _Workers, fn: Callable[..., Any], *args: Any) -> Any:
         generation, executor = workers.generation, workers.executor
         if executor is None:
             raise ParseFailed("parse pool is closed")
         loop = asyncio.get_running_loop()
         try:
-            future = loop.run_in_executor(executor, self.parse_fn, *args)
+            future = loop.run_in_executor(executor, fn, *args)
             return await asyncio.wait_for(future, self.timeout)
         except BrokenProcessPool:
             workers.rebuild(generation, kill=False)
