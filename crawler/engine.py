@@ -225,7 +225,10 @@ class Crawler:
             return retry
         if result.error is not None:
             return record
-        self._label_change(record, request, result)
+        status = result.status or 0
+        parse_it = is_html(result.content_type) and 200 <= status < 300
+        if not parse_it:  # a parsed page is hashed by the parse worker
+            self._label_change(record, request, result)
         self._throttle(request.url, result)
         header_nofollow = False
         if self.settings.robots and result.robots_tag:
@@ -233,13 +236,13 @@ class Crawler:
             record.noindex = "noindex" in directives
             header_nofollow = "nofollow" in directives
             record.nofollow = header_nofollow
-        status = result.status or 0
-        if result.location is not None and 300 <= status < 400 and status != 304:
+        if parse_it:
+            digest = await self._parse_and_follow(record, request, result, header_nofollow)
+            self._label_change(record, request, result, digest)
+        elif result.location is not None and 300 <= status < 400 and status != 304:
             await self._follow_redirect(record, request, result.location)
             record.links = [record.final_url] if self.settings.record_links else []
             record.links_found = 1
-        elif is_html(result.content_type) and 200 <= status < 300:
-            await self._parse_and_follow(record, request, result, header_nofollow)
         return record
 
     async def _robots_verdict(self, request: Request) -> str | Retry | None:
@@ -325,14 +328,16 @@ class Crawler:
         return Retry(delay)
 
     @staticmethod
-    def _label_change(record: Record, request: Request, result: FetchResult) -> None:
-        """Hash what the URL answered and label it against the job's last run."""
+    def _label_change(record: Record, request: Request, result: FetchResult,
+                      body_hash: str | None = None) -> None:
+        """Hash what the URL answered (a parsed page's `body_hash` comes from the parse
+        worker) and label it against the job's last run."""
         status = result.status or 0
         digest = None
         if status == 304:
             digest = record.content_hash
         elif 200 <= status < 300:
-            digest = content_hash(result.body)
+            digest = body_hash or content_hash(result.body)
         elif 300 <= status < 400:
             digest = content_hash((result.location or "").encode())
         record.change = change_of(request.history, result.status, digest)
@@ -392,7 +397,9 @@ class Crawler:
             self.parse_config = self._parse_config(self.scope)
 
     async def _parse_and_follow(self, record: Record, request: Request, result: FetchResult,
-                                header_nofollow: bool) -> None:
+                                header_nofollow: bool) -> str | None:
+        """Parse the page, fill its record, queue its links; returns the body's content hash
+        when the parse computed it."""
         config = self.parse_config
         meta = PageMeta(status=result.status or 200, headers=result.headers or {}) \
             if config.extractor is not None else None
@@ -401,7 +408,7 @@ class Crawler:
                                              config, meta)
         except ParseFailed as exc:
             record.error = str(exc)
-            return
+            return None
         record.title = parsed.title
         record.data, record.content = parsed.data, parsed.content
         record.item_data, record.items = parsed.items, len(parsed.items)
@@ -416,7 +423,7 @@ class Crawler:
         if parsed.refresh_url is not None and parsed.refresh_url != request.url:
             await self._follow_redirect(record, request, parsed.refresh_url)
         if header_nofollow:
-            return
+            return parsed.body_hash
         depth = request.depth + 1
         if parsed.pruned_unrecorded:
             log.warning("%s: %d more links not followed by trap limits, not recorded one by "
@@ -426,3 +433,4 @@ class Crawler:
             chain_from=PatternChain.of(request.url, request.chain))
         for url, fp, reason in pruned:
             await self._write_pruned(url, fp, depth, request.url, reason)
+        return parsed.body_hash

@@ -133,7 +133,7 @@ class Frontier:
         page the links are on, for the pattern-chain trap."""
         out = []
         add = self.add
-        for url, fp in links:
+        for url, fp in self._seen.unseen(links):
             added = add(url, fp, depth, referrer, redirects, chain_from)
             if isinstance(added, str):
                 out.append((url, fp, added))

@@ -16,7 +16,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -77,6 +77,9 @@ def category(ip: IPAddress) -> str:
     return "private" if ip.is_private else "special"
 
 
+HOST_VERDICTS = 10_000  # check_url's cache, cleared when full
+
+
 @dataclass(frozen=True, slots=True)
 class AddressGuard:
     """Which addresses a crawl may connect to."""
@@ -84,6 +87,10 @@ class AddressGuard:
     categories: frozenset[str] = frozenset({"public"})
     allow: tuple[IPNetwork, ...] = ()
     deny: tuple[IPNetwork, ...] = ()
+    # check_url's verdicts by host: parsing an address costs more than the rest of a fetch's
+    # bookkeeping, and a crawl meets few hosts
+    _by_host: dict[str, str | None] = field(default_factory=dict, compare=False, hash=False,
+                                            repr=False)
 
     @classmethod
     def build(cls, seed_addresses: Iterable[IPAddress], allow: Iterable[str] = (),
@@ -110,8 +117,17 @@ class AddressGuard:
 
     def check_url(self, canonical_url: str) -> str | None:
         """For a URL whose host is an IP literal, the check of that address; else None."""
-        ip = parse_ip(host_of(canonical_url))
-        return self.check(ip) if ip is not None else None
+        host = host_of(canonical_url)
+        try:
+            return self._by_host[host]
+        except KeyError:
+            pass
+        ip = parse_ip(host)
+        verdict = self.check(ip) if ip is not None else None
+        if len(self._by_host) >= HOST_VERDICTS:
+            self._by_host.clear()
+        self._by_host[host] = verdict
+        return verdict
 
 
 class GuardedResolver(AbstractResolver):

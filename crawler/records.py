@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -109,9 +109,17 @@ def storable_items(record: Record) -> list[dict[str, Any]]:
     return rows
 
 
+_second: list[Any] = [-1, ""]  # the last whole second formatted, and its text
+
+
 def now_iso() -> str:
-    """The current UTC time in ISO 8601 with milliseconds, e.g. 2026-11-22T01:02:03.456Z."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The current UTC time in ISO 8601 with milliseconds, e.g. 2026-11-22T01:02:03.456Z (one
+    per record: the seconds are formatted once a second)."""
+    now = time.time()
+    second = int(now)
+    if second != _second[0]:
+        _second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    return f"{_second[1]}.{min(999, int((now - second) * 1000)):03d}Z"
 
 
 CHANGES = ("new", "changed", "unchanged", "gone")

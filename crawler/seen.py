@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 from array import array
 from bisect import bisect_left
+from collections.abc import Iterable
 
 MASK = (1 << 64) - 1
 
@@ -44,6 +45,15 @@ class SeenSet:
             if i < len(run) and run[i] == fp:
                 return True
         return False
+
+    def unseen(self, links: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+        """The (url, fingerprint) pairs whose fingerprint is not in the set: most of a page's
+        links were seen before, and this filters them in one comprehension."""
+        hot = self._hot
+        if not self._runs:
+            return [link for link in links if link[1] not in hot]
+        contains = self.__contains__
+        return [link for link in links if not contains(link[1])]
 
     def add(self, fp: int) -> bool:
         """Record a fingerprint; True when it was not there before."""
