@@ -19,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -54,6 +56,10 @@ def _init_worker() -> None:
     worker dies with its parent, so a SIGKILLed crawl leaves no worker behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()
+
+
+def _ready() -> None:
+    """A first task that makes the executor start its worker processes."""
 
 
 class ParseFailed(Exception):
@@ -107,10 +113,20 @@ class _Workers:
             self.executor = None
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, as a container's cpuset sets it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 class ParsePool:
     """`await pool.parse(...)` where the mode says: "process" (worker processes, isolated, with a
     deadline), "inline" (on the event loop), "thread" (a thread pool; the GIL mostly serialises
-    it), or "auto": inline up to `inline_max_bytes`, in the process pool above.
+    it), or "auto": the process pool when there are two CPUs or more (batched, it gets more pages
+    through than the event loop alone; bench/placement.py), else inline up to
+    `inline_max_bytes` and in the process pool above.
 
     Inline and thread parsing have no deadline and no crash isolation, so in every mode a page
     that could parse slowly (more tags than `crawler.nesting.RISKY_ABOVE`) goes to the process
@@ -120,17 +136,20 @@ class ParsePool:
     def __init__(self, mode: str = "process", workers: int = 0, attempts: int = 3,
                  timeout: float = 30.0, parse_fn: ParseFn = parse_page,
                  inline_max_bytes: int = 256 * 1024,
-                 preload: tuple[str, ...] = ("crawler.parse",)) -> None:
+                 preload: tuple[str, ...] = ("crawler.parse",), cpus: int = 0) -> None:
+        if mode == "auto" and (cpus or usable_cpus()) >= 2:
+            mode = "process"
         self.mode = mode
         self.preload = preload  # modules the workers import before their first page
         self.inline_max_bytes = inline_max_bytes
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers or usable_cpus()
         self.attempts = attempts
         self.timeout = timeout
         self.parse_fn = parse_fn  # a picklable top-level function; tests swap in failing ones
         self._admission = asyncio.Semaphore(self.workers * 2)  # thread mode
         self._waiting: deque[tuple[tuple[Any, ...], asyncio.Future[tuple[bool, Any]]]] = deque()
         self._batches_in_flight = 0
+        self.batches_sent = 0
         self._batch_tasks: set[asyncio.Task[None]] = set()
         self._main: _Workers | None = None
         self._quarantine: _Workers | None = None
@@ -149,9 +168,31 @@ class ParsePool:
     async def __aenter__(self) -> Self:
         if self.mode in ("process", "auto"):
             self._main = _Workers(self.workers, "parse", self.preload)
+            if self.mode == "process":
+                self._start_workers(self._main)
         elif self.mode == "thread":
             self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="parse")
         return self
+
+    def _start_workers(self, workers: _Workers) -> None:
+        """Start the forkserver and the workers now, from a thread: starting them takes a few
+        hundred milliseconds (the forkserver imports the parser), the event loop would wait
+        for them at its first page, and meanwhile it can read robots.txt and fetch."""
+        executor = workers.executor
+        if executor is None:
+            return
+        # the forkserver is started here, not in the thread: it dies with the thread that
+        # started it (PR_SET_PDEATHSIG, crawler.forkserver_guard), and starting it is quick
+        multiprocessing.forkserver.ensure_running()
+
+        def start() -> None:
+            try:
+                for _ in range(workers.size):
+                    executor.submit(_ready)
+            except RuntimeError:  # closed before it started: nothing to warm
+                pass
+
+        threading.Thread(target=start, name="parse-pool-start", daemon=True).start()
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.close()
@@ -231,6 +272,7 @@ class ParsePool:
             if not batch:
                 return
             self._batches_in_flight += 1
+            self.batches_sent += 1
             task = asyncio.create_task(self._run_batch(batch))
             self._batch_tasks.add(task)
             task.add_done_callback(self._batch_tasks.discard)

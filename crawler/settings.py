@@ -221,11 +221,12 @@ class Settings:
     max_links_per_page: int = setting(10000, "links taken from one page; the rest are "
                                       "ignored", _at_least(1))
     parse_mode: str = setting(
-        "auto", "where HTML is parsed: auto (inline up to --parse-inline-max-bytes, the process "
-        "pool above), process (every page in the pool: isolated, with a deadline), inline (on "
-        "the event loop) or thread", _one_of(*PARSE_MODES))
-    parse_inline_max_bytes: int = setting(262144, "auto mode: bigger pages are parsed in the "
-                                          "process pool", _at_least(0))
+        "auto", "where HTML is parsed: auto (the process pool with two CPUs or more; with one, "
+        "inline up to --parse-inline-max-bytes and the pool above), process (every page in the "
+        "pool: isolated, with a deadline), inline (on the event loop) or thread",
+        _one_of(*PARSE_MODES))
+    parse_inline_max_bytes: int = setting(262144, "auto mode on one CPU: bigger pages are "
+                                          "parsed in the process pool", _at_least(0))
     parse_workers: int = setting(0, "parse processes (0 = one per CPU core)", _at_least(0))
     parse_timeout: float = setting(30.0, "seconds one page may take to parse; a slower one is "
                                    "killed and retried alone", _at_least(0.01))

@@ -22,6 +22,18 @@ async def test_process_pool_returns_plain_results() -> None:
     assert result.title == "t" and result.links == ["http://a.com/x"]
 
 
+async def test_busy_pool_sends_waiting_pages_in_batches() -> None:
+    """While the workers are busy, the pages that arrive wait and go together, each with its
+    own outcome: a page whose parse raises fails alone."""
+    async with ParsePool("process", workers=1, parse_fn=raise_on_poison) as pool:
+        pages = [pool.parse(f"http://a.com/{i}", b"POISON" if i == 7 else PAGE, "text/html",
+                            CONFIG) for i in range(40)]
+        results = await asyncio.gather(*pages, return_exceptions=True)
+        assert pool.batches_sent < 40
+    assert isinstance(results[7], ParseFailed)
+    assert all(r.title == "t" for i, r in enumerate(results) if i != 7)
+
+
 @pytest.mark.parametrize(("hook", "what"), [(crash_on_poison, "crashed"),
                                             (hang_on_poison, "timed out after 0.5s")])
 async def test_poison_page_fails_alone_and_pages_beside_it_survive(hook, what) -> None:
@@ -50,11 +62,20 @@ async def test_exception_in_parser_is_a_parse_failure() -> None:
             assert pool.rebuilds == 0
 
 
-async def test_auto_mode_parses_small_pages_inline_and_big_ones_isolated() -> None:
-    """auto: a page up to inline_max_bytes is parsed on the loop; a bigger one goes to the
-    process pool, where a crash costs only that page."""
-    async with ParsePool("auto", workers=1, inline_max_bytes=1000,
+async def test_auto_mode_uses_the_pool_on_two_cpus() -> None:
+    """auto with two CPUs or more: every page goes to the process pool."""
+    async with ParsePool("auto", workers=1, cpus=2, parse_fn=crash_on_poison) as pool:
+        assert pool.mode == "process"
+        with pytest.raises(ParseFailed, match="crashed"):
+            await pool.parse("http://a.com/small", b"POISON", "text/html", CONFIG)
+
+
+async def test_auto_mode_on_one_cpu_parses_small_pages_inline_and_big_ones_isolated() -> None:
+    """auto with one CPU: a page up to inline_max_bytes is parsed on the loop; a bigger one goes
+    to the process pool, where a crash costs only that page."""
+    async with ParsePool("auto", workers=1, inline_max_bytes=1000, cpus=1,
                          parse_fn=crash_on_poison) as pool:
+        assert pool.mode == "auto"
         small = await pool.parse("http://a.com/", PAGE, "text/html", CONFIG)
         assert small.title == "t" and pool.rebuilds == 0
         with pytest.raises(ParseFailed, match="crashed"):
