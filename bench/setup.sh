@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# What the benchmarks need: nginx-light and wget2 (installed when root), python3.11-doc (the real
-# documentation corpus), the crawler's venv with psutil, Scrapy in its own venv.
+# What the benchmarks need: nginx-light and wget2 (installed when root), the real documentation
+# corpora (python3.11-doc, 530 pages; openjdk-17-doc, 10,136 pages), the crawler's venv with
+# psutil, Scrapy in its own venv.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 missing=()
-for p in nginx-light wget2 python3.11-doc; do
+for p in nginx-light wget2 python3.11-doc openjdk-17-doc; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
