@@ -293,25 +293,32 @@ def _collect_links(links: list[tuple[str | None, str | None]], resolver: BaseRes
     """Fill result.links, .follow and .pruned, at most config.max_links distinct links. What
     one page adds to the records is bounded: links over --max-url-length are never stored in
     full, and the links stored take at most LINK_BYTES. A link written twice is resolved once:
-    its second sighting can change nothing."""
+    its second sighting can change nothing. The scope's host part is judged once for the
+    links on the page's own origin."""
     seen: set[str] = set()
     long_seen: set[int] = set()  # fingerprints of links too long to keep as strings
     raw_seen: set[str] = set()
     scope, keep, obey_rel = config.scope, config.keep_links, config.obey_rel_nofollow
     longest = config.traps.max_url_length or sys.maxsize
     follow_none = result.nofollow and config.obey_robots_meta
+    own_origin = resolver.origin + "/"
+    own_origin_allowed = scope.allows_origin_of(own_origin)
+    any_patterns = bool(scope.allow or scope.deny)
+    resolve = resolver.resolve
     stored = 0
     for raw, rel in links:
         if not raw or raw in raw_seen:
             continue
         raw_seen.add(raw)
-        link = _absolute(raw, resolver)
-        if link is None or link in seen:
+        try:
+            link = resolve(raw)
+        except BadURL:
+            continue
+        if link in seen:
             continue
         if len(seen) + len(long_seen) >= config.max_links:
             break
-        oversize = len(link) > longest
-        if oversize:
+        if len(link) > longest:
             fp = fingerprint(link)
             if fp in long_seen:
                 continue
@@ -321,7 +328,12 @@ def _collect_links(links: list[tuple[str | None, str | None]], resolver: BaseRes
             if keep and stored < LINK_BYTES:
                 result.links.append(link)
                 stored += len(link)
-        if follow_none or not scope.allows(link):
+        if follow_none:
+            continue
+        if link.startswith(own_origin):
+            if not own_origin_allowed or (any_patterns and not scope.patterns_allow(link)):
+                continue
+        elif not scope.allows(link):
             continue
         if obey_rel and rel and "nofollow" in rel.lower().split():
             continue

@@ -46,13 +46,22 @@ class Scope:
 
     def allows(self, canonical_url: str) -> bool:
         """True when the crawl may fetch this canonical URL."""
+        return self.allows_origin_of(canonical_url) and self.patterns_allow(canonical_url)
+
+    def allows_origin_of(self, canonical_url: str) -> bool:
+        """The host part of `allows`: the URL's origin (host mode) or host (domain mode) is in
+        scope. The same for every URL with that origin, so a page's same-origin links are
+        judged once."""
         if self.mode == "host":
-            if origin(canonical_url) not in self.origins:
-                return False
-        elif self.mode == "domain":
+            return origin(canonical_url) in self.origins
+        if self.mode == "domain":
             host = host_of(canonical_url)
-            if not any(host == d or host.endswith("." + d) for d in self.domains):
-                return False
+            return any(host == d or host.endswith("." + d) for d in self.domains)
+        return True
+
+    def patterns_allow(self, canonical_url: str) -> bool:
+        """The pattern part of `allows`: no deny pattern matches, an allow pattern does (when
+        there are any)."""
         if self.deny and any(p.search(canonical_url) for p in _compiled(self.deny)):
             return False
         return not self.allow or any(p.search(canonical_url) for p in _compiled(self.allow))
