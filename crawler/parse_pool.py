@@ -4,7 +4,9 @@ deadline and crash isolation.
 Pages go to the workers in batches: a hand-off costs the event loop about half a millisecond
 (pickling, the executor's threads, waking the loop), whatever the size, so while every worker is
 busy the pages that arrive wait and leave together as one task (at most MAX_BATCH_PAGES pages
-or MAX_BATCH_BYTES of bodies); an idle pool takes a page at once. At most two batches per
+or MAX_BATCH_BYTES of bodies); an idle pool takes a page at once. A page with heavy extraction
+(main content, a user's function: a hundred times a hand-off) goes alone, so the workers share
+such pages evenly. At most two batches per
 worker are in flight, so page bodies never pile up in the executor's queues.
 
 When a worker dies (a segfault: BrokenProcessPool) or a page outlives the deadline (its worker is
@@ -37,6 +39,13 @@ log = logging.getLogger(__name__)
 ParseFn = Callable[..., ParseResult]  # (url, body, content_type, config[, meta]) like parse_page
 MAX_BATCH_PAGES = 16
 MAX_BATCH_BYTES = 4 << 20
+
+
+def _heavy(args: tuple[Any, ...]) -> bool:
+    """A page whose extraction costs far more than a hand-off (main content, a user's
+    function): it goes alone, so a batch never keeps one worker busy while another idles."""
+    config = args[3]
+    return config.content != "none" or config.extractor is not None
 
 
 def parse_batch(parse_fn: ParseFn, batch: list[tuple[Any, ...]]) -> list[tuple[bool, Any]]:
@@ -263,8 +272,9 @@ class ParsePool:
         while self._waiting and self._batches_in_flight < self.workers * 2:
             batch: list[tuple[tuple[Any, ...], asyncio.Future[tuple[bool, Any]]]] = []
             size = 0
-            while self._waiting and len(batch) < MAX_BATCH_PAGES and (
-                    not batch or size + len(self._waiting[0][0][1]) <= MAX_BATCH_BYTES):
+            while self._waiting and len(batch) < MAX_BATCH_PAGES and (not batch or (
+                    size + len(self._waiting[0][0][1]) <= MAX_BATCH_BYTES
+                    and not _heavy(batch[0][0]) and not _heavy(self._waiting[0][0]))):
                 args, future = self._waiting.popleft()
                 if not future.done():  # its caller was cancelled
                     batch.append((args, future))
