@@ -23,7 +23,7 @@ from crawler.extract.apply import extract_data
 from crawler.extract.page import Extractor, Page, run_extractor
 from crawler.extract.rules import Rules
 from crawler.nesting import limit_nesting, may_nest_deeply
-from crawler.resolve import BaseResolver
+from crawler.resolve import BaseResolver, LinkMemo, without_fragment
 from crawler.scope import Scope
 from crawler.traps import TrapLimits, record_form, url_trap
 from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, fingerprint
@@ -40,6 +40,7 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
 DETECT_BYTES = 64 * 1024
 LINK_BYTES = 1 << 20  # the links one record stores, at most (links_found counts them all)
 MAX_PRUNED_RECORDS = 1000  # trap records one page may add
+LINK_MEMO = LinkMemo(20_000)  # per process: links resolved on earlier pages (about 8 MB)
 DEFAULT_TRAPS = TrapLimits()
 _VALUED_DIRECTIVES = frozenset({"unavailable_after", "max-snippet", "max-image-preview",
                                 "max-video-preview"})
@@ -275,11 +276,18 @@ def _follow_links(urls: list[str], config: ParseConfig, result: ParseResult) -> 
             _follow_or_prune(link, config, result)
 
 
-def _follow_or_prune(link: str, config: ParseConfig, result: ParseResult) -> None:
+def _follow_or_prune(link: str, config: ParseConfig, result: ParseResult,
+                     known: list | None = None) -> None:
     """Queue an in-scope link, or keep it as a trap record; one page adds at most
-    MAX_PRUNED_RECORDS of those, the rest are only counted (pruned_unrecorded)."""
-    fp = fingerprint(link)
-    trap = url_trap(link, config.traps)
+    MAX_PRUNED_RECORDS of those, the rest are only counted (pruned_unrecorded). `known`: the
+    link's LinkMemo entry, whose fingerprint and trap verdict are reused or filled in."""
+    if known is not None and known[1] is not None:
+        fp, trap = known[1], known[2]
+    else:
+        fp = fingerprint(link)
+        trap = url_trap(link, config.traps)
+        if known is not None:
+            known[1], known[2] = fp, trap
     if trap is None:
         result.follow.append((link, fp))
     elif len(result.pruned) < MAX_PRUNED_RECORDS:
@@ -292,29 +300,40 @@ def _collect_links(links: list[tuple[str | None, str | None]], resolver: BaseRes
                    config: ParseConfig, result: ParseResult) -> None:
     """Fill result.links, .follow and .pruned, at most config.max_links distinct links. What
     one page adds to the records is bounded: links over --max-url-length are never stored in
-    full, and the links stored take at most LINK_BYTES. A link written twice is resolved once:
-    its second sighting can change nothing. The scope's host part is judged once for the
+    full, and the links stored take at most LINK_BYTES. A link is resolved once per page
+    whatever its fragment (its second sighting can change nothing), and once per worker for
+    a directory while LINK_MEMO remembers it. The scope's host part is judged once for the
     links on the page's own origin."""
     seen: set[str] = set()
     long_seen: set[int] = set()  # fingerprints of links too long to keep as strings
-    raw_seen: set[str] = set()
+    keys_seen: set[str] = set()
     scope, keep, obey_rel = config.scope, config.keep_links, config.obey_rel_nofollow
     longest = config.traps.max_url_length or sys.maxsize
     follow_none = result.nofollow and config.obey_robots_meta
     own_origin = resolver.origin + "/"
     own_origin_allowed = scope.allows_origin_of(own_origin)
     any_patterns = bool(scope.allow or scope.deny)
-    resolve = resolver.resolve
+    memo = LINK_MEMO.for_rules((config.rules, config.traps))
+    directory = resolver.origin + resolver.directory
     stored = 0
     for raw, rel in links:
-        if not raw or raw in raw_seen:
+        if not raw:
             continue
-        raw_seen.add(raw)
-        try:
-            link = resolve(raw)
-        except BadURL:
+        key = without_fragment(raw)
+        if key in keys_seen:
             continue
-        if link in seen:
+        keys_seen.add(key)
+        memo_key = (directory, key) if key and key[0] != "?" else None
+        entry = memo.get(memo_key) if memo_key is not None else None
+        if entry is None:
+            try:
+                entry = [resolver.resolve(key), None, None]
+            except BadURL:
+                entry = [None, None, None]
+            if memo_key is not None:
+                memo.put(memo_key, entry)
+        link = entry[0]
+        if link is None or link in seen:
             continue
         if len(seen) + len(long_seen) >= config.max_links:
             break
@@ -337,5 +356,5 @@ def _collect_links(links: list[tuple[str | None, str | None]], resolver: BaseRes
             continue
         if obey_rel and rel and "nofollow" in rel.lower().split():
             continue
-        _follow_or_prune(link, config, result)
+        _follow_or_prune(link, config, result, entry)
     result.links_found = len(seen) + len(long_seen)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from crawler.parse import ParseConfig, decode_html, is_html, parse_page
 from crawler.scope import Scope
-from crawler.urls import fingerprint
+from crawler.traps import TrapLimits
+from crawler.urls import UrlRules, fingerprint
 
 SCOPE = ParseConfig(Scope.for_seeds("host", ["http://a.com/"]))
 
@@ -22,6 +23,25 @@ def test_title_links_and_scope() -> None:
                                              "http://a.com/frame"]
     assert result.follow[0][1] == fingerprint("http://a.com/dir/x")
     assert result.links_found == 4
+
+
+def test_links_remembered_from_earlier_pages_follow_the_current_rules() -> None:
+    """The parser remembers links resolved on earlier pages of the same directory, but a
+    change of URL rules or trap limits starts it over: the same page parsed under other rules
+    gives the links those rules give."""
+    body = b"<a href='a.html?utm_x=1&b=2'>a</a><a href='a/b/c/d/e/f.html'>deep</a>"
+    plain = ParseConfig(SCOPE.scope, UrlRules(strip_params=()))
+    strict = ParseConfig(SCOPE.scope, UrlRules(strip_params=("utm_*",)),
+                         traps=TrapLimits(max_path_segments=4))
+    first = parse_page("http://a.com/m/", body, "text/html", plain)
+    second = parse_page("http://a.com/m/p.html", body, "text/html", strict)
+    again = parse_page("http://a.com/m/q.html", body, "text/html", plain)
+    assert first.links == again.links == ["http://a.com/m/a.html?utm_x=1&b=2",
+                                          "http://a.com/m/a/b/c/d/e/f.html"]
+    assert second.links == ["http://a.com/m/a.html?b=2", "http://a.com/m/a/b/c/d/e/f.html"]
+    assert [why for _, _, why in second.pruned] == [
+        "trap: more than 4 path segments"]
+    assert len(again.follow) == 2 and not again.pruned
 
 
 def test_base_href_changes_resolution() -> None:

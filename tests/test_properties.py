@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crawler.parse import ParseConfig, ParseResult, parse_page
-from crawler.resolve import resolve_link
+from crawler.resolve import BaseResolver, resolve_link, without_fragment
 from crawler.scope import Scope
 from crawler.urls import BadURL, UrlRules, canonical
 
@@ -121,6 +121,22 @@ def test_fast_link_resolution_equals_the_full_parser(raw: str, base: str,
     expected = _canonical_or_none(raw, base, rules)
     try:
         got: str | None = resolve_link(raw, base, rules)
+    except BadURL:
+        got = None
+    assert got == expected
+
+
+@settings(max_examples=1500)
+@given(links, bases, RULES)
+def test_a_link_without_its_fragment_names_the_same_url(raw: str, base: str,
+                                                        rules: UrlRules) -> None:
+    """The parser resolves each link once whatever its fragment: without_fragment(raw)
+    resolves to what raw does ("" to the page itself, as "#x" does)."""
+    if not raw:
+        return
+    expected = _canonical_or_none(raw, base, rules)
+    try:
+        got: str | None = BaseResolver(base, rules).resolve(without_fragment(raw))
     except BadURL:
         got = None
     assert got == expected
