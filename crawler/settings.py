@@ -228,8 +228,9 @@ class Settings:
     parse_inline_max_bytes: int = setting(262144, "auto mode on one CPU: bigger pages are "
                                           "parsed in the process pool", _at_least(0))
     parse_workers: int = setting(0, "parse processes (0 = one per CPU core)", _at_least(0))
-    parse_timeout: float = setting(30.0, "seconds one page may take to parse; a slower one is "
-                                   "killed and retried alone", _at_least(0.01))
+    parse_timeout: float = setting(30.0, "seconds a page (or a batch of pages sent together) "
+                                   "may take to parse; past it the worker is killed and each "
+                                   "page is parsed again alone", _at_least(0.01))
     record_links: bool = setting(True, "store each page's outgoing links in its record")
     record_headers: bool = setting(False, "store every response header in the record's "
                                    "`headers`")
