@@ -299,12 +299,16 @@ class ParsePool:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
-        except BaseException as exc:  # cancelled with the crawl: the callers are too
+        except Exception as exc:  # not expected: still each page's error, never a lost page
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(ParseFailed(f"parse failed: {type(exc).__name__}: "
+                                                     f"{exc}"))
+        except BaseException:  # cancelled with the crawl: the callers are too
             for _, future in batch:
                 if not future.done():
                     future.cancel()
-            if not isinstance(exc, Exception):
-                raise
+            raise
         else:
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if not future.done():
