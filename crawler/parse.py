@@ -62,6 +62,12 @@ class ParseConfig:
     content: str = "none"  # --content: none, text, markdown or html
     extractor: Extractor | None = None  # --extractor / on_page: an importable function
 
+    @property
+    def heavy(self) -> bool:
+        """Main content or a user's function: extraction that needs the page's text and costs
+        far more than parsing it for links."""
+        return self.content != "none" or self.extractor is not None
+
 
 @dataclass(frozen=True, slots=True)
 class PageMeta:
@@ -217,8 +223,7 @@ def parse_page(url: str, body: bytes, content_type: str | None,
             body = body.decode(result.encoding, "replace").encode("utf-8")
             result.encoding = "utf-8"
         body, result.cut_at_nesting = limit_nesting(body)
-    needs_text = config.content != "none" or config.extractor is not None
-    if result.encoding == "utf-8" and not needs_text:  # lexbor reads UTF-8 bytes as they are
+    if result.encoding == "utf-8" and not config.heavy:  # lexbor reads UTF-8 bytes as they are
         text = ""
         tree = LexborHTMLParser(body.removeprefix(codecs.BOM_UTF8))
     else:
@@ -240,7 +245,7 @@ def parse_page(url: str, body: bytes, content_type: str | None,
         if match and match.group(1).strip():
             result.refresh_url = _absolute(match.group(1).strip(), resolver)
     _collect_links(nodes.links, resolver, config, result)
-    if config.extract is not None or config.content != "none" or config.extractor is not None:
+    if config.extract is not None or config.heavy:
         _extract(tree, text, url, base, config, meta or PageMeta(), result)
     return result
 

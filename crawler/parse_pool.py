@@ -5,9 +5,9 @@ Pages go to the workers in batches: a hand-off costs the event loop about half a
 (pickling, the executor's threads, waking the loop), whatever the size, so while every worker is
 busy the pages that arrive wait and leave together as one task (at most MAX_BATCH_PAGES pages
 or MAX_BATCH_BYTES of bodies); an idle pool takes a page at once. A page with heavy extraction
-(main content, a user's function: a hundred times a hand-off) goes alone, so the workers share
-such pages evenly. At most two batches per
-worker are in flight, so page bodies never pile up in the executor's queues.
+(ParseConfig.heavy: a hundred times a hand-off) goes alone, so the workers share such pages
+evenly. At most two batches per worker are in flight, so page bodies never pile up in the
+executor's queues.
 
 When a worker dies (a segfault: BrokenProcessPool) or a page outlives the deadline (its worker is
 killed), every page then in the pool fails, and only one of them is to blame. So the pool is
@@ -42,10 +42,9 @@ MAX_BATCH_BYTES = 4 << 20
 
 
 def _heavy(args: tuple[Any, ...]) -> bool:
-    """A page whose extraction costs far more than a hand-off (main content, a user's
-    function): it goes alone, so a batch never keeps one worker busy while another idles."""
-    config = args[3]
-    return config.content != "none" or config.extractor is not None
+    """Whether parse_page's arguments (url, body, content_type, config[, meta]) ask for heavy
+    extraction: such a page goes to a worker alone."""
+    return args[3].heavy
 
 
 def parse_batch(parse_fn: ParseFn, batch: list[tuple[Any, ...]]) -> list[tuple[bool, Any]]:
@@ -226,9 +225,8 @@ class ParsePool:
         args = (url, body, content_type, config) if meta is None else (
             url, body, content_type, config, meta)
         risky = self.mode != "process" and may_parse_slowly(body)
-        heavy = config.content != "none" or config.extractor is not None
-        if self.mode != "process" and not risky and (self.mode == "inline" or (
-                self.mode == "auto" and not heavy and len(body) <= self.inline_max_bytes)):
+        if not risky and (self.mode == "inline" or (
+                self.mode == "auto" and not config.heavy and len(body) <= self.inline_max_bytes)):
             try:
                 return self.parse_fn(*args)
             except Exception as exc:
