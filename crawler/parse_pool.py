@@ -31,6 +31,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Self
 
+from crawler.heap import HeapTrimmer
 from crawler.nesting import may_parse_slowly
 from crawler.orphans import die_with_parent
 from crawler.parse import PageMeta, ParseConfig, ParseResult, parse_page
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 ParseFn = Callable[..., ParseResult]  # (url, body, content_type, config[, meta]) like parse_page
 MAX_BATCH_PAGES = 16
 MAX_BATCH_BYTES = 4 << 20
+HEAP = HeapTrimmer()  # per process: a worker's, or the crawl's own for inline parsing
 
 
 def _heavy(args: tuple[Any, ...]) -> bool:
@@ -56,6 +58,7 @@ def parse_batch(parse_fn: ParseFn, batch: list[tuple[Any, ...]]) -> list[tuple[b
             out.append((True, parse_fn(*args)))
         except Exception as exc:
             out.append((False, f"parse failed: {type(exc).__name__}: {exc}"))
+        HEAP.parsed(len(args[1]))
     return out
 
 
@@ -231,6 +234,8 @@ class ParsePool:
                 return self.parse_fn(*args)
             except Exception as exc:
                 raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc
+            finally:
+                HEAP.parsed(len(body))
         if self._threads is not None and not risky:
             async with self._admission:
                 try:

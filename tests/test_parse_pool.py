@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
 from crawler.parse import ParseConfig
 from crawler.parse_pool import ParseFailed, ParsePool
 from crawler.scope import Scope
-from tests.crash_hooks import crash_on_poison, hang_on_poison, raise_on_poison
+from tests.crash_hooks import (
+    crash_on_poison,
+    hang_on_poison,
+    raise_on_poison,
+    report_resident_memory,
+)
 
 CONFIG = ParseConfig(Scope.for_seeds("host", ["http://a.com/"]))
 PAGE = b"<title>t</title><a href='/x'>x</a>"
@@ -89,3 +95,16 @@ async def test_thread_mode_returns_results() -> None:
         results = await asyncio.gather(*[pool.parse(f"http://a.com/{i}", PAGE, "text/html",
                                                     CONFIG) for i in range(5)])
     assert all(r.title == "t" for r in results)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="reads Linux's /proc")
+async def test_worker_gives_back_the_memory_of_a_large_page() -> None:
+    """lexbor's tree of a 4 MB page takes tens of MB; the worker returns them to the OS after
+    the page (crawler.heap) instead of keeping them for the rest of the crawl."""
+    big = b"<ul>" + b"<li><a href='/p/%d'>item</a> <b>text</b></li>" * 100_000 + b"</ul>"
+    async with ParsePool("process", workers=1, parse_fn=report_resident_memory) as pool:
+        before = int((await pool.parse("http://a.com/", PAGE, "text/html", CONFIG)).title)
+        await pool.parse("http://a.com/big", big, "text/html", CONFIG)
+        after = int((await pool.parse("http://a.com/", PAGE, "text/html", CONFIG)).title)
+    assert len(big) > 4_000_000
+    assert after - before < 12 << 20, (before, after)
