@@ -24,10 +24,12 @@ from crawler.guard import AddressGuard, addresses_of
 from crawler.joblock import JobLock
 from crawler.jobstate import DONE, HELD, PRUNED, JobState, Run
 from crawler.limits import raise_open_files_limit
+from crawler.live import RunBase
+from crawler.monitor import monitored
 from crawler.parse import parse_page
 from crawler.parse_pool import ParseFn, ParsePool
 from crawler.progress import Progress
-from crawler.report import build_report, write_report
+from crawler.report import build_report, count_run, write_report
 from crawler.robots import RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
@@ -112,12 +114,14 @@ def restore(state: JobState, frontier: Frontier) -> int:
 async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: bool = True,
                     parse_fn: ParseFn = parse_page,
                     on_page: Extractor | None = None,
-                    credentials: dict[str, tuple[str, str]] | None = None) -> CrawlOutcome:
+                    credentials: dict[str, tuple[str, str]] | None = None,
+                    trust_seed_networks: bool = True) -> CrawlOutcome:
     """Run the job in `settings.job_dir` from `seeds` (canonical URLs): resume its unfinished
     run, start its first one, recrawl it when asked or due, or do nothing (an idle outcome).
     `parse_fn` is the page parser the workers run (a picklable top-level function);
     `on_page`, a user's extraction function (else --extractor's); `credentials`, the seeds'
-    user and password by origin (crawler.seeds)."""
+    user and password by origin (crawler.seeds); `trust_seed_networks` False (seeds from the
+    service's API) stops the networks the seeds are on from being allowed by that alone."""
     extraction = extraction_for(settings, on_page)  # bad rules stop us before the job starts
     sinks = open_sinks(settings.outputs, settings.job_name, settings.pg_pool_size,
                        settings.outage_seconds, extraction.data_columns)  # and a bad -o
@@ -129,7 +133,7 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
         state = JobState.open(job_dir)
         try:
             return await _run_job(settings, seeds, state, spill, sinks, handle_signals,
-                                  parse_fn, extraction, credentials or {})
+                                  parse_fn, extraction, credentials or {}, trust_seed_networks)
         finally:
             state.close()
             if spill is not None:
@@ -139,7 +143,8 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
 async def _run_job(settings: Settings, seeds: list[str], state: JobState,
                    spill: SpillQueue | None, sinks: list[Sink], handle_signals: bool,
                    parse_fn: ParseFn, extraction: Extraction,
-                   credentials: dict[str, tuple[str, str]]) -> CrawlOutcome:
+                   credentials: dict[str, tuple[str, str]],
+                   trust_seed_networks: bool) -> CrawlOutcome:
     run = state.begin_run(new_run_id(), recrawl=settings.recrawl,
                           recrawl_after=settings.recrawl_after)
     if run.kind == "idle" and _more_to_do(settings, seeds, state):
@@ -156,8 +161,9 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
                  run.run_id, pending)
     if not settings.robots:
         log.warning("--no-robots: robots.txt, <meta name=robots> and X-Robots-Tag are ignored")
-    guard = AddressGuard.build(await addresses_of(host_of(url) for url in seeds),
-                               settings.allow_networks, settings.deny_networks)
+    seed_addresses = await addresses_of(host_of(url) for url in seeds) if (
+        trust_seed_networks) else []
+    guard = AddressGuard.build(seed_addresses, settings.allow_networks, settings.deny_networks)
     log.debug("address guard: %s", guard)
     result = "failed"
     try:
@@ -229,13 +235,21 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
             for signum in STOP_SIGNALS:
                 loop.add_signal_handler(signum, _on_signal, signum, crawler, outcome)
         progress.start()
+        base = RunBase(*_recorded_so_far(state, outcome.run_id))
         try:
-            await crawler.run()
+            async with monitored(crawler, settings, settings.job_name, base):
+                await crawler.run()
         finally:
             await progress.stop()
             if handle_signals:
                 for signum in STOP_SIGNALS:
                     loop.remove_signal_handler(signum)
+
+
+def _recorded_so_far(state: JobState, run_id: str) -> tuple[int, int]:
+    """The records and errors of the run before this session (a resumed run)."""
+    counts = count_run(state, run_id)
+    return counts.records, sum(counts.errors.values())
 
 
 def exit_on_second_signal(signum: signal.Signals, stopped_by: signal.Signals | None,

@@ -29,7 +29,7 @@ from crawler.politeness import (
     is_retryable,
     retry_after_seconds,
 )
-from crawler.records import Record
+from crawler.records import Record, error_kind
 from crawler.request import Request
 from crawler.robots import DEAD_HOST_RETRY_SECONDS, RobotsCache
 from crawler.scope import Scope
@@ -52,12 +52,14 @@ class CrawlStats:
     retries: int = 0
     pruned: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
+    errors_by_kind: Counter[str] = field(default_factory=Counter)
     cancelled: int = 0
 
     def count(self, record: Record) -> None:
         self.pages += 1
         if record.error:
             self.errors += 1
+            self.errors_by_kind[error_kind(record.error) or "other"] += 1
         if record.status is not None:
             self.statuses[record.status] += 1
 

@@ -15,6 +15,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from crawler.counters import FetchCounts
 from crawler.decoding import Undecodable, decode_layers, left_by_aiohttp
 from crawler.guard import AddressDenied, AddressGuard, GuardedResolver
 from crawler.settings import Settings
@@ -117,6 +118,7 @@ class Fetcher:
         self.auth = {key: aiohttp.encode_basic_auth(user, password)
                      for key, (user, password) in (credentials or {}).items()}
         self.keep_headers = False  # a user's extraction function reads them
+        self.counts = FetchCounts()  # every exchange, for the live status and metrics
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -174,4 +176,5 @@ class Fetcher:
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             result.error = safe_text(describe_error(exc, settings.timeout))
         result.elapsed = time.monotonic() - started
+        self.counts.count(result.status, len(result.body), result.elapsed)
         return result

@@ -73,6 +73,13 @@ def _frontier_url(value: str) -> str | None:
             "redis-cluster://HOST:PORT")
 
 
+def _listen_address(value: str) -> str | None:
+    host, sep, port = value.rpartition(":")
+    if value and (not sep or not host or not port.isdigit() or int(port) > 65535):
+        return "must be HOST:PORT, such as 127.0.0.1:9100"
+    return None
+
+
 def _job_name(value: str) -> str | None:
     if re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", value):
         return None
@@ -251,6 +258,11 @@ class Settings:
     log_level: str = setting("info", "log verbosity",
                              _one_of(*LOG_LEVELS))
     quiet: bool = setting(False, "no progress line, no summary, only warnings and errors")
+    metrics_listen: str = setting("", "serve Prometheus metrics at http://HOST:PORT/metrics "
+                                  "while the crawl runs (empty = no metrics endpoint)",
+                                  _listen_address)
+    status_file: str = setting("", "rewrite the crawl's live numbers (pages, rate, queued, "
+                               "in flight, errors) as JSON to this file every second")
 
     @property
     def robots_token(self) -> str:
@@ -289,11 +301,13 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Scale-out: Redis frontier, PostgreSQL output",
      ["frontier", "job_name", "lease_seconds", "outage_seconds", "seen_buckets",
       "pg_pool_size"]),
-    ("Logging", ["log_level", "progress_seconds", "quiet"]),
+    ("Logging and monitoring", ["log_level", "progress_seconds", "quiet", "metrics_listen",
+                                "status_file"]),
 ]
 METAVARS = {"outputs": "PATH", "allow": "REGEX", "deny": "REGEX", "strip_params": "GLOB",
             "allow_networks": "CIDR", "deny_networks": "CIDR", "autothrottle_target": "N",
-            "extract": "FILE", "extractor": "MODULE:FUNCTION", "job_dir": "DIR",
+            "extract": "FILE", "metrics_listen": "HOST:PORT", "status_file": "FILE",
+            "extractor": "MODULE:FUNCTION", "job_dir": "DIR",
             "frontier": "URL", "job_name": "NAME", "user_agent": "TEXT"}
 CHOICES = {"scope": SCOPES, "content": CONTENT_FORMS, "parse_mode": PARSE_MODES,
            "log_level": LOG_LEVELS}

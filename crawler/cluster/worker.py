@@ -26,6 +26,7 @@ from crawler.errors import UsageError
 from crawler.extract.setup import Extraction, extraction_for
 from crawler.fetch import Fetcher
 from crawler.guard import AddressGuard, addresses_of
+from crawler.monitor import monitored
 from crawler.parse import parse_page
 from crawler.parse_pool import ParseFn, ParsePool
 from crawler.progress import Progress
@@ -196,7 +197,8 @@ async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
                                 not settings.quiet)
             progress.start()
             try:
-                await crawler.run()
+                async with monitored(crawler, settings, job.name):
+                    await crawler.run()
             finally:
                 await progress.stop()
                 log.info("worker: %s", frontier.stats())
