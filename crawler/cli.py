@@ -151,8 +151,8 @@ def exit_status_of(exc: BaseException) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command the command line names (crawl, status, schedule); return the exit
-    status."""
+    """Run the command the command line names (crawl, status, schedule, seed, worker, serve);
+    return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in COMMANDS:
         return COMMANDS[argv[0]](argv[1:])
@@ -213,4 +213,11 @@ def _worker(argv: list[str]) -> int:
     return worker_main(argv)
 
 
-COMMANDS = {"status": _status, "schedule": _schedule, "seed": _seed, "worker": _worker}
+def _serve(argv: list[str]) -> int:
+    from crawler.service.server import serve_main
+
+    return serve_main(argv)
+
+
+COMMANDS = {"status": _status, "schedule": _schedule, "seed": _seed, "worker": _worker,
+            "serve": _serve}

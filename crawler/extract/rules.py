@@ -20,6 +20,7 @@ fields = { name = "h3", sku = { css = "[data-sku]", attr = "data-sku" } }
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,7 +103,17 @@ def check_selector(selector: str) -> str | None:
 def load_rules(path: str | Path) -> Rules:
     """Read, check and compile a rules file; RulesError naming what is wrong."""
     path = Path(path)
-    data = read_toml(path, "rules file", RulesError)
+    if path.suffix.lower() == ".json":  # the crawl service writes an API job's rules so
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RulesError(f"rules file not found: {path}") from None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise RulesError(f"rules file {path} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise RulesError(f"rules file {path}: must be a JSON object")
+    else:
+        data = read_toml(path, "rules file", RulesError)
     return compile_rules(data, str(path))
 
 

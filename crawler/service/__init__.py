@@ -1,0 +1,2 @@
+"""The crawl service: an HTTP API, metrics and a dashboard over jobs run as child processes
+(`python -m crawler serve`)."""

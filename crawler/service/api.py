@@ -1,0 +1,248 @@
+"""The service's HTTP API on aiohttp's server: JSON everywhere, `{"error": "..."}` with a 4xx
+status for what a client got wrong, in the words the command line uses."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from crawler.errors import CrawlerError
+from crawler.metrics import metrics_handler, registry_for
+from crawler.service.jobs import ENDED, STATES, JobFiles, JobSpec, new_job_id
+from crawler.service.openapi import OPENAPI
+from crawler.service.results import MAX_LIMIT, read_rows
+from crawler.service.spec import Limits, check_request
+from crawler.service.supervisor import Conflict, Supervisor
+
+log = logging.getLogger(__name__)
+OPEN_PATHS = frozenset({"/health", "/metrics", "/"})  # "/" is the dashboard's empty shell
+FOLLOW_POLL_SECONDS = 0.5
+SUPERVISOR: web.AppKey[Supervisor] = web.AppKey("supervisor", Supervisor)
+CONFIG: web.AppKey[ServiceConfig] = web.AppKey("config")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    token: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    max_kept_jobs: int = 1000
+    max_body_bytes: int = 1 << 20
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status,
+                        content_type="application/json")
+
+
+def error(status: int, message: str) -> web.Response:
+    return json_response({"error": message}, status)
+
+
+class ApiError(Exception):
+    """What a client got wrong: the status and the message of the JSON error."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """ApiError, and aiohttp's own 404, 405 and 413, as JSON errors."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error(exc.status, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        words = {413: f"the request body is over {request.app[CONFIG].max_body_bytes} bytes",
+                 404: "no such endpoint", 405: f"{request.method} is not allowed here"}
+        return error(exc.status, words.get(exc.status, exc.reason))
+
+
+@web.middleware
+async def bearer_token(request: web.Request, handler: Any) -> web.StreamResponse:
+    token = request.app[CONFIG].token
+    if token and request.path not in OPEN_PATHS:
+        given = request.headers.get("Authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(),
+                                                                  token.encode()):
+            response = error(401, "missing or wrong token: send Authorization: Bearer TOKEN")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="crawler"'
+            return response
+    return await handler(request)
+
+
+def job_view(job: JobFiles, supervisor: Supervisor) -> dict[str, Any]:
+    """GET /jobs/{id}: the job's state and numbers, live while it runs."""
+    spec, life = job.spec(), job.state()
+    report = job.report()
+    live = supervisor.live.get(job.id) if job.id in supervisor.active else None
+    if live is not None:
+        pages, errors = live["pages"], live["errors"]
+        queued, in_flight = live["queued"], live["in_flight"]
+    elif report is not None:
+        pages, errors = report["records"], sum(report["errors_by_kind"].values())
+        queued, in_flight = report["pending"], 0
+    else:
+        pages = errors = queued = in_flight = 0
+    return {"id": job.id, "state": life.state, "pages": pages, "errors": errors,
+            "queued": queued, "in_flight": in_flight, "rate": supervisor.rate(job.id),
+            "started_at": life.started_at, "finished_at": life.finished_at,
+            "report": report, "error": life.error, "seeds": spec.seeds,
+            "settings": spec.settings, "schedule": spec.schedule,
+            "next_run_at": life.next_run_at, "created_at": spec.created_at, "runs": life.runs}
+
+
+def _job(request: web.Request) -> JobFiles:
+    job = request.app[SUPERVISOR].store.get(request.match_info["id"])
+    if job is None:
+        raise ApiError(404, f"no job {request.match_info['id']!r}")
+    return job
+
+
+async def health(request: web.Request) -> web.Response:
+    supervisor = request.app[SUPERVISOR]
+    return json_response({"status": "ok", "running": len(supervisor.active)})
+
+
+async def dashboard(_: web.Request) -> web.Response:
+    page = resources.files("crawler.service").joinpath("dashboard.html").read_bytes()
+    return web.Response(body=page, content_type="text/html", charset="utf-8")
+
+
+async def openapi(_: web.Request) -> web.Response:
+    return json_response(OPENAPI)
+
+
+async def create_job(request: web.Request) -> web.Response:
+    config, supervisor = request.app[CONFIG], request.app[SUPERVISOR]
+    body = await request.read()
+    try:
+        checked = check_request(body, config.limits)
+    except CrawlerError as exc:
+        return error(400, str(exc))
+    store = supervisor.store
+    jobs = store.all()
+    if len(jobs) >= config.max_kept_jobs:
+        ended = [job for job in jobs if job.state().state in ENDED
+                 and not job.spec().schedule and job.id not in supervisor.active]
+        if not ended:
+            return error(429, f"the service keeps at most {config.max_kept_jobs} jobs and "
+                              "none has ended; cancel one or wait")
+        store.remove(ended[0])
+    spec = JobSpec(new_job_id(), checked.seeds, checked.settings, checked.schedule)
+    store.create(spec, checked.files)
+    supervisor.wake()
+    return json_response({"id": spec.id}, 201)
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    supervisor = request.app[SUPERVISOR]
+    wanted = request.query.getall("state", [])
+    bad = [state for state in wanted if state not in STATES]
+    if bad:
+        return error(400, f"unknown state {bad[0]!r} (known: {', '.join(STATES)})")
+    views = [job_view(job, supervisor) for job in supervisor.store.all()]
+    return json_response({"jobs": [view for view in views
+                                    if not wanted or view["state"] in wanted]})
+
+
+async def get_job(request: web.Request) -> web.Response:
+    return json_response(job_view(_job(request), request.app[SUPERVISOR]))
+
+
+def _int_query(request: web.Request, name: str, default: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) > high:
+        raise ApiError(400, f"{name} must be an integer from 0 to {high}")
+    return int(raw)
+
+
+async def stream_rows(request: web.Request, kind: str) -> web.StreamResponse:
+    """GET /jobs/{id}/records or /items: NDJSON, each line a row with its `cursor`."""
+    job, supervisor = _job(request), request.app[SUPERVISOR]
+    after = _int_query(request, "after", 0, 2**62)
+    limit = _int_query(request, "limit", 1000, MAX_LIMIT)
+    last = _int_query(request, "last", 0, MAX_LIMIT)
+    follow = request.query.get("follow", "false").lower() in ("true", "1", "yes")
+    errors_only = request.query.get("errors", "false").lower() in ("true", "1", "yes")
+    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+    await response.prepare(request)
+    sent = 0
+    while True:
+        batch = min(limit - sent, 1000) if not follow else 1000
+        rows = await asyncio.to_thread(read_rows, job.db_path, kind, after, batch,
+                                       last=last, errors_only=errors_only) if batch else []
+        for cursor, row in rows:
+            await response.write(orjson.dumps({"cursor": cursor, **row}) + b"\n")
+            after = cursor
+        sent += len(rows)
+        if last:
+            break
+        if rows and (follow or sent < limit):
+            continue
+        if not follow:
+            break
+        if job.state().state not in ("queued", "running") and job.id not in supervisor.active:
+            rows = await asyncio.to_thread(read_rows, job.db_path, kind, after, 1)
+            if not rows:  # the job ended and everything it wrote was sent
+                break
+            continue
+        await asyncio.sleep(FOLLOW_POLL_SECONDS)
+    await response.write_eof()
+    return response
+
+
+async def records(request: web.Request) -> web.StreamResponse:
+    return await stream_rows(request, "records")
+
+
+async def items(request: web.Request) -> web.StreamResponse:
+    return await stream_rows(request, "items")
+
+
+def _action(name: str) -> Any:
+    async def act(request: web.Request) -> web.Response:
+        supervisor, job = request.app[SUPERVISOR], _job(request)
+        try:
+            getattr(supervisor, name)(job)
+        except Conflict as exc:
+            return error(409, str(exc))
+        return json_response(job_view(job, supervisor))
+    return act
+
+
+def build_app(supervisor: Supervisor, config: ServiceConfig) -> web.Application:
+    app = web.Application(middlewares=[json_errors, bearer_token],
+                          client_max_size=config.max_body_bytes)
+    app[SUPERVISOR] = supervisor
+    app[CONFIG] = config
+    registry = registry_for(lambda: {job_id: supervisor.live[job_id]
+                                     for job_id in list(supervisor.live)})
+    app.router.add_get("/", dashboard)
+    app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics_handler(registry))
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_post("/jobs", create_job)
+    app.router.add_get("/jobs", list_jobs)
+    app.router.add_get("/jobs/{id}", get_job)
+    app.router.add_delete("/jobs/{id}", _action("cancel"))
+    app.router.add_get("/jobs/{id}/records", records)
+    app.router.add_get("/jobs/{id}/items", items)
+    for name in ("pause", "resume", "recrawl"):
+        app.router.add_post(f"/jobs/{{id}}/{name}", _action(name))
+    return app
+

@@ -1,0 +1,136 @@
+"""A job request (`POST /jobs`) checked as the command line checks its flags, and the crawl
+settings a job's process runs with.
+
+Seeds that arrive over the API are untrusted, and so are their settings. A client must not
+choose where the service writes (`job_dir`, `outputs`, `status_file`), what code it runs
+(`extractor`: only the functions the service's `--allow-extractor` names), which servers it
+talks to besides the web (`frontier`, `metrics_listen`), or which private networks it may reach
+(`allow_networks`: only the service's own `--allow-network`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from croniter import croniter
+
+from crawler.errors import UsageError
+from crawler.extract.rules import compile_rules
+from crawler.extract.setup import extraction_for
+from crawler.seeds import Seeds, parse_seeds
+from crawler.settings import Settings, load_settings
+from crawler.urls import BadURL, canonical
+
+RULES_FILE = "rules.json"
+SERVICE_ONLY = frozenset({"job_dir", "outputs", "status_file", "metrics_listen", "frontier",
+                          "allow_networks", "job_name", "recrawl"})
+REQUEST_KEYS = frozenset({"seeds", "settings", "schedule"})
+SOURCE = "settings.{name}"
+
+
+class BadRequest(UsageError):
+    """A job request the service refuses; the message is the API's `error`."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The service's caps on what one request may ask for."""
+
+    max_seeds: int = 10_000
+    extractors: frozenset[str] = frozenset()  # --allow-extractor: functions jobs may name
+
+
+@dataclass(frozen=True)
+class CheckedRequest:
+    seeds: list[str]
+    settings: dict[str, Any]  # as the client gave them, the rules object taken out
+    schedule: str | None
+    files: dict[str, bytes]  # written into the job's directory (the rules)
+
+
+def check_request(body: bytes, limits: Limits) -> CheckedRequest:
+    """The request's seeds, settings and schedule, or BadRequest saying what is wrong."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the request body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the request body must be a JSON object with \"seeds\"")
+    unknown = sorted(set(data) - REQUEST_KEYS)
+    if unknown:
+        raise BadRequest(f"unknown key {unknown[0]!r} (known: seeds, settings, schedule)")
+    seeds = _seeds(data.get("seeds"), limits)
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict):
+        raise BadRequest("\"settings\" must be a JSON object of setting names and values")
+    refused = sorted(set(settings) & SERVICE_ONLY)
+    if refused:
+        raise BadRequest(f"setting {refused[0]!r} cannot be set over the API (the service "
+                         "sets it)")
+    extractor = settings.get("extractor")
+    if extractor and extractor not in limits.extractors:
+        raise BadRequest(f"extractor {extractor!r} is not one this service runs (its "
+                         "--allow-extractor names them)")
+    settings, files = _rules_file(settings)
+    schedule = data.get("schedule")
+    if schedule is not None and (not isinstance(schedule, str) or not croniter.is_valid(
+            schedule)):
+        raise BadRequest(f"{schedule!r} is not a cron expression such as '0 3 * * *'")
+    # validated as the command line validates: the same checks and the same words
+    checked = load_settings({**settings, **({"extract": RULES_FILE} if files else {})},
+                            source=SOURCE)
+    if files:
+        compile_rules(orjson.loads(files[RULES_FILE]), "settings.extract")
+    elif checked.extract or checked.extractor:
+        extraction_for(checked)
+    seeds_of(seeds, checked)
+    return CheckedRequest(seeds, settings, schedule, files)
+
+
+def _seeds(value: Any, limits: Limits) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise BadRequest("\"seeds\" must be a non-empty list of URLs")
+    if len(value) > limits.max_seeds:
+        raise BadRequest(f"{len(value)} seeds: a job takes at most {limits.max_seeds}")
+    return value
+
+
+def seeds_of(urls: list[str], settings: Settings) -> Seeds:
+    """The seeds read as a seeds file is (the same words for a bad one); any bad seed refuses
+    the request, since nobody reads the log of a job that has not started."""
+    for number, url in enumerate(urls, 1):
+        if "\n" in url or "\r" in url:
+            raise BadRequest(f"seed {number}: one URL, without line breaks")
+        try:
+            canonical(url.strip(), rules=settings.url_rules)
+        except BadURL as exc:
+            raise BadRequest(f"seed {number} {url!r}: {exc}") from None
+    return parse_seeds("\n".join(urls).encode(), "seeds", settings.url_rules)
+
+
+def _rules_file(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Extraction rules given as an object become the job's rules file."""
+    rules = settings.get("extract")
+    if isinstance(rules, dict):
+        return ({k: v for k, v in settings.items() if k != "extract"},
+                {RULES_FILE: orjson.dumps(rules)})
+    if rules is not None:
+        raise BadRequest("setting 'extract' takes the rules as an object, "
+                         "such as {\"rule\": [{\"fields\": {\"title\": \"h1\"}}]}")
+    return settings, {}
+
+
+def job_settings(job_root: Path, requested: dict[str, Any], allow_networks: list[str],
+                 recrawl: bool, quiet: bool = True) -> Settings:
+    """The settings a job's crawl runs with: the client's, and the service's own."""
+    own: dict[str, Any] = {
+        "job_dir": str(job_root / "crawl"), "status_file": str(job_root / "status.json"),
+        "job_name": job_root.name, "allow_networks": list(allow_networks),
+        "recrawl": "true" if recrawl else "false", "quiet": "true" if quiet else "false",
+    }
+    if (job_root / RULES_FILE).exists():
+        own["extract"] = str(job_root / RULES_FILE)
+    return load_settings({**requested, **own}, source=SOURCE)

@@ -1,0 +1,234 @@
+"""Runs the service's jobs: each in a child process (crawler.service.child), at most `max_jobs`
+at once, the rest queued in the order they came; pause, resume, recrawl and cancel; scheduled
+turns; and, at start, every job a killed service left running is started again (its crawl
+resumes from its job directory)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any
+
+from croniter import croniter
+
+from crawler.records import now_iso
+from crawler.service.jobs import ENDED, JobFiles, JobStore, Lifecycle
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 0.5
+RATE_WINDOW = 10.0  # seconds of status samples a job's pages/s is measured over
+
+
+class Conflict(Exception):
+    """The job is not in a state that allows this; the message says why (HTTP 409)."""
+
+
+def _next_turn(schedule: str) -> str:
+    now = datetime.now(UTC)
+    return croniter(schedule, now).get_next(datetime).isoformat(timespec="seconds")
+
+
+def _due(when: str | None) -> bool:
+    return when is not None and datetime.fromisoformat(when) <= datetime.now(UTC)
+
+
+class Supervisor:
+    def __init__(self, store: JobStore, max_jobs: int, allow_networks: list[str]) -> None:
+        self.store = store
+        self.max_jobs = max_jobs
+        self.allow_networks = allow_networks
+        self.children: dict[str, asyncio.subprocess.Process] = {}
+        self.active: set[str] = set()  # jobs with a crawl process, starting or running
+        self.live: dict[str, dict[str, Any]] = {}  # job id -> its last status file
+        self._samples: dict[str, deque[tuple[float, int]]] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._waiters: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    async def start(self) -> None:
+        for job in self.store.all():
+            life = job.state()
+            if life.state == "running":  # the service was killed with it running
+                log.info("job %s was running when the service stopped: resuming it", job.id)
+        self._task = asyncio.create_task(self._run(), name="supervisor")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception:  # one bad job directory must not stop every job
+                log.exception("supervisor tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+            self._wake.clear()
+
+    def tick(self) -> None:
+        """Read the running jobs' numbers, start due scheduled turns, start queued jobs."""
+        now = time.monotonic()
+        jobs = self.store.all()
+        running = 0
+        for job in jobs:
+            if job.id in self.active:
+                running += 1
+                self._sample(job, now)
+        for job in jobs:
+            life = job.state()
+            if life.state == "completed" and _due(life.next_run_at):
+                life.state, life.recrawl, life.next_run_at = "queued", True, None
+                job.write_state(life)
+            startable = life.state in ("queued", "running") and job.id not in self.active
+            if startable and running < self.max_jobs:
+                self._start(job, life)
+                running += 1
+
+    def _sample(self, job: JobFiles, now: float) -> None:
+        live = job.live()
+        if live is None:
+            return
+        self.live[job.id] = live
+        samples = self._samples.setdefault(job.id, deque())
+        samples.append((now, int(live.get("pages", 0))))
+        while samples and samples[0][0] < now - RATE_WINDOW:
+            samples.popleft()
+
+    def rate(self, job_id: str) -> float:
+        """Pages per second over the last RATE_WINDOW seconds of a running job."""
+        samples = self._samples.get(job_id)
+        if job_id not in self.active or not samples or len(samples) < 2:
+            return 0.0
+        (t0, p0), (t1, p1) = samples[0], samples[-1]
+        return round((p1 - p0) / (t1 - t0), 2) if t1 > t0 else 0.0
+
+    def _start(self, job: JobFiles, life: Lifecycle) -> None:
+        resumed = life.state == "running"
+        life.state = "running"
+        if not resumed:
+            life.started_at, life.finished_at, life.error = now_iso(), None, None
+            life.runs += 1
+        job.write_state(life)
+        self.active.add(job.id)
+        task = asyncio.create_task(self._spawn(job), name=f"job-{job.id}")
+        self._waiters.add(task)
+        task.add_done_callback(self._waiters.discard)
+
+    async def _spawn(self, job: JobFiles) -> None:
+        command = [sys.executable, "-m", "crawler.service.child", str(job.root)]
+        for network in self.allow_networks:
+            command += ["--allow-network", network]
+        try:
+            with job.log_path.open("ab") as log_file:
+                process = await asyncio.create_subprocess_exec(
+                    *command, stdin=asyncio.subprocess.DEVNULL, stdout=log_file,
+                    stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+        except OSError as exc:
+            self.active.discard(job.id)
+            self._ended(job, None, f"could not start the crawl: {exc}")
+            return
+        self.children[job.id] = process
+        log.info("job %s: crawl started (pid %d)", job.id, process.pid)
+        if job.state().state != "running":  # paused or cancelled while it started
+            process.send_signal(signal.SIGTERM)
+        try:
+            code = await process.wait()
+        finally:
+            del self.children[job.id]
+            self.active.discard(job.id)
+            final = job.live()
+            if final is not None:
+                self.live[job.id] = final
+        if not self._closing:
+            self._ended(job, code, None)
+            self.wake()
+
+    def _ended(self, job: JobFiles, code: int | None, error: str | None) -> None:
+        """Record how the job's process ended, unless a pause or cancel already said."""
+        life = job.state()
+        self._samples.pop(job.id, None)
+        if life.state != "running":  # paused or cancelled while it ran: that stands
+            return
+        life.recrawl = False
+        life.finished_at = now_iso()
+        if code == 0:
+            life.state = "completed"
+            spec = job.spec()
+            if spec.schedule:
+                life.next_run_at = _next_turn(spec.schedule)
+        else:
+            life.state = "failed"
+            life.error = error or self._last_error(job, code)
+        job.write_state(life)
+        log.info("job %s: %s", job.id, life.state)
+
+    @staticmethod
+    def _last_error(job: JobFiles, code: int | None) -> str:
+        """The crawl's own last error line, else its exit status."""
+        try:
+            lines = job.log_path.read_text(errors="replace").splitlines()[-50:]
+        except OSError:
+            lines = []
+        for line in reversed(lines):
+            if "error" in line.lower():
+                return line.split("crawler: error: ", 1)[-1][-500:]
+        return f"the crawl exited with status {code}"
+
+    # -- what the API asks for --------------------------------------------------------------
+
+    def pause(self, job: JobFiles) -> None:
+        self._set(job, "paused", allowed={"queued", "running"})
+
+    def cancel(self, job: JobFiles) -> None:
+        self._set(job, "cancelled", allowed={"queued", "running", "paused", "completed",
+                                             "failed"})
+
+    def resume(self, job: JobFiles) -> None:
+        life = job.state()
+        if life.state != "paused":
+            raise Conflict(f"job {job.id} is {life.state}, not paused")
+        life.state = "queued"
+        job.write_state(life)
+        self.wake()
+
+    def recrawl(self, job: JobFiles) -> None:
+        life = job.state()
+        if life.state not in ENDED:
+            raise Conflict(f"job {job.id} is {life.state}: recrawl a job that has ended")
+        life.state, life.recrawl, life.next_run_at = "queued", True, None
+        job.write_state(life)
+        self.wake()
+
+    def _set(self, job: JobFiles, state: str, allowed: set[str]) -> None:
+        life = job.state()
+        if life.state not in allowed:
+            raise Conflict(f"job {job.id} is {life.state}")
+        life.state, life.next_run_at = state, None
+        if state == "cancelled":
+            life.finished_at = now_iso()
+        job.write_state(life)  # first: a service killed now still knows what was asked
+        process = self.children.get(job.id)
+        if process is not None and process.returncode is None:
+            process.send_signal(signal.SIGTERM)  # the crawl drains and keeps its state
+        self.wake()
+
+    async def close(self) -> None:
+        """Stop the service: each running crawl stops cleanly and stays "running" on disk,
+        so the next start resumes it."""
+        self._closing = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for process in self.children.values():
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+        if self._waiters:
+            await asyncio.gather(*self._waiters, return_exceptions=True)

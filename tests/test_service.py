@@ -1,0 +1,297 @@
+"""The crawl service (`python -m crawler serve`) as a client sees it: a real service process,
+its jobs crawling local aiohttp sites on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.service_process import ROOT, Service, alive
+from tests.site import Site
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[Service]:
+    running = await Service(tmp_path / "data", "--max-jobs", "2").start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def tree(site: Site, pages: int) -> None:
+    """A home page linking to `pages` pages, each linking to the next."""
+    site.page("/", *[f"/p{i}" for i in range(pages)])
+    for i in range(pages):
+        site.page(f"/p{i}", f"/p{(i + 1) % pages}", title=f"page {i}")
+
+
+async def test_a_job_crawls_and_its_records_page_exactly_once(site: Site,
+                                                              service: Service) -> None:
+    """POST /jobs starts a crawl; GET /jobs/{id} reports it; the records come back as NDJSON
+    pages of `limit`, each record once, with cursors to go on from."""
+    tree(site, 25)
+    job_id = await service.submit([site.url("/")], per_host=4)
+    job = await service.wait_for(job_id, "completed")
+    assert job["pages"] == 26 and job["errors"] == 0 and job["queued"] == 0
+    assert job["report"]["outcome"] == "completed" and job["started_at"] and job["finished_at"]
+    assert set(job) >= {"id", "state", "pages", "errors", "queued", "in_flight", "rate",
+                        "started_at", "finished_at", "report"}
+    got, after = [], 0
+    while True:
+        page = await service.records(job_id, f"?after={after}&limit=7")
+        if not page:
+            break
+        assert len(page) <= 7
+        got += page
+        after = page[-1]["cursor"]
+    urls = Counter(record["url"] for record in got)
+    assert len(urls) == 26 and set(urls.values()) == {1}
+    assert {r["title"] for r in got if r["url"] == site.url("/p3")} == {"page 3"}
+    assert all(n == 1 for n in site.page_hits().values())
+    status, listing = await service.request("GET", "/jobs?state=completed")
+    assert status == 200 and [j["id"] for j in listing["jobs"]] == [job_id]
+    status, listing = await service.request("GET", "/jobs?state=running")
+    assert listing["jobs"] == []
+
+
+async def test_follow_streams_records_until_the_job_ends(site: Site, service: Service) -> None:
+    """?follow=true keeps the response open and sends records as the crawl writes them."""
+    site.delay = 0.05
+    tree(site, 30)
+    job_id = await service.submit([site.url("/")], per_host=2)
+    followed = await service.records(job_id, "?follow=true")
+    assert len({r["url"] for r in followed}) == len(followed) == 31
+    assert (await service.job(job_id))["state"] == "completed"
+
+
+async def test_bad_requests_get_json_errors_in_the_command_lines_words(
+        site: Site, service: Service) -> None:
+    """Bad JSON, an unknown setting, a bad value, a setting only the service sets, a bad seed,
+    a bad schedule, bad rules: 400; a body over the cap: 413; an unknown job: 404; a state
+    that does not allow the action: 409."""
+    seed = site.url("/")
+    cases = [
+        (b"{nope", "the request body is not JSON"),
+        (b'{"seeds": []}', "\"seeds\" must be a non-empty list of URLs"),
+        (json.dumps({"seeds": [seed], "settings": {"max_pagez": 5}}).encode(),
+         "unknown setting 'max_pagez'"),
+        (json.dumps({"seeds": [seed], "settings": {"max_pages": "many"}}).encode(),
+         "invalid setting max_pages='many' (from settings.max_pages): must be an integer"),
+        (json.dumps({"seeds": [seed], "settings": {"outputs": ["/tmp/x.jsonl"]}}).encode(),
+         "setting 'outputs' cannot be set over the API"),
+        (json.dumps({"seeds": [seed], "settings": {"allow_networks": ["10.0.0.0/8"]}}).encode(),
+         "setting 'allow_networks' cannot be set over the API"),
+        (json.dumps({"seeds": [seed], "settings": {"extractor": "os:system"}}).encode(),
+         "extractor 'os:system' is not one this service runs"),
+        (json.dumps({"seeds": ["ftp://example.com/"]}).encode(), "seed 1 'ftp://example.com/'"),
+        (json.dumps({"seeds": [seed], "schedule": "every day"}).encode(),
+         "'every day' is not a cron expression"),
+        (json.dumps({"seeds": [seed], "settings": {"extract": {"rule": [
+            {"fields": {"t": "h1["}}]}}}).encode(), "invalid CSS selector 'h1['"),
+        (json.dumps({"seeds": [seed], "colour": 1}).encode(), "unknown key 'colour'"),
+    ]
+    for raw, words in cases:
+        status, body = await service.request("POST", "/jobs", raw=raw)
+        assert status == 400 and words in body["error"], (raw, body)
+    status, body = await service.request("POST", "/jobs", raw=b"x" * (2 << 20))
+    assert status == 413 and "over" in body["error"]
+    status, body = await service.request("GET", "/jobs/0123456789ab")
+    assert status == 404 and body == {"error": "no job '0123456789ab'"}
+    status, body = await service.request("GET", "/jobs?state=sleeping")
+    assert status == 400 and "unknown state 'sleeping'" in body["error"]
+    status, body = await service.request("GET", "/jobs/0123456789ab/records?limit=x")
+    assert status == 404
+    tree(site, 3)
+    job_id = await service.submit([seed])
+    await service.wait_for(job_id, "completed")
+    status, body = await service.request("POST", f"/jobs/{job_id}/resume")
+    assert status == 409 and body["error"] == f"job {job_id} is completed, not paused"
+    status, body = await service.request("GET", f"/jobs/{job_id}/records?limit=99999")
+    assert status == 400 and body["error"] == "limit must be an integer from 0 to 10000"
+
+
+async def test_token_guards_every_endpoint_but_health_and_metrics(tmp_path: Path,
+                                                                  site: Site) -> None:
+    """With --token, a missing or wrong bearer token gets 401 everywhere but /health,
+    /metrics and the dashboard's page."""
+    service = await Service(tmp_path / "data", token="s3cret").start()
+    try:
+        for method, path in [("GET", "/jobs"), ("POST", "/jobs"), ("GET", "/jobs/x"),
+                             ("GET", "/jobs/x/records"), ("GET", "/jobs/x/items"),
+                             ("POST", "/jobs/x/pause"), ("POST", "/jobs/x/resume"),
+                             ("POST", "/jobs/x/recrawl"), ("DELETE", "/jobs/x"),
+                             ("GET", "/openapi.json")]:
+            for token in ("", "wrong"):
+                status, body = await service.request(method, path, token=token)
+                assert status == 401 and "token" in body["error"], (method, path, token)
+        for path in ("/health", "/metrics", "/"):
+            status, _ = await service.request("GET", path, token="")
+            assert status == 200, path
+        tree(site, 2)
+        job_id = await service.submit([site.url("/")])
+        assert (await service.wait_for(job_id, "completed"))["pages"] == 3
+        status, spec = await service.request("GET", "/openapi.json")
+        assert status == 200 and spec["openapi"].startswith("3.1")
+        assert {"/jobs", "/jobs/{id}", "/jobs/{id}/records", "/metrics"} <= set(spec["paths"])
+    finally:
+        service.stop()
+
+
+def test_a_public_address_without_a_token_is_refused() -> None:
+    out = subprocess.run([sys.executable, "-m", "crawler", "serve", "--listen",
+                          "0.0.0.0:0", "--data-dir", "/nonexistent/never"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "crawler: error: --listen 0.0.0.0:0 is not a loopback address: give --token (or "
+        "CRAWLER_SERVICE_TOKEN) so that only those who hold it can start crawls")
+
+
+async def test_seeds_in_a_network_the_service_does_not_allow_get_no_request(
+        site: Site, service: Service) -> None:
+    """The API's seeds are untrusted: a seed on 127.0.0.2 (a loopback decoy; the service
+    allows only 127.0.0.1/32) gets an address-guard record and the decoy sees nothing, while
+    the same crawl from the command line would have allowed the seed's network."""
+    decoy = await Site(host="127.0.0.2").start()
+    try:
+        decoy.page("/", "/secret")
+        job_id = await service.submit([decoy.url("/")])
+        job = await service.wait_for(job_id, "completed", "failed")
+        records = await service.records(job_id)
+        assert decoy.hits == Counter()
+        assert len(records) == 1 and records[0]["error"].startswith("address guard")
+        assert "127.0.0.2" in records[0]["error"] and job["errors"] == 1
+    finally:
+        await decoy.stop()
+
+
+async def test_two_jobs_run_at_once_and_a_third_waits(tmp_path: Path) -> None:
+    """--max-jobs 2: two jobs crawl at the same time, the third stays queued until one ends."""
+    sites = [await Site().start() for _ in range(3)]
+    service = await Service(tmp_path / "data", "--max-jobs", "2").start()
+    try:
+        for site in sites:
+            site.delay = 0.1
+            tree(site, 20)
+        ids = [await service.submit([site.url("/")], per_host=1) for site in sites]
+        seen_states: list[list[str]] = []
+        for _ in range(600):
+            states = [(await service.job(i))["state"] for i in ids]
+            seen_states.append(states)
+            if all(s == "completed" for s in states):
+                break
+            await asyncio.sleep(0.05)
+        assert ["running", "running", "queued"] in seen_states
+        assert all(states.count("running") <= 2 for states in seen_states)
+        assert seen_states[-1] == ["completed"] * 3
+        for site in sites:
+            assert all(n == 1 for n in site.page_hits().values())
+    finally:
+        service.stop()
+        for site in sites:
+            await site.stop()
+
+
+async def test_pause_resume_cancel_and_recrawl(site: Site, service: Service) -> None:
+    """Pause stops the crawl and keeps its state; resume finishes it with every page once;
+    recrawl starts a new run; DELETE cancels and keeps the records."""
+    site.delay = 0.05
+    tree(site, 40)
+    job_id = await service.submit([site.url("/")], per_host=1)
+    await service.wait_for(job_id, "running")
+    await service.wait_pages(job_id, 5)
+    status, body = await service.request("POST", f"/jobs/{job_id}/pause")
+    assert status == 200 and body["state"] == "paused"
+    await asyncio.sleep(1.0)
+    assert not service.child_pids()
+    paused = await service.job(job_id)
+    assert paused["state"] == "paused" and 5 <= paused["pages"] < 41
+    status, _ = await service.request("POST", f"/jobs/{job_id}/resume")
+    assert status == 200
+    done = await service.wait_for(job_id, "completed")
+    assert done["pages"] == 41 and done["runs"] == 2
+    urls = Counter(r["url"] for r in await service.records(job_id, "?limit=10000"))
+    assert len(urls) == 41 and set(urls.values()) == {1}
+    status, body = await service.request("POST", f"/jobs/{job_id}/recrawl")
+    assert status == 200 and body["state"] == "queued"
+    await service.wait_for(job_id, "running")
+    status, body = await service.request("DELETE", f"/jobs/{job_id}")
+    assert status == 200 and body["state"] == "cancelled"
+    await asyncio.sleep(1.0)
+    assert (await service.job(job_id))["state"] == "cancelled" and not service.child_pids()
+    assert len(await service.records(job_id, "?limit=10000")) >= 41  # the records stay
+
+
+async def test_kill_9_of_the_service_resumes_every_job_with_each_page_once(
+        tmp_path: Path, site: Site) -> None:
+    """SIGKILL of the service mid-crawl takes its crawl processes with it; the next start
+    resumes the job, and every page has exactly one record."""
+    site.delay = 0.05
+    tree(site, 60)
+    data = tmp_path / "data"
+    service = await Service(data).start()
+    try:
+        job_id = await service.submit([site.url("/")], per_host=2)
+        await service.wait_pages(job_id, 10)
+        children = service.child_pids()
+        assert children
+        service.kill()
+        for _ in range(100):
+            if not any(alive(pid) for pid in children):
+                break
+            await asyncio.sleep(0.05)
+        assert not any(alive(pid) for pid in children), "a crawl outlived its service"
+    finally:
+        service.stop()
+    restarted = await Service(data).start()
+    try:
+        job = await restarted.wait_for(job_id, "completed", seconds=90)
+        records = await restarted.records(job_id, "?limit=10000")
+    finally:
+        restarted.stop()
+    urls = Counter(r["url"] for r in records)
+    assert len(urls) == 61 and set(urls.values()) == {1}
+    assert job["pages"] == 61
+
+
+async def test_metrics_carry_a_job_label(site: Site, service: Service) -> None:
+    """GET /metrics parses with prometheus-client's parser; each job is a `job` label."""
+    tree(site, 5)
+    job_id = await service.submit([site.url("/")])
+    await service.wait_for(job_id, "completed")
+    status, text = await service.request("GET", "/metrics")
+    assert status == 200
+    values = {(s.name, tuple(sorted(s.labels.items()))): s.value
+              for family in text_string_to_metric_families(text) for s in family.samples}
+    assert values[("crawler_pages_total", (("job", job_id), ("status_class", "2xx")))] == 6
+    assert ("crawler_fetch_latency_seconds_count", (("job", job_id),)) in values
+
+
+async def test_items_of_an_allowed_extractor(tmp_path: Path, site: Site) -> None:
+    """A job may name an extraction function the service allows; its items page as records
+    do."""
+    service = await Service(tmp_path / "data", "--allow-extractor",
+                            "tests.extractors:two_items").start()
+    try:
+        tree(site, 2)
+        job_id = await service.submit([site.url("/")], extractor="tests.extractors:two_items")
+        await service.wait_for(job_id, "completed")
+        items = await service.records(job_id, "?limit=100", kind="items")
+        assert len(items) == 6 and [i["cursor"] for i in items] == sorted(
+            i["cursor"] for i in items)
+        assert {i["data"]["n"] for i in items} == {0, 1}
+        assert await service.records(job_id, f"?after={items[3]['cursor']}", kind="items") == \
+            items[4:]
+    finally:
+        service.stop()
