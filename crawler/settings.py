@@ -396,8 +396,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
-# CRAWLER_* names that are not settings: docker-compose's and the test suite's own.
+# CRAWLER_* names that are not settings: docker-compose's, the service's and the test suite's.
 OTHER_ENVIRONMENT = frozenset({"CRAWLER_UID", "CRAWLER_GID", "CRAWLER_SCHEDULE",
+                               "CRAWLER_SERVICE_TOKEN", "CRAWLER_SCREENSHOT_DIR",
                                "CRAWLER_PG_PASSWORD", "CRAWLER_REQUIRE_SYSTEM_TESTS"})
 
 

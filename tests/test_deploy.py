@@ -133,7 +133,30 @@ def test_compose_file_is_valid_for_docker_compose(tmp_path: Path) -> None:
     for name in ("docker-compose.yml", "Dockerfile"):
         shutil.copy(ROOT / name, tmp_path / name)
     result = subprocess.run(
-        [str(binary), "--profile", "cluster", "--profile", "scheduled", "config", "-q"],
+        [str(binary), "--profile", "cluster", "--profile", "scheduled", "--profile", "service",
+         "config", "-q"],
         cwd=tmp_path, capture_output=True, text=True, timeout=60,
         env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr
+
+
+def test_service_entry_serves_with_a_healthcheck_and_a_data_volume() -> None:
+    """The `service` profile runs `serve` on the mounted data directory, publishes its port on
+    loopback only, needs a token from the environment (it listens beyond loopback in the
+    container), and its healthcheck asks /health on the port it listens on."""
+    from crawler.service.server import build_parser as serve_parser
+    from crawler.service.server import check_args
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    service = compose["services"]["service"]
+    assert service["profiles"] == ["service"] and service["command"][0] == "serve"
+    args = serve_parser().parse_args(service["command"][1:])
+    assert str(args.data_dir).startswith("/data/")
+    assert any(v.endswith(":/data") for v in service["volumes"])
+    port = args.listen.rsplit(":", 1)[1]
+    assert service["ports"] == [f"127.0.0.1:{port}:{port}"]
+    assert f"http://127.0.0.1:{port}/health" in " ".join(service["healthcheck"]["test"])
+    assert "CRAWLER_SERVICE_TOKEN" in service["environment"]
+    assert check_args(args) is not None  # no token: refused
+    args.token = "t"
+    assert check_args(args) is None
