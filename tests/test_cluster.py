@@ -15,12 +15,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import ClassVar
 
+import aiohttp
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client.parser import text_string_to_metric_families
 
 from crawler.cluster.job import job_prefix
-from tests.real_servers import RedisServer, start_postgres
+from tests.real_servers import RedisServer, free_port, start_postgres
 from tests.site import Site, tree_sites
 from tests.test_cli import clean_env
 
@@ -304,3 +306,30 @@ async def test_postgresql_connections_cut_mid_write_are_replaced(
     assert await workers.wait_all([proc]) == [0], workers.log(1)
     assert "cannot write to PostgreSQL at" in workers.log(1)
     await assert_every_page_once(pg_dsn, sites, redis_server.url)
+
+
+async def test_a_worker_serves_its_metrics_while_it_crawls(
+        sites: list[Site], redis_server: RedisServer, pg_dsn: str, tmp_path: Path) -> None:
+    """`worker --metrics-listen`: while the worker crawls, GET /metrics answers with the job's
+    pages by status class (prometheus-client's parser reads it), labelled with the job name."""
+    workers = Workers(tmp_path, redis_server.url, pg_dsn)
+    await workers.seed(sites)
+    port = free_port()
+    proc = await workers.worker("--metrics-listen", f"127.0.0.1:{port}")
+    pages = 0.0
+    async with aiohttp.ClientSession() as session:
+        for _ in range(600):
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                    text = await resp.text()
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)
+                continue
+            pages = sum(s.value for family in text_string_to_metric_families(text)
+                        for s in family.samples if s.name == "crawler_pages_total"
+                        and s.labels == {"job": JOB, "status_class": "2xx"})
+            if pages >= 20:
+                break
+            await asyncio.sleep(0.05)
+    assert pages >= 20
+    assert await workers.wait_all([proc]) == [0]
