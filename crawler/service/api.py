@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 import orjson
 from aiohttp import web
+from prometheus_client.registry import CollectorRegistry
 
 from crawler.errors import CrawlerError
 from crawler.metrics import metrics_handler, registry_for
@@ -24,8 +27,10 @@ from crawler.service.supervisor import Conflict, Supervisor
 log = logging.getLogger(__name__)
 OPEN_PATHS = frozenset({"/health", "/metrics", "/"})  # "/" is the dashboard's empty shell
 FOLLOW_POLL_SECONDS = 0.5
+VIEW_SECONDS = 0.5  # a job's view is served from memory this long (its numbers: every 1 s)
 SUPERVISOR: web.AppKey[Supervisor] = web.AppKey("supervisor", Supervisor)
 CONFIG: web.AppKey[ServiceConfig] = web.AppKey("config")
+VIEWS: web.AppKey[ViewCache] = web.AppKey("views")
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,45 @@ class ServiceConfig:
     limits: Limits = field(default_factory=Limits)
     max_kept_jobs: int = 1000
     max_body_bytes: int = 1 << 20
+
+
+class ViewCache:
+    """Job views as JSON bytes, kept VIEW_SECONDS unless the service changes a job's state in
+    between: a dashboard or a script polling a job many times a second costs the machine (and
+    so the crawl) a dictionary lookup, not four file reads and an encoding each time."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self.supervisor = supervisor
+        self.entries: dict[Any, tuple[int, float, bytes]] = {}
+
+    def get(self, key: Any, build: Callable[[], Any]) -> bytes:
+        now, version = time.monotonic(), self.supervisor.version
+        entry = self.entries.get(key)
+        if entry is not None and entry[0] == version and now - entry[1] < VIEW_SECONDS:
+            return entry[2]
+        body = orjson.dumps(build())
+        if len(self.entries) > 10_000:
+            self.entries.clear()
+        self.entries[key] = (version, now, body)
+        return body
+
+
+class CachedMetrics:
+    """GET /metrics: the exposition, kept VIEW_SECONDS (its numbers change once a second)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.handler = metrics_handler(registry)
+        self.body: bytes = b""
+        self.content_type = ""
+        self.made_at = -VIEW_SECONDS
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        now = time.monotonic()
+        if now - self.made_at >= VIEW_SECONDS:
+            response = await self.handler(request)
+            self.body, self.made_at = bytes(response.body), now
+            self.content_type = response.headers["Content-Type"]
+        return web.Response(body=self.body, headers={"Content-Type": self.content_type})
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -55,8 +99,17 @@ class ApiError(Exception):
 
 
 @web.middleware
-async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    """ApiError, and aiohttp's own 404, 405 and 413, as JSON errors."""
+async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The bearer token (when the service has one), then the handler; ApiError, and aiohttp's
+    own 404, 405 and 413, become JSON errors. One middleware: each costs every request."""
+    config = request.app[CONFIG]
+    if config.token and request.path not in OPEN_PATHS:
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(),
+                                                                  config.token.encode()):
+            response = error(401, "missing or wrong token: send Authorization: Bearer TOKEN")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="crawler"'
+            return response
     try:
         return await handler(request)
     except ApiError as exc:
@@ -64,23 +117,9 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        words = {413: f"the request body is over {request.app[CONFIG].max_body_bytes} bytes",
+        words = {413: f"the request body is over {config.max_body_bytes} bytes",
                  404: "no such endpoint", 405: f"{request.method} is not allowed here"}
         return error(exc.status, words.get(exc.status, exc.reason))
-
-
-@web.middleware
-async def bearer_token(request: web.Request, handler: Any) -> web.StreamResponse:
-    token = request.app[CONFIG].token
-    if token and request.path not in OPEN_PATHS:
-        given = request.headers.get("Authorization", "")
-        scheme, _, value = given.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(),
-                                                                  token.encode()):
-            response = error(401, "missing or wrong token: send Authorization: Bearer TOKEN")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="crawler"'
-            return response
-    return await handler(request)
 
 
 def job_view(job: JobFiles, supervisor: Supervisor) -> dict[str, Any]:
@@ -141,8 +180,10 @@ async def create_job(request: web.Request) -> web.Response:
             return error(429, f"the service keeps at most {config.max_kept_jobs} jobs and "
                               "none has ended; cancel one or wait")
         store.remove(ended[0])
+        supervisor.version += 1
     spec = JobSpec(new_job_id(), checked.seeds, checked.settings, checked.schedule)
     store.create(spec, checked.files)
+    supervisor.version += 1
     supervisor.wake()
     return json_response({"id": spec.id}, 201)
 
@@ -153,13 +194,24 @@ async def list_jobs(request: web.Request) -> web.Response:
     bad = [state for state in wanted if state not in STATES]
     if bad:
         return error(400, f"unknown state {bad[0]!r} (known: {', '.join(STATES)})")
-    views = [job_view(job, supervisor) for job in supervisor.store.all()]
-    return json_response({"jobs": [view for view in views
-                                    if not wanted or view["state"] in wanted]})
+
+    def build() -> dict[str, Any]:
+        views = [job_view(job, supervisor) for job in supervisor.store.all()]
+        return {"jobs": [view for view in views if not wanted or view["state"] in wanted]}
+    return cached(request.app[VIEWS].get(("jobs", tuple(wanted)), build))
 
 
 async def get_job(request: web.Request) -> web.Response:
-    return json_response(job_view(_job(request), request.app[SUPERVISOR]))
+    supervisor = request.app[SUPERVISOR]
+    key = ("job", request.match_info["id"])
+    entry = request.app[VIEWS].entries.get(key)  # a cached view skips the directory check
+    if entry is None:
+        _job(request)
+    return cached(request.app[VIEWS].get(key, lambda: job_view(_job(request), supervisor)))
+
+
+def cached(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="application/json")
 
 
 def _int_query(request: web.Request, name: str, default: int, high: int) -> int:
@@ -226,15 +278,16 @@ def _action(name: str) -> Any:
 
 
 def build_app(supervisor: Supervisor, config: ServiceConfig) -> web.Application:
-    app = web.Application(middlewares=[json_errors, bearer_token],
+    app = web.Application(middlewares=[guard],
                           client_max_size=config.max_body_bytes)
     app[SUPERVISOR] = supervisor
     app[CONFIG] = config
+    app[VIEWS] = ViewCache(supervisor)
     registry = registry_for(lambda: {job_id: supervisor.live[job_id]
                                      for job_id in list(supervisor.live)})
     app.router.add_get("/", dashboard)
     app.router.add_get("/health", health)
-    app.router.add_get("/metrics", metrics_handler(registry))
+    app.router.add_get("/metrics", CachedMetrics(registry))
     app.router.add_get("/openapi.json", openapi)
     app.router.add_post("/jobs", create_job)
     app.router.add_get("/jobs", list_jobs)

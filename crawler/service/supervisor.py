@@ -51,6 +51,7 @@ class Supervisor:
         self._task: asyncio.Task[None] | None = None
         self._waiters: set[asyncio.Task[None]] = set()
         self._closing = False
+        self.version = 0  # goes up with every change of a job's state the service writes
 
     async def start(self) -> None:
         for job in self.store.all():
@@ -85,7 +86,7 @@ class Supervisor:
             life = job.state()
             if life.state == "completed" and _due(life.next_run_at):
                 life.state, life.recrawl, life.next_run_at = "queued", True, None
-                job.write_state(life)
+                self._write(job, life)
             startable = life.state in ("queued", "running") and job.id not in self.active
             if startable and running < self.max_jobs:
                 self._start(job, life)
@@ -115,7 +116,7 @@ class Supervisor:
         if not resumed:
             life.started_at, life.finished_at, life.error = now_iso(), None, None
             life.runs += 1
-        job.write_state(life)
+        self._write(job, life)
         self.active.add(job.id)
         task = asyncio.create_task(self._spawn(job), name=f"job-{job.id}")
         self._waiters.add(task)
@@ -166,7 +167,7 @@ class Supervisor:
         else:
             life.state = "failed"
             life.error = error or self._last_error(job, code)
-        job.write_state(life)
+        self._write(job, life)
         log.info("job %s: %s", job.id, life.state)
 
     @staticmethod
@@ -180,6 +181,10 @@ class Supervisor:
             if "error" in line.lower():
                 return line.split("crawler: error: ", 1)[-1][-500:]
         return f"the crawl exited with status {code}"
+
+    def _write(self, job: JobFiles, life: Lifecycle) -> None:
+        job.write_state(life)
+        self.version += 1
 
     # -- what the API asks for --------------------------------------------------------------
 
@@ -195,7 +200,7 @@ class Supervisor:
         if life.state != "paused":
             raise Conflict(f"job {job.id} is {life.state}, not paused")
         life.state = "queued"
-        job.write_state(life)
+        self._write(job, life)
         self.wake()
 
     def recrawl(self, job: JobFiles) -> None:
@@ -203,7 +208,7 @@ class Supervisor:
         if life.state not in ENDED:
             raise Conflict(f"job {job.id} is {life.state}: recrawl a job that has ended")
         life.state, life.recrawl, life.next_run_at = "queued", True, None
-        job.write_state(life)
+        self._write(job, life)
         self.wake()
 
     def _set(self, job: JobFiles, state: str, allowed: set[str]) -> None:
@@ -213,7 +218,7 @@ class Supervisor:
         life.state, life.next_run_at = state, None
         if state == "cancelled":
             life.finished_at = now_iso()
-        job.write_state(life)  # first: a service killed now still knows what was asked
+        self._write(job, life)  # first: a service killed now still knows what was asked
         process = self.children.get(job.id)
         if process is not None and process.returncode is None:
             process.send_signal(signal.SIGTERM)  # the crawl drains and keeps its state
