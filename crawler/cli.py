@@ -53,6 +53,8 @@ recrawl_after seconds have passed since it finished. other commands:
   python -m crawler schedule CRON SEEDS [opts]  run the crawl on a cron schedule
   python -m crawler seed SEEDS --frontier redis://...   create a shared job, queue seeds
   python -m crawler worker --frontier redis://... -o postgresql://...   join it and crawl
+  python -m crawler serve --listen HOST:PORT --data-dir DIR   the crawl service (HTTP API,
+       /metrics, a dashboard at /)
 
 every option can also be set in the config file (same name, with underscores) or as an
 environment variable CRAWLER_<NAME>, e.g. CRAWLER_MAX_PAGES=100; flags win over the environment,

@@ -241,8 +241,8 @@ class Settings:
     record_links: bool = setting(True, "store each page's outgoing links in its record")
     record_headers: bool = setting(False, "store every response header in the record's "
                                    "`headers`")
-    extract: str = setting("", "a rules file (TOML) of CSS selectors whose matches fill each "
-                           "HTML page's `data` (see Scraping)")
+    extract: str = setting("", "a rules file (TOML, or JSON) of CSS selectors whose matches fill "
+                           "each HTML page's `data` (see Scraping)")
     content: str = setting("none", "each HTML page's main content, boilerplate removed, in its "
                            "`content`: none, text, markdown or html (trafilatura, in the parse "
                            "pool)", _one_of(*CONTENT_FORMS))

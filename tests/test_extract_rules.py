@@ -94,3 +94,17 @@ async def test_bad_rules_stop_the_crawl_before_it_starts(tmp_path: Path) -> None
     code, _, err = await run_cli("seeds.txt", "--extract", "nope.toml", cwd=tmp_path)
     assert code == 2
     one_line_error(err, "rules file not found: nope.toml")
+
+
+def test_rules_file_may_be_json(tmp_path: Path) -> None:
+    """A .json rules file holds the shape the TOML parses to; bad JSON is one line."""
+    from crawler.extract.rules import RulesError, load_rules
+
+    good = tmp_path / "rules.json"
+    good.write_text('{"rule": [{"match": "/p/", "fields": {"title": "h1"}}]}')
+    rules = load_rules(good)
+    assert len(rules.rules) == 1 and rules.rules[0].match.pattern == "/p/"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"rule": [')
+    with pytest.raises(RulesError, match=r"rules file .*bad.json is not valid JSON"):
+        load_rules(bad)

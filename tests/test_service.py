@@ -295,3 +295,43 @@ async def test_items_of_an_allowed_extractor(tmp_path: Path, site: Site) -> None
             items[4:]
     finally:
         service.stop()
+
+
+async def test_rules_object_schedule_and_caps(tmp_path: Path, site: Site) -> None:
+    """Extraction rules given as an object fill the records' `data`; a job with a schedule
+    runs again at its next turn (a recrawl, labelled); --max-seeds and --max-kept-jobs cap
+    what the service takes."""
+    service = await Service(tmp_path / "data", "--max-seeds", "2",
+                            "--max-kept-jobs", "2").start()
+    try:
+        site.page("/", "/a", title="Home", extra="<h1>Welcome</h1>")
+        site.page("/a", title="A", extra="<h1>Page A</h1>")
+        status, body = await service.request("POST", "/jobs", {
+            "seeds": [site.url("/")], "schedule": "* * * * * */2",
+            "settings": {"extract": {"rule": [{"fields": {"heading": "h1"}}]}}})
+        assert status == 201, body
+        job_id = body["id"]
+        first = await service.wait_for(job_id, "completed")
+        assert first["next_run_at"] is not None and first["schedule"] == "* * * * * */2"
+        data = {r["url"]: r["data"] for r in await service.records(job_id)}
+        assert data == {site.url("/"): {"heading": "Welcome"}, site.url("/a"): {
+            "heading": "Page A"}}
+        for _ in range(200):  # the next turn comes within two seconds
+            job = await service.job(job_id)
+            if job["runs"] == 2 and job["state"] == "completed":
+                break
+            await asyncio.sleep(0.1)
+        assert job["runs"] == 2 and job["report"]["kind"] == "recrawl"
+        changes = Counter(r["change"] for r in await service.records(job_id, "?limit=100"))
+        assert changes["new"] == 2 and changes["unchanged"] == 2
+        status, body = await service.request("POST", "/jobs", {"seeds": [
+            site.url("/1"), site.url("/2"), site.url("/3")]})
+        assert status == 400 and body["error"] == "3 seeds: a job takes at most 2"
+        await service.request("DELETE", f"/jobs/{job_id}")
+        second = await service.submit([site.url("/a")])
+        await service.wait_for(second, "completed")
+        third = await service.submit([site.url("/a")])  # the oldest ended job makes room
+        status, listing = await service.request("GET", "/jobs")
+        assert [j["id"] for j in listing["jobs"]] == [second, third]
+    finally:
+        service.stop()

@@ -174,8 +174,8 @@ async def create_job(request: web.Request) -> web.Response:
     store = supervisor.store
     jobs = store.all()
     if len(jobs) >= config.max_kept_jobs:
-        ended = [job for job in jobs if job.state().state in ENDED
-                 and not job.spec().schedule and job.id not in supervisor.active]
+        ended = [job for job in jobs if job.id not in supervisor.active
+                 and (life := job.state()).state in ENDED and life.next_run_at is None]
         if not ended:
             return error(429, f"the service keeps at most {config.max_kept_jobs} jobs and "
                               "none has ended; cancel one or wait")
