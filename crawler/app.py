@@ -34,6 +34,7 @@ from crawler.robots import RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sinks import Sink, open_sinks
+from crawler.sinks.base import ArchiveSink
 from crawler.sinks.writer import RecordWriter
 from crawler.spill import SpillQueue
 from crawler.urls import fingerprint, fp_from_sql, host_of
@@ -124,7 +125,8 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     service's API) stops the networks the seeds are on from being allowed by that alone."""
     extraction = extraction_for(settings, on_page)  # bad rules stop us before the job starts
     sinks = open_sinks(settings.outputs, settings.job_name, settings.pg_pool_size,
-                       settings.outage_seconds, extraction.data_columns)  # and a bad -o
+                       settings.outage_seconds, extraction.data_columns,
+                       settings.warc_max_bytes, warc_info(settings, seeds))  # and a bad -o
     job_dir = Path(settings.job_dir)
     raise_open_files_limit(settings.concurrency)
     make_job_dir(job_dir)
@@ -221,6 +223,7 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
         frontier.on_queue = writer.queued
         frontier.on_hold = writer.held
         fetcher.keep_headers = extraction.function is not None or settings.record_headers
+        fetcher.keep_exchanges = any(isinstance(sink, ArchiveSink) for sink in sinks)
         robots = RobotsCache(
             fetcher, cache_seconds=settings.robots_cache_seconds,
             retry_seconds=settings.robots_retry_seconds, max_bytes=settings.robots_max_bytes,
@@ -244,6 +247,15 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
             if handle_signals:
                 for signum in STOP_SIGNALS:
                     loop.remove_signal_handler(signum)
+
+
+def warc_info(settings: Settings, seeds: list[str]) -> dict[str, str]:
+    """What a WARC file's warcinfo record says about the crawl that wrote it."""
+    return {"http-header-user-agent": settings.user_agent, "robots": "obey" if (
+        settings.robots) else "ignore", "scope": settings.scope,
+        "max-body-bytes": str(settings.max_body_bytes), "job": settings.job_name,
+        "seeds": " ".join(seeds[:20]) + (f" (and {len(seeds) - 20} more)" if len(seeds) > 20
+                                         else "")}
 
 
 def _recorded_so_far(state: JobState, run_id: str) -> tuple[int, int]:

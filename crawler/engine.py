@@ -283,6 +283,7 @@ class Crawler:
             record.content_type = result.content_type
             record.content_length = len(result.body)
             record.truncated = result.truncated
+            record.exchange = result.exchange
 
     def _host_stopped_answering(self, url: str, error: str | None) -> bool:
         """Count the fetch in the host's health: pause the host after a run of transport

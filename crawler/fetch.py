@@ -17,7 +17,9 @@ from yarl import URL
 
 from crawler.counters import FetchCounts
 from crawler.decoding import Undecodable, decode_layers, left_by_aiohttp
+from crawler.exchange import Exchange
 from crawler.guard import AddressDenied, AddressGuard, GuardedResolver
+from crawler.records import now_iso
 from crawler.settings import Settings
 from crawler.textsafe import exact_or_none, safe_optional, safe_text, url_from_header
 from crawler.urls import origin
@@ -43,6 +45,7 @@ class FetchResult:
     truncated: bool = False
     elapsed: float = 0.0
     error: str | None = None
+    exchange: Exchange | None = None  # the exchange as on the wire, when an archive wants it
 
 
 async def read_capped(stream: aiohttp.StreamReader, cap: int) -> tuple[bytes, bool]:
@@ -90,6 +93,20 @@ def peer_address(resp: aiohttp.ClientResponse) -> str | None:
     return str(peer[0]) if peer else None
 
 
+def exchange_of(resp: aiohttp.ClientResponse, body: bytes, sent_at: str) -> Exchange:
+    """The exchange as sent and received (header bytes decoded as latin-1, byte for byte)."""
+    request = resp.request_info
+    version = resp.version
+    return Exchange(
+        target=request.url.raw_path_qs or "/",
+        request_headers=list(request.headers.items()),
+        version=f"HTTP/{version.major}.{version.minor}" if version else "HTTP/1.1",
+        status=resp.status, reason=resp.reason or "",
+        headers=[(name.decode("latin-1"), value.decode("latin-1"))
+                 for name, value in resp.raw_headers],
+        body=body, started_at=sent_at, method=request.method)
+
+
 def describe_error(exc: BaseException, timeout: float) -> str:
     """A short, stable description of a transport failure for the record's `error` field."""
     if isinstance(exc, TimeoutError):
@@ -119,6 +136,7 @@ class Fetcher:
                      for key, (user, password) in (credentials or {}).items()}
         self.keep_headers = False  # a user's extraction function reads them
         self.counts = FetchCounts()  # every exchange, for the live status and metrics
+        self.keep_exchanges = False  # a WARC output archives them
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -153,6 +171,7 @@ class Fetcher:
         if result.error is not None:
             return result
         started = time.monotonic()
+        sent_at = now_iso() if self.keep_exchanges else ""
         try:
             async with asyncio.timeout(settings.timeout):
                 auth = self.auth.get(origin(url)) if self.auth else None
@@ -171,6 +190,8 @@ class Fetcher:
                     if layers:  # stacked codings: aiohttp decodes one at most
                         result.body, cut = decode_layers(result.body, layers, cap)
                         result.truncated = result.truncated or cut
+                    if self.keep_exchanges:
+                        result.exchange = exchange_of(resp, result.body, sent_at)
         except Undecodable as exc:
             result.error, result.body = str(exc), b""
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:

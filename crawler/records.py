@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from crawler.exchange import Exchange
 from crawler.textsafe import safe_text, safe_value
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class Record:
     error: str | None = None
     schema_version: int = SCHEMA_VERSION
     item_data: list[dict[str, Any]] = field(default_factory=list)  # not a column: the items
+    exchange: Exchange | None = None  # not a column: the HTTP exchange, for WARC outputs
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a plain dict (its lists are shared, not copied)."""
@@ -59,7 +61,7 @@ class Record:
 
 
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Record)
-                                       if f.name != "item_data")
+                                       if f.name not in ("item_data", "exchange"))
 ITEM_FIELDS: tuple[str, ...] = ("url", "run_id", "index", "fetched_at", "data")
 _KEPT_WHEN_UNSTORABLE = ("url", "depth", "run_id", "referrer", "final_url", "status",
                          "fetched_at", "elapsed_ms", "redirects", "attempts")

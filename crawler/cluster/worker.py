@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
-from crawler.app import exit_on_second_signal
+from crawler.app import exit_on_second_signal, warc_info
 from crawler.cluster.job import ClusterJob, create_job, load_job
 from crawler.cluster.redis_frontier import FrontierUnavailable, RedisFrontier, RedisLink
 from crawler.engine import Crawler, CrawlStats
@@ -34,6 +34,7 @@ from crawler.robots import RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sinks import open_sinks
+from crawler.sinks.base import ArchiveSink
 from crawler.sinks.writer import RecordWriter
 from crawler.urls import fingerprint, host_of
 
@@ -167,7 +168,8 @@ async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
     guard = AddressGuard.build(await addresses_of(host_of(url) for url in job.seeds),
                                settings.allow_networks, settings.deny_networks)
     sinks = open_sinks(settings.outputs, job.name, settings.pg_pool_size,
-                       settings.outage_seconds, extraction.data_columns)
+                       settings.outage_seconds, extraction.data_columns,
+                       settings.warc_max_bytes, warc_info(settings, list(job.seeds)))
     log.info("worker joining job %s (run %s) at %s", job.name, job.run_id, settings.frontier)
     try:
         async with (
@@ -184,6 +186,7 @@ async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
                 retry_seconds=settings.robots_retry_seconds,
                 max_bytes=settings.robots_max_bytes) if settings.robots else None
             fetcher.keep_headers = extraction.function is not None or settings.record_headers
+            fetcher.keep_exchanges = any(isinstance(sink, ArchiveSink) for sink in sinks)
             crawler = Crawler(settings, scope, frontier, fetcher, parser, writer, job.run_id,
                               robots, extraction)
             outcome.stats = crawler.stats

@@ -21,7 +21,7 @@ from typing import Self
 from crawler.jobstate import Batch, JobState
 from crawler.records import Record, storable_dict, storable_items
 from crawler.request import Request
-from crawler.sinks.base import Sink, SinkError
+from crawler.sinks.base import ArchiveSink, Sink, SinkError
 
 log = logging.getLogger(__name__)
 _STOP = None
@@ -164,7 +164,11 @@ class RecordWriter:
         if self.state is not None and any(row["status"] == 304 for row in rows):
             items += await asyncio.to_thread(self.state.carry_forward, rows)
         for sink in self.sinks:
+            if isinstance(sink, ArchiveSink):  # an archive gets what went over the wire too
+                await sink.archive(rows, [record.exchange for record in records])
             await sink.write(rows, items)
+        for record in records:
+            record.exchange = None  # the bodies are written: let them go now
         await self._commit(Batch(rows=rows, fps=fps, pruned=pruned, items=items,
                                  offsets=self._checkpoints()))
         if self.on_stored is not None:

@@ -1,0 +1,1 @@
+"""Archive outputs: WARC files of what went over the wire."""
