@@ -232,6 +232,8 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
                           robots, extraction)
         outcome.stats = crawler.stats
         await crawler.add_seeds(seeds)
+        if settings.sitemaps:
+            await crawler.add_sitemaps(seeds)
         progress = Progress(crawler, sys.stderr, settings.progress_seconds, not settings.quiet)
         loop = asyncio.get_running_loop()
         if handle_signals:

@@ -21,7 +21,14 @@ from crawler.fetch import Fetcher, FetchResult
 from crawler.frontier_api import FrontierAPI
 from crawler.hosthealth import HostHealth, Verdict
 from crawler.ipslots import IpSlots
-from crawler.parse import PageMeta, ParseConfig, is_html, robots_directives
+from crawler.parse import (
+    PageMeta,
+    ParseConfig,
+    ParseResult,
+    follow_urls,
+    is_html,
+    robots_directives,
+)
 from crawler.parse_pool import ParseFailed, ParsePool
 from crawler.politeness import (
     autothrottle_delay,
@@ -35,11 +42,13 @@ from crawler.robots import DEAD_HOST_RETRY_SECONDS, RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sinks.writer import RecordWriter
+from crawler.sitemaps import MAX_INDEX_DEPTH, read_sitemap
 from crawler.traps import PatternChain, TrapLimits, record_form, url_trap
-from crawler.urls import BadURL, canonical, fingerprint, host_of
+from crawler.urls import BadURL, canonical, fingerprint, host_of, origin
 
 log = logging.getLogger(__name__)
 NO_EXTRACTION = Extraction()
+SITEMAP_LINKS_KEPT = 1000  # a sitemap's record keeps its first links, links_found counts all
 
 
 @dataclass
@@ -118,6 +127,56 @@ class Crawler:
     async def add_seeds(self, seeds: list[str]) -> None:
         """Queue the seeds (canonical URLs) at depth 0."""
         await self.frontier.add_links([(url, fingerprint(url)) for url in seeds], 0, None)
+
+    async def add_sitemaps(self, seeds: list[str]) -> None:
+        """--sitemaps: queue the sitemaps of each seed's origin, those its robots.txt names
+        (any host: the site's owner named them), else /sitemap.xml."""
+        for key in dict.fromkeys(origin(url) for url in seeds):
+            named: list[str] = []
+            if self.robots is not None:
+                rules = await self.robots.rules_for(key + "/")
+                if rules.parser is not None:
+                    named = list(rules.parser.sitemaps)
+            links = []
+            for raw in named or [key + "/sitemap.xml"]:
+                try:
+                    url = canonical(raw, rules=self.settings.url_rules)
+                except BadURL as exc:
+                    log.warning("%s/robots.txt: sitemap %r: %s", key, raw, exc)
+                    continue
+                if url != origin(url) + "/robots.txt":  # a robots.txt that names itself
+                    links.append((url, fingerprint(url)))
+            await self.frontier.add_links(links, 0, key + "/robots.txt")
+
+    async def _follow_sitemap(self, record: Record, request: Request,
+                              result: FetchResult) -> None:
+        """A fetched body that is a sitemap: queue the URLs it lists as links are queued
+        (scope, traps, dedup; robots.txt and politeness when they are fetched)."""
+        sitemap = await asyncio.to_thread(read_sitemap, result.body, result.content_type)
+        if sitemap is None:
+            return
+        if sitemap.problem or sitemap.dropped:
+            log.warning("sitemap %s: %s", request.url, sitemap.problem or (
+                f"{sitemap.dropped} URLs past the protocol's 50,000 ignored"))
+        if sitemap.kind == "index" and request.depth >= MAX_INDEX_DEPTH:
+            log.warning("sitemap index %s is nested %d deep: not following it", request.url,
+                        request.depth)
+            return
+        urls = []
+        for raw in sitemap.urls:
+            try:
+                urls.append(canonical(raw, rules=self.settings.url_rules))
+            except BadURL:
+                continue
+        record.links_found = len(urls) + sitemap.dropped
+        record.links = urls[:SITEMAP_LINKS_KEPT] if self.settings.record_links else []
+        found = ParseResult()
+        follow_urls(urls, self.parse_config, found)
+        depth = request.depth + 1
+        pruned = await self.frontier.add_links(found.follow, depth, request.url,
+                                               pruned=found.pruned)
+        for url, fp, reason in pruned:
+            await self._write_pruned(url, fp, depth, request.url, reason)
 
     def stop(self) -> None:
         """Take no new URLs; in-flight fetches get `shutdown_grace` seconds to finish."""
@@ -241,6 +300,8 @@ class Crawler:
         if parse_it:
             digest = await self._parse_and_follow(record, request, result, header_nofollow)
             self._label_change(record, request, result, digest)
+        elif self.settings.sitemaps and 200 <= status < 300 and result.body:
+            await self._follow_sitemap(record, request, result)
         elif result.location is not None and 300 <= status < 400 and status != 304:
             await self._follow_redirect(record, request, result.location)
             record.links = [record.final_url] if self.settings.record_links else []

@@ -266,14 +266,15 @@ def _extract(tree: LexborHTMLParser, text: str, url: str, base: str, config: Par
             data, result.items = run_extractor(config.extractor, page)
             if data is not None:
                 result.data = {**(result.data or {}), **data}
-            _follow_links(page.follows, config, result)
+            follow_urls(page.follows, config, result)
     except Exception as exc:
         result.extract_error = f"extract failed: {type(exc).__name__}: {exc}"
 
 
-def _follow_links(urls: list[str], config: ParseConfig, result: ParseResult) -> None:
-    """Links a user's function asked for, under the rules links follow (scope, nofollow,
-    traps); the frontier dedups them with the rest."""
+def follow_urls(urls: list[str], config: ParseConfig, result: ParseResult) -> None:
+    """URLs to follow that were not links of the page (a user's function asked for them, or a
+    sitemap listed them), under the rules links follow (scope, nofollow, traps); the frontier
+    dedups them with the rest."""
     if result.nofollow and config.obey_robots_meta:
         return
     for link in urls:

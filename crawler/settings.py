@@ -140,6 +140,9 @@ class Settings:
                                 "when the job is seeded; about 8 bytes a URL while URLs per "
                                 "bucket stay under Redis's set-max-intset-entries", _at_least(1))
     pg_pool_size: int = setting(4, "connections in a PostgreSQL output's pool", _at_least(1))
+    sitemaps: bool = setting(False, "also queue the URLs the seed hosts' sitemaps list "
+                             "(robots.txt Sitemap: lines, else /sitemap.xml; indexes, gzip "
+                             "and text sitemaps too), under the same rules as links")
     max_depth: int = setting(0, "follow links at most this deep from a seed (0 = no limit)",
                              _at_least(0))
     concurrency: int = setting(32, "fetches in flight at once, over all hosts", _at_least(1))
@@ -284,7 +287,7 @@ class Settings:
 FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 # How --help, config/default.toml and the README group the settings.
 GROUPS: list[tuple[str, list[str]]] = [
-    ("Scope: what to crawl", ["scope", "allow", "deny", "max_pages", "max_depth",
+    ("Scope: what to crawl", ["scope", "allow", "deny", "sitemaps", "max_pages", "max_depth",
                               "strip_params", "sort_query", "obey_rel_nofollow"]),
     ("Politeness", ["concurrency", "per_host", "per_ip", "delay", "user_agent", "robots",
                     "robots_cache_seconds", "robots_retry_seconds", "robots_max_bytes",

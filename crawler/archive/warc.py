@@ -26,6 +26,7 @@ import base64
 import hashlib
 import io
 import logging
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from crawler.sinks.append import AppendOnlyFile
 from crawler.sinks.base import Row, SinkError
 
 log = logging.getLogger(__name__)
+GZIP_LEVEL = 6
 SERIAL_SHIFT = 40  # checkpoint = serial << 40 | length (files up to 1 TiB)
 NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
@@ -153,19 +155,32 @@ class WarcSink:
         """The rows themselves go to the other outputs; `archive` wrote the exchanges."""
 
     async def archive(self, rows: list[Row], exchanges: list[Exchange | None]) -> None:
-        data = self._encode(rows, exchanges)
-        if data:
-            await asyncio.to_thread(self._append, data)
+        """Encode, digest, compress and append the batch in a worker thread: zlib and hashlib
+        let go of the GIL, so that work runs on another core beside the event loop."""
+        if any(exchange is not None for exchange in exchanges):
+            await asyncio.to_thread(self._append_batch, rows, exchanges)
 
-    def _append(self, data: bytes) -> None:
+    def _append_batch(self, rows: list[Row], exchanges: list[Exchange | None]) -> None:
         assert self._out is not None
+        data = self._encode(rows, exchanges)
         if self._out.size >= self.max_bytes:
             self._out.close()
             self._open_file(self.serial + 1, None)
         self._out.append(data)
 
+    def _write(self, buffer: io.BytesIO, writer: WARCWriter, record: Any) -> None:
+        """One record; with gzip, one gzip member of its own (as the WARC spec asks), at level
+        GZIP_LEVEL (warcio's own writer uses 9: a third more CPU for 1% smaller files)."""
+        if not self.gzip:
+            writer.write_record(record)
+            return
+        plain = io.BytesIO()
+        WARCWriter(plain, gzip=False, warc_version="1.1").write_record(record)
+        member = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        buffer.write(member.compress(plain.getbuffer()) + member.flush())
+
     def _writer(self, buffer: io.BytesIO) -> WARCWriter:
-        return WARCWriter(buffer, gzip=self.gzip, warc_version="1.1")
+        return WARCWriter(buffer, gzip=False, warc_version="1.1")
 
     def _warcinfo(self, filename: str) -> bytes:
         buffer = io.BytesIO()
@@ -173,7 +188,7 @@ class WarcSink:
         info = {"software": f"crawler/{__version__} (warcio)", "format": "WARC File Format 1.1",
                 "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
                               "warc-format/warc-1.1/", **self.info}
-        writer.write_record(writer.create_warcinfo_record(filename, info))
+        self._write(buffer, writer, writer.create_warcinfo_record(filename, info))
         return buffer.getvalue()
 
     def _encode(self, rows: list[Row], exchanges: list[Exchange | None]) -> bytes:
@@ -183,7 +198,7 @@ class WarcSink:
             if exchange is None:
                 continue
             for record in self._records(writer, row, exchange):
-                writer.write_record(record)
+                self._write(buffer, writer, record)
         return buffer.getvalue()
 
     def _records(self, writer: WARCWriter, row: Row, exchange: Exchange) -> list[Any]:
