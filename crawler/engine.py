@@ -41,6 +41,7 @@ from crawler.request import Request
 from crawler.robots import DEAD_HOST_RETRY_SECONDS, RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
+from crawler.simhash import NearDuplicates, as_hex
 from crawler.sinks.writer import RecordWriter
 from crawler.sitemaps import MAX_INDEX_DEPTH, read_sitemap
 from crawler.traps import PatternChain, TrapLimits, record_form, url_trap
@@ -62,6 +63,7 @@ class CrawlStats:
     pruned: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     errors_by_kind: Counter[str] = field(default_factory=Counter)
+    near_duplicates: int = 0  # pages whose links were not followed: near copies
     cancelled: int = 0
 
     def count(self, record: Record) -> None:
@@ -112,6 +114,8 @@ class Crawler:
         self._tasks: set[asyncio.Task[None]] = set()
         self._fatal: BaseException | None = None
         self.stopping = False
+        self.near_duplicates = NearDuplicates(settings.skip_near_duplicates) if (
+            settings.skip_near_duplicates) else None
 
     def __repr__(self) -> str:
         return f"<Crawler pages={self.stats.pages} tasks={len(self._tasks)} {self.frontier!r}>"
@@ -122,7 +126,7 @@ class Crawler:
         e = self.extraction
         return ParseConfig(scope, s.url_rules, s.record_links, s.obey_rel_nofollow, s.robots,
                            self.token, traps, s.max_links_per_page, e.rules, e.content,
-                           e.function)
+                           e.function, s.simhash or s.skip_near_duplicates > 0)
 
     async def add_seeds(self, seeds: list[str]) -> None:
         """Queue the seeds (canonical URLs) at depth 0."""
@@ -147,6 +151,18 @@ class Crawler:
                 if url != origin(url) + "/robots.txt":  # a robots.txt that names itself
                     links.append((url, fingerprint(url)))
             await self.frontier.add_links(links, 0, key + "/robots.txt")
+
+    def _near_duplicate(self, record: Record, value: int | None) -> bool:
+        """--skip-near-duplicates: whether the page nearly repeats one seen before (its record
+        says which); else it is remembered."""
+        if self.near_duplicates is None or value is None:
+            return False
+        record.near_duplicate_of = self.near_duplicates.match(value)
+        if record.near_duplicate_of is None:
+            self.near_duplicates.add(value, record.url)
+            return False
+        self.stats.near_duplicates += 1
+        return True
 
     async def _follow_sitemap(self, record: Record, request: Request,
                               result: FetchResult) -> None:
@@ -481,12 +497,13 @@ class Crawler:
         record.links = parsed.links
         record.links_found = parsed.links_found
         record.canonical_url = parsed.canonical_url
+        record.simhash = as_hex(parsed.simhash)
         if self.settings.robots:
             record.noindex = record.noindex or parsed.noindex
             record.nofollow = record.nofollow or parsed.nofollow
         if parsed.refresh_url is not None and parsed.refresh_url != request.url:
             await self._follow_redirect(record, request, parsed.refresh_url)
-        if header_nofollow:
+        if header_nofollow or self._near_duplicate(record, parsed.simhash):
             return parsed.body_hash
         depth = request.depth + 1
         if parsed.pruned_unrecorded:

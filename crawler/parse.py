@@ -25,6 +25,7 @@ from crawler.extract.rules import Rules
 from crawler.nesting import limit_nesting, may_nest_deeply
 from crawler.resolve import BaseResolver, LinkMemo, without_fragment
 from crawler.scope import Scope
+from crawler.simhash import simhash
 from crawler.traps import TrapLimits, record_form, url_trap
 from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, fingerprint
 
@@ -61,6 +62,7 @@ class ParseConfig:
     extract: Rules | None = None  # --extract: the compiled rules
     content: str = "none"  # --content: none, text, markdown or html
     extractor: Extractor | None = None  # --extractor / on_page: an importable function
+    simhash: bool = True  # the page text's 64-bit simhash (crawler.simhash)
 
     @property
     def heavy(self) -> bool:
@@ -97,6 +99,7 @@ class ParseResult:
     items: list[dict[str, Any]] = field(default_factory=list)
     extract_error: str | None = None  # the rules or the function failed on this page
     body_hash: str | None = None  # crawler.changes.content_hash of the body, for change labels
+    simhash: int | None = None  # of the page's text, for near-duplicates
     pruned_unrecorded: int = 0  # trap links beyond MAX_PRUNED_RECORDS: counted, not recorded
 
 
@@ -245,6 +248,8 @@ def parse_page(url: str, body: bytes, content_type: str | None,
         if match and match.group(1).strip():
             result.refresh_url = _absolute(match.group(1).strip(), resolver)
     _collect_links(nodes.links, resolver, config, result)
+    if config.simhash and tree.body is not None:
+        result.simhash = simhash(tree.body.text(separator="\n"))
     if config.extract is not None or config.heavy:
         _extract(tree, text, url, base, config, meta or PageMeta(), result)
     return result

@@ -15,7 +15,7 @@ from crawler.textsafe import safe_text, safe_value
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3  # 3: data, content, items
+SCHEMA_VERSION = 4  # 3: data, content, items; 4: simhash, near_duplicate_of
 
 
 @dataclass(slots=True)
@@ -45,6 +45,8 @@ class Record:
     canonical_url: str | None = None
     change: str | None = None  # new, changed, unchanged or gone, against the job's last run
     content_hash: str | None = None
+    simhash: str | None = None  # 64-bit simhash of the page's text, 16 hex digits
+    near_duplicate_of: str | None = None  # --skip-near-duplicates: the page this one nearly is
     etag: str | None = None
     last_modified: str | None = None
     data: dict[str, Any] | None = None  # what the extraction rules or function found

@@ -140,6 +140,13 @@ class Settings:
                                 "when the job is seeded; about 8 bytes a URL while URLs per "
                                 "bucket stay under Redis's set-max-intset-entries", _at_least(1))
     pg_pool_size: int = setting(4, "connections in a PostgreSQL output's pool", _at_least(1))
+    simhash: bool = setting(True, "compute the simhash of each HTML page's text (the record's "
+                            "`simhash`); --no-simhash saves its CPU unless "
+                            "--skip-near-duplicates needs it")
+    skip_near_duplicates: int = setting(0, "do not follow the links of a page whose text's "
+                                        "simhash is within N bits of a page seen before in the "
+                                        "run (0 = follow all; 3 is a good start)",
+                                        _between(0, 16))
     sitemaps: bool = setting(False, "also queue the URLs the seed hosts' sitemaps list "
                              "(robots.txt Sitemap: lines, else /sitemap.xml; indexes, gzip "
                              "and text sitemaps too), under the same rules as links")
@@ -287,7 +294,9 @@ class Settings:
 FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 # How --help, config/default.toml and the README group the settings.
 GROUPS: list[tuple[str, list[str]]] = [
-    ("Scope: what to crawl", ["scope", "allow", "deny", "sitemaps", "max_pages", "max_depth",
+    ("Scope: what to crawl", ["scope", "allow", "deny", "sitemaps", "simhash",
+                              "skip_near_duplicates",
+                              "max_pages", "max_depth",
                               "strip_params", "sort_query", "obey_rel_nofollow"]),
     ("Politeness", ["concurrency", "per_host", "per_ip", "delay", "user_agent", "robots",
                     "robots_cache_seconds", "robots_retry_seconds", "robots_max_bytes",
