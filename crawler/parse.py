@@ -62,7 +62,7 @@ class ParseConfig:
     extract: Rules | None = None  # --extract: the compiled rules
     content: str = "none"  # --content: none, text, markdown or html
     extractor: Extractor | None = None  # --extractor / on_page: an importable function
-    simhash: bool = True  # the page text's 64-bit simhash (crawler.simhash)
+    simhash: bool = False  # the page text's 64-bit simhash (crawler.simhash)
 
     @property
     def heavy(self) -> bool:

@@ -140,9 +140,9 @@ class Settings:
                                 "when the job is seeded; about 8 bytes a URL while URLs per "
                                 "bucket stay under Redis's set-max-intset-entries", _at_least(1))
     pg_pool_size: int = setting(4, "connections in a PostgreSQL output's pool", _at_least(1))
-    simhash: bool = setting(True, "compute the simhash of each HTML page's text (the record's "
-                            "`simhash`); --no-simhash saves its CPU unless "
-                            "--skip-near-duplicates needs it")
+    simhash: bool = setting(False, "store the 64-bit simhash of each HTML page's text in its "
+                            "record (`simhash`; about 0.4 ms of CPU a page, so off unless asked "
+                            "for or --skip-near-duplicates needs it)")
     skip_near_duplicates: int = setting(0, "do not follow the links of a page whose text's "
                                         "simhash is within N bits of a page seen before in the "
                                         "run (0 = follow all; 3 is a good start)",

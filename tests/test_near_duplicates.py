@@ -32,7 +32,10 @@ async def test_near_copies_are_flagged_and_their_links_not_followed(site: Site, 
     assert (article ^ other).bit_count() > 6
     plain = by_url(await crawl([site.url("/")]))  # off by default: everything followed
     assert site.url("/print-only") in plain
-    assert plain[site.url("/article")]["simhash"] == records[site.url("/article")]["simhash"]
+    assert plain[site.url("/article")]["simhash"] is None  # and no simhash unless asked
+    hashed = by_url(await crawl([site.url("/")], simhash="true"))
+    assert hashed[site.url("/article")]["simhash"] == records[site.url("/article")]["simhash"]
+    assert hashed[site.url("/article/print")]["near_duplicate_of"] is None
 
 
 def test_index_finds_every_hash_within_the_distance() -> None:
