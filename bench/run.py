@@ -193,6 +193,16 @@ def run_corpus(corpus: Corpus, which: list[str], args: argparse.Namespace) -> li
     return results
 
 
+def rounds_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The arguments of a bench that compares runs of ours on one corpus, in rounds."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_site_arguments(parser)
+    parser.add_argument("--corpus", choices=["generated", *REAL_CORPORA], default="jdk-docs")
+    parser.add_argument("--rounds", type=int, default=2)
+    return parser
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -13,7 +13,6 @@ service arm against the control.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import statistics
@@ -29,7 +28,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from run import REAL_CORPORA, add_site_arguments, corpus_for, warm_page_cache  # noqa: E402
+from run import corpus_for, rounds_parser, warm_page_cache  # noqa: E402
 from servers import free_port, serve_static, wait_for_port  # noqa: E402
 
 
@@ -87,11 +86,7 @@ def crawl_once(base: str, seeds: list[str], concurrency: int, rps: int, client: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_site_arguments(parser)
-    parser.add_argument("--corpus", choices=["generated", *REAL_CORPORA], default="jdk-docs")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser = rounds_parser(__doc__)
     parser.add_argument("--rps", type=int, default=200)
     args = parser.parse_args()
     corpus, about = corpus_for(args.corpus, args)

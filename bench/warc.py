@@ -6,7 +6,6 @@ JSON Lines and `-o crawl.warc.gz`, alternating, in one run.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import sys
@@ -17,10 +16,9 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from run import (  # noqa: E402
-    REAL_CORPORA,
     Result,
-    add_site_arguments,
     corpus_for,
+    rounds_parser,
     run_ours,
     warm_page_cache,
 )
@@ -28,11 +26,7 @@ from servers import serve_static  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_site_arguments(parser)
-    parser.add_argument("--corpus", choices=["generated", *REAL_CORPORA], default="jdk-docs")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser = rounds_parser(__doc__)
     args = parser.parse_args()
     corpus, about = corpus_for(args.corpus, args)
     arms = ("JSON Lines", "JSON Lines + WARC (gzip)")
