@@ -88,6 +88,17 @@ async def test_seeding_twice_adds_only_new_seeds(site: Site, redis_server: Redis
     assert code == 0 and "job j exists" in err and "1 of 2 seeds queued" in err
 
 
+async def test_a_bad_seed_line_is_reported_and_does_not_fail_the_seed(
+        site: Site, redis_server: RedisServer, tmp_path: Path) -> None:
+    """`seed` logs a bad line and exits 0 having queued the others: compose starts the workers
+    only after `seed` succeeds, so a failure here would stall the whole cluster."""
+    (tmp_path / "seeds.txt").write_text(site.url("/") + "\nnot a url\n" + site.url("/b") + "\n")
+    code, _, err = await run_cli("seed", "seeds.txt", "--frontier", redis_server.url,
+                                 "--job-name", "bad-line", cwd=tmp_path)
+    assert code == 0, err
+    assert "skipping seed line seeds.txt:2:" in err and "2 of 2 seeds queued" in err
+
+
 async def test_a_worker_started_first_waits_for_its_seed(site: Site, redis_server: RedisServer,
                                                          pg_dsn: str, tmp_path: Path) -> None:
     """A worker that starts before the job exists waits for `seed`, then crawls it; a worker

@@ -10,7 +10,6 @@ from typing import Any
 
 from crawler.app import run_event_loop
 from crawler.cli import (
-    EXIT_BAD_SEED_LINES,
     EXIT_OK,
     USER_ERRORS,
     build_parser,
@@ -52,7 +51,9 @@ def seed_main(argv: Sequence[str]) -> int:
     print(f"job {job.name} {verb} (run {job.run_id}); {new} of {len(seeds.urls)} seeds queued. "
           f"Start workers: python -m crawler worker --frontier {settings.frontier} "
           f"--job-name {job.name} -o postgresql://...", file=sys.stderr)
-    return EXIT_BAD_SEED_LINES if seeds.problems else EXIT_OK
+    # exit 0 even with bad lines (each logged above): the workers of a compose cluster start
+    # once `seed` succeeds, and one bad line must not keep every worker waiting
+    return EXIT_OK
 
 
 def worker_main(argv: Sequence[str]) -> int:
