@@ -2,12 +2,13 @@
 # The Debian packages the system tests use: nginx (a real static server), wget2 (the reference
 # crawler), python3.11-doc and postgresql-doc-15 (real documentation sites to crawl), redis-server and postgresql
 # (the scale-out tests start their own servers from these binaries) and docker-compose (it
-# validates docker-compose.yml; no container runs, so no Docker engine is installed) and chromium
-# (the service dashboard is tested in it, headless). Installs
+# validates docker-compose.yml), chromium (the service dashboard is tested in it, headless) and
+# podman, runc and debootstrap (the image is built and run with podman, on a stand-in base image
+# that debootstrap makes: tests/containers.py). Installs
 # them when we are root; otherwise lists what is missing. STRICT=1 makes a failed install an
 # error (CI).
 set -uo pipefail
-packages=(nginx-light wget2 python3.11-doc postgresql-doc-15 redis-server postgresql docker-compose chromium)
+packages=(nginx-light wget2 python3.11-doc postgresql-doc-15 redis-server postgresql docker-compose chromium podman runc debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

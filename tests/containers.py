@@ -1,0 +1,105 @@
+"""A container engine for the tests: Debian's podman with runc, and a local stand-in for the
+`python:3.11-slim` base image, since no image registry can be reached from here.
+
+- podman's system containers.conf gets `runtime = "runc"` (crun fails on this machine's hybrid
+  cgroups) and `default_ulimits = []`.
+- The stand-in: a minimal Debian bookworm with python3 and python3-venv (debootstrap, from the
+  machine's own Debian mirror), imported, then `python3 -m venv /usr/local` so that `python` and
+  `pip` are on PATH as in the official image. Made once; later runs find it.
+- Builds mount the host's CA bundle read-only, so pip inside reaches the package index the way
+  the host's pip does. Containers use the host's network: they reach loopback test sites, and
+  nothing else is started for them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tests.real_servers import require
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE_IMAGE = "docker.io/library/python:3.11-slim"
+ROOTFS_IMAGE = "localhost/debian-bookworm-python:base"
+CRAWLER_IMAGE = "localhost/crawler:latest"
+CONTAINERS_CONF = Path("/etc/containers/containers.conf")
+CA_BUNDLE = "/etc/ssl/certs"
+STANDIN = f"""FROM {ROOTFS_IMAGE}
+RUN python3 -m venv /usr/local && /usr/local/bin/python --version
+ENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
+CMD ["python3"]
+"""
+
+
+def podman(*args: str, timeout: float = 600, check: bool = True,
+           **kwargs: object) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout,
+                          **kwargs)  # type: ignore[call-overload]
+    if check and done.returncode != 0:
+        raise AssertionError(f"podman {' '.join(args)}: {done.stderr[-3000:]}")
+    return done
+
+
+def debian_mirror() -> str:
+    """The Debian mirror this machine's apt uses."""
+    for source in [Path("/etc/apt/sources.list.d/debian.sources"),
+                   Path("/etc/apt/sources.list")]:
+        if source.exists():
+            found = re.search(r"(?:URIs:\s*|deb\s+)(https?://\S+/debian)\b", source.read_text())
+            if found:
+                return found.group(1)
+    return "http://deb.debian.org/debian"
+
+
+def configure_podman() -> None:
+    text = CONTAINERS_CONF.read_text() if CONTAINERS_CONF.exists() else ""
+    if 'runtime = "runc"' in text:
+        return
+    require(os.geteuid() == 0, "a podman configured for runc (/etc/containers/containers.conf; "
+                               "the tests write it as root)")
+    CONTAINERS_CONF.parent.mkdir(parents=True, exist_ok=True)
+    CONTAINERS_CONF.write_text('[containers]\ndefault_ulimits = []\n\n[engine]\n'
+                               'runtime = "runc"\n')
+
+
+def ensure_base_image() -> None:
+    """The stand-in for python:3.11-slim, made once."""
+    if podman("image", "exists", BASE_IMAGE, check=False).returncode == 0:
+        return
+    if podman("image", "exists", ROOTFS_IMAGE, check=False).returncode != 0:
+        require(shutil.which("debootstrap") is not None and os.geteuid() == 0,
+                "debootstrap, run as root (the stand-in base image is made with it)")
+        with tempfile.TemporaryDirectory() as rootfs:
+            subprocess.run(["debootstrap", "--variant=minbase",
+                            "--include=python3,python3-venv,ca-certificates", "bookworm",
+                            rootfs, debian_mirror()], check=True, capture_output=True,
+                           timeout=900)
+            tarball = Path(rootfs).parent / (Path(rootfs).name + ".tar")
+            try:
+                subprocess.run(["tar", "-C", rootfs, "-cf", str(tarball), "."], check=True,
+                               timeout=300)
+                podman("import", str(tarball), ROOTFS_IMAGE)
+            finally:
+                tarball.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as context:
+        (Path(context) / "Containerfile").write_text(STANDIN)
+        podman("build", "--network", "host", "-t", BASE_IMAGE, context)
+
+
+def engine() -> None:
+    """podman, configured, with the base image: else the test fails in CI (skips elsewhere)."""
+    require(shutil.which("podman") is not None and shutil.which("runc") is not None,
+            "podman and runc (scripts/system-deps.sh installs them)")
+    configure_podman()
+    ensure_base_image()
+
+
+def build_crawler_image() -> subprocess.CompletedProcess[str]:
+    """`podman build` of the project's Dockerfile, as a user would run `docker build`."""
+    return podman("build", "--network", "host", "-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro",
+                  "--env", f"PIP_CERT={CA_BUNDLE}/ca-certificates.crt", "-t", CRAWLER_IMAGE,
+                  str(ROOT), timeout=900)
