@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BASE_IMAGE = "docker.io/library/python:3.11-slim"
 ROOTFS_IMAGE = "localhost/debian-bookworm-python:base"
 CRAWLER_IMAGE = "localhost/crawler:latest"
+REDIS_STANDIN = "localhost/redis-standin:7"
+POSTGRES_STANDIN = "localhost/postgres-standin:15"
 CONTAINERS_CONF = Path("/etc/containers/containers.conf")
 CA_BUNDLE = "/etc/ssl/certs"
 STANDIN = f"""FROM {ROOTFS_IMAGE}
@@ -103,3 +105,12 @@ def build_crawler_image() -> subprocess.CompletedProcess[str]:
     return podman("build", "--network", "host", "-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro",
                   "--env", f"PIP_CERT={CA_BUNDLE}/ca-certificates.crt", "-t", CRAWLER_IMAGE,
                   str(ROOT), timeout=900)
+
+
+def build_standins() -> None:
+    """Stand-ins for the cluster's redis:7.2-alpine and postgres:15-alpine, from Debian's
+    packages (tests/standins), made once."""
+    for image, folder in ((REDIS_STANDIN, "redis"), (POSTGRES_STANDIN, "postgres")):
+        if podman("image", "exists", image, check=False).returncode != 0:
+            podman("build", "--network", "host", "-t", image,
+                   str(ROOT / "tests" / "standins" / folder), timeout=900)

@@ -1,6 +1,8 @@
 """docker-compose.yml for real, run by podman-compose on the image the Dockerfile builds
 (tests/containers.py), each service on the host's network (tests/compose.loopback.yml) against
-a site on loopback: the one-shot `crawl`, a turn of `crawl-scheduled` and the `service`."""
+a site on loopback: the one-shot `crawl`, turns of `crawl-scheduled`, the `service`, and the
+`cluster` profile on stand-in Redis and PostgreSQL images. On the host's network the services
+take their own ports there: 8080 (the service), 6379 (Redis) and 5432 (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,16 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.containers import ROOT, build_crawler_image, engine, podman
-from tests.site import Site
+from tests.containers import (
+    POSTGRES_STANDIN,
+    REDIS_STANDIN,
+    ROOT,
+    build_crawler_image,
+    build_standins,
+    engine,
+    podman,
+)
+from tests.site import Site, tree_sites
 
 pytestmark = [pytest.mark.system, pytest.mark.timeout(1800)]
 COMPOSE = Path(sys.executable).parent / "podman-compose"
@@ -34,6 +44,16 @@ class Compose:
         (folder / "data").mkdir()
         self.env = {**os.environ, "CRAWLER_UID": str(os.getuid()),
                     "CRAWLER_GID": str(os.getgid())}
+
+    def down(self, profile: str, env: dict[str, str] | None = None) -> None:
+        """Stop and remove the profile's containers and volumes, whatever state they are in."""
+        subprocess.run([str(COMPOSE), "-f", "docker-compose.yml", "-f", "loopback.yml",
+                        "--profile", profile, "down", "-v"], cwd=self.folder,
+                       capture_output=True, timeout=300, env={**self.env, **(env or {})})
+        names = podman("ps", "-a", "--format", "{{.Names}}").stdout.split()
+        mine = [name for name in names if name.startswith(self.folder.name + "_")]
+        if mine:
+            podman("rm", "-f", *mine)
 
     def __call__(self, *args: str, env: dict[str, str] | None = None,
                  timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -79,7 +99,7 @@ async def test_compose_crawl_scheduled_and_service(site: Site, compose: Compose)
                 break
             await asyncio.sleep(0.1)
     finally:
-        await asyncio.to_thread(compose, "--profile", "scheduled", "down", env=every)
+        await asyncio.to_thread(compose.down, "scheduled", every)
     scheduled = records(data / "scheduled.jsonl")
     first = [r for r in scheduled if r["change"] == "new"]
     assert Counter(r["url"] for r in first) == pages
@@ -97,7 +117,7 @@ async def test_compose_crawl_scheduled_and_service(site: Site, compose: Compose)
             "'http://127.0.0.1:8080/health', timeout=3)", check=False)
         assert health.returncode == 0, health.stderr  # the compose healthcheck's command
     finally:
-        await asyncio.to_thread(compose, "--profile", "service", "down", env=token)
+        await asyncio.to_thread(compose.down, "service", token)
     assert job["state"] == "completed"
     assert (data / "service" / "jobs" / job["id"] / "crawl" / "crawl.db").exists()
 
@@ -130,3 +150,50 @@ async def use_service(seed: str) -> dict:
             lines = (await resp.text()).splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["error"].startswith("address guard")
     return job
+
+
+async def test_compose_cluster_seed_and_workers(compose: Compose) -> None:
+    """The `cluster` profile on stand-in Redis and PostgreSQL images: `seed` queues the seeds
+    (one bad line is reported and does not stop it), two workers crawl the site together, and
+    every page is in PostgreSQL once."""
+    import asyncpg
+
+    await asyncio.to_thread(build_standins)
+    async with tree_sites(("127.0.0.1",), 60, 0.01) as sites:
+        site = sites[0]
+        data = compose.folder / "data"
+        (data / "seeds.txt").write_text(site.url("/p0") + "\nnot a url\n")
+        env = {"REDIS_IMAGE": REDIS_STANDIN, "POSTGRES_IMAGE": POSTGRES_STANDIN}
+        name = compose.folder.name
+        try:
+            # podman 4.3 cannot start a container that `requires` one that has exited, so the
+            # workers come up once `seed` is done, without re-creating what they depend on
+            await asyncio.to_thread(compose, "--profile", "cluster", "up", "-d", "--no-build",
+                                    "redis", "postgres", "seed", env=env, timeout=600)
+            await asyncio.to_thread(podman, "wait", f"{name}_seed_1", timeout=300)
+            await asyncio.to_thread(compose, "--profile", "cluster", "up", "-d", "--no-build",
+                                    "--no-deps", "--scale", "worker=2", "worker", env=env,
+                                    timeout=600)
+            for _ in range(1200):
+                states = (await asyncio.to_thread(
+                    podman, "ps", "-a", "--filter", f"name={name}_worker",
+                    "--format", "{{.Status}}")).stdout.split("\n")
+                states = [state for state in states if state]
+                if len(states) == 2 and all(s.startswith("Exited (0)") for s in states):
+                    break
+                await asyncio.sleep(0.25)
+            ready = await asyncio.to_thread(podman, "exec", f"{name}_postgres_1", "pg_isready",
+                                            "-U", "crawler", "-d", "crawl", check=False)
+            assert ready.returncode == 0, ready.stdout + ready.stderr  # the healthcheck
+            db = await asyncpg.connect("postgresql://crawler:crawler@127.0.0.1:5432/crawl")
+            try:
+                rows = await db.fetch("SELECT url, status FROM pages")
+            finally:
+                await db.close()
+            seed_log = await asyncio.to_thread(podman, "logs", f"{name}_seed_1")
+        finally:
+            await asyncio.to_thread(compose.down, "cluster", env)
+    assert Counter(r["url"] for r in rows) == Counter(site.url(f"/p{n}") for n in range(60))
+    assert {r["status"] for r in rows} == {200}
+    assert "skipping seed line" in seed_log.stdout + seed_log.stderr
+    assert len(states) == 2 and all(s.startswith("Exited (0)") for s in states), states
