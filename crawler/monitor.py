@@ -9,7 +9,6 @@ from pathlib import Path
 
 from crawler.engine import Crawler
 from crawler.live import NOTHING_BEFORE, RunBase, StatusFile, live_snapshot
-from crawler.metrics import MetricsServer
 from crawler.settings import Settings
 
 
@@ -20,8 +19,12 @@ async def monitored(crawler: Crawler, settings: Settings, label: str,
     the metrics' `job` label."""
     status = StatusFile(Path(settings.status_file), crawler, base) if (
         settings.status_file) else None
-    metrics = MetricsServer(settings.metrics_listen, lambda: {
-        label: live_snapshot(crawler, base)}) if settings.metrics_listen else None
+    metrics = None
+    if settings.metrics_listen:  # imported only then: prometheus-client and aiohttp's server
+        from crawler.metrics import MetricsServer  # cost a crawl's start-up 70 ms
+
+        metrics = MetricsServer(settings.metrics_listen, lambda: {
+            label: live_snapshot(crawler, base)})
     if status is not None:
         status.start()
     try:

@@ -15,8 +15,6 @@ import io
 import zlib
 from dataclasses import dataclass, field
 
-from lxml import etree
-
 MAX_BYTES = 50 << 20  # decompressed
 MAX_URLS = 50_000
 MAX_INDEX_DEPTH = 5  # sitemap indexes nested deeper are not followed
@@ -75,6 +73,8 @@ def _local(tag: object) -> str:
 
 
 def _read_xml(data: bytes) -> Sitemap | None:
+    from lxml import etree  # here: a crawl without sitemaps never pays for importing it
+
     sitemap: Sitemap | None = None
     events = etree.iterparse(io.BytesIO(data), events=("start", "end"), resolve_entities=False,
                              no_network=True, load_dtd=False, huge_tree=False,

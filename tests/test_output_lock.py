@@ -15,7 +15,7 @@ from tests.test_cli import _slow_site, clean_env, one_line_error, run_cli
 async def test_a_second_crawl_on_the_same_jsonl_is_refused(site: Site, tmp_path: Path) -> None:
     """Job A is appending to shared.jsonl; job B asked to append to it exits 75 with one line
     and writes nothing; A's file holds exactly A's records."""
-    _slow_site(site, 30, 0.05)
+    _slow_site(site, 30, 0.2)  # A runs for seconds: B's start-up must fall inside it
     (tmp_path / "seeds.txt").write_text(site.url("/p0") + "\n")
     first = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "crawler", "seeds.txt", "--job-dir", "a", "-o", "shared.jsonl",
