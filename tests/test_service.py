@@ -206,7 +206,7 @@ async def test_two_jobs_run_at_once_and_a_third_waits(tmp_path: Path) -> None:
 async def test_pause_resume_cancel_and_recrawl(site: Site, service: Service) -> None:
     """Pause stops the crawl and keeps its state; resume finishes it with every page once;
     recrawl starts a new run; DELETE cancels and keeps the records."""
-    site.delay = 0.05
+    site.delay = 0.15  # the crawl runs for seconds, so the pause falls inside it
     tree(site, 40)
     job_id = await service.submit([site.url("/")], per_host=1)
     await service.wait_for(job_id, "running")
@@ -237,7 +237,7 @@ async def test_kill_9_of_the_service_resumes_every_job_with_each_page_once(
         tmp_path: Path, site: Site) -> None:
     """SIGKILL of the service mid-crawl takes its crawl processes with it; the next start
     resumes the job, and every page has exactly one record."""
-    site.delay = 0.05
+    site.delay = 0.2  # the crawl runs for seconds, so the kill falls inside it
     tree(site, 60)
     data = tmp_path / "data"
     service = await Service(data).start()
@@ -245,7 +245,7 @@ async def test_kill_9_of_the_service_resumes_every_job_with_each_page_once(
         job_id = await service.submit([site.url("/")], per_host=2)
         await service.wait_pages(job_id, 10)
         children = service.child_pids()
-        assert children
+        assert children and (await service.job(job_id))["state"] == "running"
         service.kill()
         for _ in range(100):
             if not any(alive(pid) for pid in children):
