@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from crawler.atomicfile import write_atomically
 from crawler.engine import Crawler
 from crawler.records import now_iso
 
@@ -58,13 +59,6 @@ def live_snapshot(crawler: Crawler, base: RunBase = NOTHING_BEFORE, state: str =
         "errors_by_kind": dict(stats.errors_by_kind),
         "fetches": crawler.fetcher.counts.as_dict(),
     }
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so a reader sees the old file or the new one, never half."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
 
 
 class StatusFile:

@@ -21,6 +21,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from crawler.counters import LATENCY_BUCKETS
+from crawler.settings import split_listen
 
 log = logging.getLogger(__name__)
 Snapshots = Callable[[], Mapping[str, Mapping[str, Any]]]  # job label -> live snapshot
@@ -84,14 +85,6 @@ def metrics_handler(registry: CollectorRegistry) -> Callable[[web.Request], Any]
         body = generate_latest(registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
     return handle
-
-
-def split_listen(value: str) -> tuple[str, int]:
-    """("127.0.0.1", 9100) from "127.0.0.1:9100" ("[::1]:9100" for IPv6); ValueError if not."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"{value!r} is not HOST:PORT")
-    return host.strip("[]"), int(port)
 
 
 class MetricsServer:

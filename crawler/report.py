@@ -3,7 +3,6 @@ the job's runs table) and as a few lines for people."""
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from crawler.atomicfile import write_atomically
 from crawler.jobstate import JobState, Run
 from crawler.records import CHANGES, now_iso
 
@@ -79,9 +79,7 @@ def build_report(state: JobState, run: Run, outcome: str, *, session_records: in
 def write_report(job_dir: Path, report: dict[str, Any]) -> Path:
     """Write report.json atomically (a reader never sees half of it)."""
     path = job_dir / REPORT_NAME
-    partial = path.with_suffix(".json.partial")
-    partial.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-    os.replace(partial, path)
+    write_atomically(path, orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     return path
 
 

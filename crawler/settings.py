@@ -73,9 +73,19 @@ def _frontier_url(value: str) -> str | None:
             "redis-cluster://HOST:PORT")
 
 
-def _listen_address(value: str) -> str | None:
+def split_listen(value: str) -> tuple[str, int]:
+    """("127.0.0.1", 9100) from "127.0.0.1:9100" ("[::1]:9100" for IPv6); ValueError if not."""
     host, sep, port = value.rpartition(":")
-    if value and (not sep or not host or not port.isdigit() or int(port) > 65535):
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def _listen_address(value: str) -> str | None:
+    try:
+        if value:
+            split_listen(value)
+    except ValueError:
         return "must be HOST:PORT, such as 127.0.0.1:9100"
     return None
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from crawler.live import write_atomically
+from crawler.atomicfile import write_atomically
 from crawler.records import now_iso
 
 STATES = ("queued", "running", "paused", "completed", "failed", "cancelled")

@@ -16,11 +16,11 @@ from pathlib import Path
 from aiohttp import web
 
 from crawler.app import run_event_loop
-from crawler.metrics import split_listen
 from crawler.service.api import ServiceConfig, build_app
 from crawler.service.jobs import JobStore
 from crawler.service.spec import Limits
 from crawler.service.supervisor import Supervisor
+from crawler.settings import split_listen
 
 log = logging.getLogger("crawler.service")
 TOKEN_ENV = "CRAWLER_SERVICE_TOKEN"

@@ -35,6 +35,7 @@ class RecordWriter:
                  state: JobState | None = None,
                  on_stored: Callable[[list[int]], Awaitable[None]] | None = None) -> None:
         self.sinks = list(sinks)
+        self.archives = {id(sink) for sink in self.sinks if isinstance(sink, ArchiveSink)}
         self.state = state
         self.on_stored = on_stored  # told the fingerprints of every batch the sinks stored
         self.batch_size = batch_size
@@ -164,7 +165,7 @@ class RecordWriter:
         if self.state is not None and any(row["status"] == 304 for row in rows):
             items += await asyncio.to_thread(self.state.carry_forward, rows)
         for sink in self.sinks:
-            if isinstance(sink, ArchiveSink):  # an archive gets what went over the wire too
+            if id(sink) in self.archives:  # an archive gets what went over the wire too
                 await sink.archive(rows, [record.exchange for record in records])
             await sink.write(rows, items)
         for record in records:
