@@ -13,21 +13,21 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from charset_normalizer import from_bytes
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.changes import content_hash
-from crawler.extract.apply import extract_data
-from crawler.extract.page import Extractor, Page, run_extractor
-from crawler.extract.rules import Rules
 from crawler.nesting import limit_nesting, may_nest_deeply
 from crawler.resolve import BaseResolver, LinkMemo, without_fragment
 from crawler.scope import Scope
 from crawler.simhash import simhash
 from crawler.traps import TrapLimits, record_form, url_trap
 from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, fingerprint
+
+if TYPE_CHECKING:  # imported where used: a worker that extracts nothing never loads them
+    from crawler.extract.page import Extractor
+    from crawler.extract.rules import Rules
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 LINK_SELECTOR = "a[href], area[href], frame[src], iframe[src]"
@@ -134,6 +134,8 @@ def sniff_encoding(body: bytes, content_type: str | None) -> str:
         body.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError:
+        from charset_normalizer import from_bytes  # 2.6 MiB: loaded by the first such page
+
         best = from_bytes(body[:DETECT_BYTES]).best()
         return (best and _known_codec(best.encoding)) or "cp1252"
 
@@ -259,6 +261,9 @@ def _extract(tree: LexborHTMLParser, text: str, url: str, base: str, config: Par
              meta: PageMeta, result: ParseResult) -> None:
     """Rules, main content and the user's function; a failure is the page's error, never
     the crawl's."""
+    from crawler.extract.apply import extract_data
+    from crawler.extract.page import Page, run_extractor
+
     try:
         if config.extract is not None:
             result.data = extract_data(tree, config.extract, url, base, config.rules)

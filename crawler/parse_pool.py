@@ -23,7 +23,6 @@ import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
-import signal
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -31,46 +30,20 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Self
 
-from crawler.heap import HeapTrimmer
 from crawler.nesting import may_parse_slowly
-from crawler.orphans import die_with_parent
 from crawler.parse import PageMeta, ParseConfig, ParseResult, parse_page
+from crawler.parse_worker import HEAP, ParseFn, init_worker, parse_batch, ready
 
 log = logging.getLogger(__name__)
-ParseFn = Callable[..., ParseResult]  # (url, body, content_type, config[, meta]) like parse_page
 MAX_BATCH_PAGES = 16
 MAX_BATCH_BYTES = 4 << 20
-HEAP = HeapTrimmer()  # per process: a worker's, or the crawl's own for inline parsing
+WORKER_MODULES = ("crawler.forkserver_guard", "crawler.parse_worker")  # forkserver preload
 
 
 def _heavy(args: tuple[Any, ...]) -> bool:
     """Whether parse_page's arguments (url, body, content_type, config[, meta]) ask for heavy
     extraction: such a page goes to a worker alone."""
     return args[3].heavy
-
-
-def parse_batch(parse_fn: ParseFn, batch: list[tuple[Any, ...]]) -> list[tuple[bool, Any]]:
-    """Runs in a worker: each page's (True, ParseResult), or (False, why) when the parse
-    function raised; one page's exception never costs the others."""
-    out: list[tuple[bool, Any]] = []
-    for args in batch:
-        try:
-            out.append((True, parse_fn(*args)))
-        except Exception as exc:
-            out.append((False, f"parse failed: {type(exc).__name__}: {exc}"))
-        HEAP.parsed(len(args[1]))
-    return out
-
-
-def _init_worker() -> None:
-    """Ctrl-C reaches the whole process group; the parent, not the workers, handles it. And a
-    worker dies with its parent, so a SIGKILLed crawl leaves no worker behind."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent()
-
-
-def _ready() -> None:
-    """A first task that makes the executor start its worker processes."""
 
 
 class ParseFailed(Exception):
@@ -100,9 +73,9 @@ class _Workers:
     def _new(self) -> ProcessPoolExecutor:
         # forkserver: children never inherit the event loop's threads or sockets
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["crawler.forkserver_guard", *self.preload])
+        context.set_forkserver_preload([*WORKER_MODULES, *self.preload])
         return ProcessPoolExecutor(max_workers=self.size, mp_context=context,
-                                   initializer=_init_worker)
+                                   initializer=init_worker)
 
     def rebuild(self, generation: int, *, kill: bool) -> None:
         """Replace the executor (killing its workers first when one hangs), unless a caller
@@ -199,7 +172,7 @@ class ParsePool:
         def start() -> None:
             try:
                 for _ in range(workers.size):
-                    executor.submit(_ready)
+                    executor.submit(ready)
             except RuntimeError:  # closed before it started: nothing to warm
                 pass
 

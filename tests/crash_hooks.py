@@ -41,3 +41,19 @@ def report_resident_memory(url: str, body: bytes, content_type: str | None,
     result = parse_page(url, body, content_type, config)
     result.title = str(resident)
     return result
+
+
+def report_heavy_modules(url: str, body: bytes, content_type: str | None,
+                         config: ParseConfig) -> ParseResult:
+    """Parse the page and put in the title which of the modules a parse worker never needs for
+    plain link extraction it has loaded (space-separated; empty when none)."""
+    import sys
+
+    result = parse_page(url, body, content_type, config)
+    result.title = " ".join(sorted(m for m in HEAVY_MODULES if m in sys.modules))
+    return result
+
+
+# The event loop's and the extraction's modules: megabytes a worker must not carry for nothing.
+HEAVY_MODULES = ("asyncio", "ssl", "aiohttp", "charset_normalizer", "cssselect",
+                 "crawler.parse_pool", "crawler.extract.rules", "trafilatura")

@@ -14,6 +14,7 @@ from tests.crash_hooks import (
     crash_on_poison,
     hang_on_poison,
     raise_on_poison,
+    report_heavy_modules,
     report_resident_memory,
 )
 
@@ -108,3 +109,15 @@ async def test_worker_gives_back_the_memory_of_a_large_page() -> None:
         after = int((await pool.parse("http://a.com/", PAGE, "text/html", CONFIG)).title)
     assert len(big) > 4_000_000
     assert after - before < 12 << 20, (before, after)
+
+
+async def test_worker_loads_only_what_link_extraction_needs() -> None:
+    """A worker imports the parser, not the event loop (asyncio and ssl), the encoding detector
+    or the extraction modules: each would be megabytes in every worker (crawler.parse_worker).
+    A page in another encoding loads the detector then, and only then."""
+    async with ParsePool("process", workers=1, parse_fn=report_heavy_modules) as pool:
+        plain = await pool.parse("http://a.com/", PAGE, "text/html", CONFIG)
+        latin = await pool.parse("http://a.com/l", "<title>caf\u00e9</title>".encode("latin-1"),
+                                 "text/html", CONFIG)
+    assert plain.title == ""  # no heavy module loaded
+    assert latin.title == "charset_normalizer"

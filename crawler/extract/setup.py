@@ -19,9 +19,14 @@ class Extraction:
 
     @property
     def preload(self) -> tuple[str, ...]:
-        """Modules the parse workers import before their first page."""
-        return ("crawler.parse", "crawler.extract.content") if self.content != "none" else (
-            "crawler.parse",)
+        """Modules the parse workers import before their first page (crawler.parse imports
+        the extraction modules only when a page needs them)."""
+        modules = ["crawler.parse"]
+        if self.rules is not None or self.function is not None:
+            modules += ["crawler.extract.apply", "crawler.extract.page"]
+        if self.content != "none":
+            modules.append("crawler.extract.content")
+        return tuple(modules)
 
     @property
     def data_columns(self) -> list[str] | None:
