@@ -41,7 +41,7 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
 DETECT_BYTES = 64 * 1024
 LINK_BYTES = 1 << 20  # the links one record stores, at most (links_found counts them all)
 MAX_PRUNED_RECORDS = 1000  # trap records one page may add
-LINK_MEMO = LinkMemo(20_000)  # per process: links resolved on earlier pages (about 10 MB)
+LINK_MEMO = LinkMemo(10_000)  # per process: links resolved on earlier pages (about 5 MB)
 DEFAULT_TRAPS = TrapLimits()
 _VALUED_DIRECTIVES = frozenset({"unavailable_after", "max-snippet", "max-image-preview",
                                 "max-video-preview"})
