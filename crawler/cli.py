@@ -9,11 +9,11 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crawler import __version__
-from crawler.app import CrawlOutcome, run_crawl, run_event_loop
 from crawler.errors import CrawlerError, UsageError
-from crawler.report import summary_lines
+from crawler.pool_start import start_forkserver, uses_worker_processes, worker_preload
 from crawler.seeds import read_seeds
 from crawler.settings import (
     CHOICES,
@@ -26,6 +26,9 @@ from crawler.settings import (
     load_settings,
 )
 from crawler.sinks import SinkError
+
+if TYPE_CHECKING:
+    from crawler.app import CrawlOutcome
 
 log = logging.getLogger("crawler")
 
@@ -131,6 +134,8 @@ def summary(outcome: CrawlOutcome) -> str:
                 f"--max-pages, go on with it){unwritten}")
     if outcome.report is None:
         return f"crawled {outcome.stats.pages} URLs; run {run.run_id} (no report: see above)"
+    from crawler.report import summary_lines
+
     lines = summary_lines(outcome.report)
     written = [o for o in outcome.outputs if ".items." not in o or Path(o).exists()]
     lines.append(f"records in: {', '.join(written)}; report: {outcome.report_path}")
@@ -175,6 +180,11 @@ def crawl_main(argv: Sequence[str]) -> int:
         seeds = read_seeds(seeds_path, settings.url_rules)
         for problem in seeds.problems:
             log.error("skipping seed line %s", problem)
+        if seeds.urls and uses_worker_processes(settings.parse_mode):
+            start_forkserver(worker_preload(settings.content, bool(
+                settings.extract or settings.extractor)))  # boots while the crawl imports
+        from crawler.app import run_crawl, run_event_loop
+
         outcome = run_event_loop(run_crawl(settings, seeds.urls,
                                            credentials=seeds.credentials))
     except USER_ERRORS as exc:

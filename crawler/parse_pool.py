@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import multiprocessing.forkserver
-import os
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -33,11 +31,11 @@ from typing import Any, Self
 from crawler.nesting import may_parse_slowly
 from crawler.parse import PageMeta, ParseConfig, ParseResult, parse_page
 from crawler.parse_worker import HEAP, ParseFn, init_worker, parse_batch, ready
+from crawler.pool_start import forkserver_context, usable_cpus, uses_worker_processes
 
 log = logging.getLogger(__name__)
 MAX_BATCH_PAGES = 16
 MAX_BATCH_BYTES = 4 << 20
-WORKER_MODULES = ("crawler.forkserver_guard", "crawler.parse_worker")  # forkserver preload
 
 
 def _heavy(args: tuple[Any, ...]) -> bool:
@@ -72,10 +70,8 @@ class _Workers:
 
     def _new(self) -> ProcessPoolExecutor:
         # forkserver: children never inherit the event loop's threads or sockets
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([*WORKER_MODULES, *self.preload])
-        return ProcessPoolExecutor(max_workers=self.size, mp_context=context,
-                                   initializer=init_worker)
+        return ProcessPoolExecutor(max_workers=self.size, mp_context=forkserver_context(
+            self.preload), initializer=init_worker)
 
     def rebuild(self, generation: int, *, kill: bool) -> None:
         """Replace the executor (killing its workers first when one hangs), unless a caller
@@ -97,14 +93,6 @@ class _Workers:
             self.executor = None
 
 
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask, as a container's cpuset sets it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 class ParsePool:
     """`await pool.parse(...)` where the mode says: "process" (worker processes, isolated, with a
     deadline), "inline" (on the event loop), "thread" (a thread pool; the GIL mostly serialises
@@ -121,7 +109,7 @@ class ParsePool:
                  timeout: float = 30.0, parse_fn: ParseFn = parse_page,
                  inline_max_bytes: int = 256 * 1024,
                  preload: tuple[str, ...] = ("crawler.parse",), cpus: int = 0) -> None:
-        if mode == "auto" and (cpus or usable_cpus()) >= 2:
+        if mode == "auto" and uses_worker_processes(mode, cpus):
             mode = "process"
         self.mode = mode
         self.preload = preload  # modules the workers import before their first page

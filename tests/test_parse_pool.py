@@ -9,6 +9,7 @@ import pytest
 
 from crawler.parse import ParseConfig
 from crawler.parse_pool import ParseFailed, ParsePool
+from crawler.pool_start import uses_worker_processes, worker_preload
 from crawler.scope import Scope
 from tests.crash_hooks import (
     crash_on_poison,
@@ -121,3 +122,14 @@ async def test_worker_loads_only_what_link_extraction_needs() -> None:
                                  "text/html", CONFIG)
     assert plain.title == ""  # no heavy module loaded
     assert latin.title == "charset_normalizer"
+
+
+def test_worker_processes_and_their_preload_follow_the_settings() -> None:
+    """The command line starts the forkserver before it imports the crawl (crawler.pool_start)
+    exactly when the pool will parse every page, with the modules the extraction needs."""
+    assert uses_worker_processes("process", cpus=1) and uses_worker_processes("auto", cpus=2)
+    assert not uses_worker_processes("auto", cpus=1) and not uses_worker_processes("inline", 8)
+    assert worker_preload() == ("crawler.parse",)
+    assert worker_preload("text", extracts=True) == (
+        "crawler.parse", "crawler.extract.apply", "crawler.extract.page",
+        "crawler.extract.content")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from crawler.extract.page import Extractor, load_extractor
 from crawler.extract.rules import Rules, load_rules
+from crawler.pool_start import worker_preload
 from crawler.settings import Settings
 
 
@@ -21,12 +22,7 @@ class Extraction:
     def preload(self) -> tuple[str, ...]:
         """Modules the parse workers import before their first page (crawler.parse imports
         the extraction modules only when a page needs them)."""
-        modules = ["crawler.parse"]
-        if self.rules is not None or self.function is not None:
-            modules += ["crawler.extract.apply", "crawler.extract.page"]
-        if self.content != "none":
-            modules.append("crawler.extract.content")
-        return tuple(modules)
+        return worker_preload(self.content, self.rules is not None or self.function is not None)
 
     @property
     def data_columns(self) -> list[str] | None:
