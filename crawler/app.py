@@ -12,11 +12,10 @@ import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from crawler.engine import Crawler, CrawlStats
 from crawler.errors import UsageError
-from crawler.extract.page import Extractor
 from crawler.extract.setup import Extraction, extraction_for
 from crawler.fetch import Fetcher
 from crawler.frontier import Frontier
@@ -38,6 +37,9 @@ from crawler.sinks.base import ArchiveSink
 from crawler.sinks.writer import RecordWriter
 from crawler.spill import SpillQueue
 from crawler.urls import fingerprint, fp_from_sql, host_of
+
+if TYPE_CHECKING:
+    from crawler.extract.page import Extractor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -5,11 +5,14 @@ imported stop the crawl here, with one line and exit 2."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from crawler.extract.page import Extractor, load_extractor
-from crawler.extract.rules import Rules, load_rules
 from crawler.pool_start import worker_preload
 from crawler.settings import Settings
+
+if TYPE_CHECKING:  # imported by extraction_for when a crawl extracts (cssselect and more)
+    from crawler.extract.page import Extractor
+    from crawler.extract.rules import Rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,11 @@ class Extraction:
 
 def extraction_for(settings: Settings, on_page: Extractor | None = None) -> Extraction:
     """The crawl's extraction: --extract, --content and --extractor (or the API's on_page)."""
+    if not (settings.extract or settings.extractor or on_page):
+        return Extraction(content=settings.content)
+    from crawler.extract.page import load_extractor
+    from crawler.extract.rules import load_rules
+
     rules = load_rules(settings.extract) if settings.extract else None
     function = on_page or (load_extractor(settings.extractor) if settings.extractor else None)
     return Extraction(rules, settings.content, function)
