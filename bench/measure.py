@@ -11,7 +11,7 @@ tree's processes reads every process on the system (2.4 ms here), so the tree is
 again every TREE_SECONDS, not at every sample; PSS walks every page table of the tree, so it
 is summed every 0.5 s; CPU and RSS are two small reads from /proc. As first written (the tree
 and CPU and RSS through psutil at every sample, PSS every fifth) the sampler took 21% of a
-core, which on 2 cores came out of the crawlers that use both; now about 5%.
+core, which on 2 cores came out of the crawlers that use both; now about 7%.
 """
 
 from __future__ import annotations

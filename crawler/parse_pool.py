@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing.forkserver
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -31,7 +30,12 @@ from typing import Any, Self
 from crawler.nesting import may_parse_slowly
 from crawler.parse import PageMeta, ParseConfig, ParseResult, parse_page
 from crawler.parse_worker import HEAP, ParseFn, init_worker, parse_batch, ready
-from crawler.pool_start import forkserver_context, usable_cpus, uses_worker_processes
+from crawler.pool_start import (
+    forkserver_context,
+    start_forkserver,
+    usable_cpus,
+    uses_worker_processes,
+)
 
 log = logging.getLogger(__name__)
 MAX_BATCH_PAGES = 16
@@ -109,7 +113,7 @@ class ParsePool:
                  timeout: float = 30.0, parse_fn: ParseFn = parse_page,
                  inline_max_bytes: int = 256 * 1024,
                  preload: tuple[str, ...] = ("crawler.parse",), cpus: int = 0) -> None:
-        if mode == "auto" and uses_worker_processes(mode, cpus):
+        if uses_worker_processes(mode, cpus):
             mode = "process"
         self.mode = mode
         self.preload = preload  # modules the workers import before their first page
@@ -154,8 +158,8 @@ class ParsePool:
         if executor is None:
             return
         # the forkserver is started here, not in the thread: it dies with the thread that
-        # started it (PR_SET_PDEATHSIG, crawler.forkserver_guard), and starting it is quick
-        multiprocessing.forkserver.ensure_running()
+        # started it; the command line usually started it already (crawler.pool_start)
+        start_forkserver(workers.preload)
 
         def start() -> None:
             try:
