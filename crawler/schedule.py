@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from types import FrameType
 
-from croniter import croniter
-
+from crawler.cron import cron_problem, next_turn
 from crawler.errors import CrawlerError
 from crawler.extract.setup import extraction_for
 from crawler.seeds import read_seeds
@@ -29,6 +28,7 @@ from crawler.settings import load_settings
 from crawler.sinks import open_sinks
 
 log = logging.getLogger("crawler.schedule")
+SECONDS_ENV = "CRAWLER_SCHEDULE_WITH_SECONDS"
 
 
 class Scheduler:
@@ -43,7 +43,7 @@ class Scheduler:
 
     def next_time(self) -> datetime:
         """The first time the expression names after now (local time; set TZ to change it)."""
-        return croniter(self.expression, datetime.now().astimezone()).get_next(datetime)
+        return next_turn(self.expression, datetime.now().astimezone())
 
     def run(self) -> int:
         """Run crawls until a signal; returns 128 + that signal."""
@@ -84,16 +84,21 @@ def schedule_main(argv: Sequence[str], crawl_parser: argparse.ArgumentParser) ->
                     "a time. Give the crawl --recrawl-after (or --recrawl) so each run "
                     "refetches what changed.")
     parser.add_argument("cron", metavar="CRON",
-                        help='cron expression, e.g. "0 3 * * *" (minute hour day month weekday; '
-                             "a sixth field is seconds); local time, set TZ to change it")
+                        help='cron expression, e.g. "0 3 * * *" (minute hour day month '
+                             "weekday); local time, set TZ to change it")
+    parser.add_argument("--with-seconds", action="store_true",
+                        default=os.environ.get(SECONDS_ENV, "") not in ("", "0"),
+                        help="CRON may have a sixth field, seconds (croniter's extension): "
+                             "for tests and demos; a crawl can then start every second "
+                             f"(default: ${SECONDS_ENV}=1 turns it on)")
     parser.add_argument("crawl_args", metavar="SEEDS [options]", nargs=argparse.REMAINDER,
                         help="the crawl's arguments, as for python -m crawler")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not croniter.is_valid(args.cron):
-        print(f"crawler: error: {args.cron!r} is not a cron expression such as '0 3 * * *'",
-              file=sys.stderr)
+    problem = cron_problem(args.cron, with_seconds=args.with_seconds)
+    if problem is not None:
+        print(f"crawler: error: {problem}", file=sys.stderr)
         return 2
     if not args.crawl_args:
         parser.error("the crawl's SEEDS file is missing")

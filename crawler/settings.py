@@ -423,6 +423,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 # CRAWLER_* names that are not settings: docker-compose's, the service's and the test suite's.
 OTHER_ENVIRONMENT = frozenset({"CRAWLER_UID", "CRAWLER_GID", "CRAWLER_SCHEDULE",
+                               "CRAWLER_SCHEDULE_WITH_SECONDS",
                                "CRAWLER_SERVICE_TOKEN", "CRAWLER_SCREENSHOT_DIR",
                                "CRAWLER_PG_PASSWORD", "CRAWLER_REQUIRE_SYSTEM_TESTS"})
 

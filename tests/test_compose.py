@@ -89,7 +89,7 @@ async def test_compose_crawl_scheduled_and_service(site: Site, compose: Compose)
     assert (data / "job" / "report.json").exists()
 
     # crawl-scheduled: a seconds-level schedule; the second turn is a recrawl
-    every = {"CRAWLER_SCHEDULE": "* * * * * */2"}
+    every = {"CRAWLER_SCHEDULE": "* * * * * */2", "CRAWLER_SCHEDULE_WITH_SECONDS": "1"}
     await asyncio.to_thread(compose, "--profile", "scheduled", "up", "-d", "--no-build",
                             "crawl-scheduled", env=every)
     try:

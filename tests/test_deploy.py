@@ -14,6 +14,8 @@ import yaml
 from croniter import croniter
 
 from crawler.cli import build_parser
+from crawler.cron import cron_problem
+from crawler.schedule import SECONDS_ENV
 from crawler.settings import FIELDS, load_settings
 from tests.real_servers import require
 
@@ -65,12 +67,12 @@ def test_scheduled_service_runs_the_scheduler_with_valid_arguments() -> None:
     command = service["command"]
     assert command[0] == "schedule"
     expression = re.fullmatch(r"\$\{CRAWLER_SCHEDULE:-(.+)\}", command[1]).group(1)
-    assert croniter.is_valid(expression)
+    assert croniter.is_valid(expression) and cron_problem(expression) is None
     args = vars(build_parser().parse_args(command[2:]))
     assert args["seeds"].startswith("/data/") and args["job_dir"].startswith("/data/")
     assert args["recrawl"] is True
     for name in service.get("environment", {}):
-        assert name == "TZ" or name[8:].lower() in FIELDS, name
+        assert name in ("TZ", SECONDS_ENV) or name[8:].lower() in FIELDS, name
 
 
 def test_crontab_example_is_a_valid_entry_running_the_crawler() -> None:

@@ -30,7 +30,8 @@ async def test_schedule_recrawls_at_each_cron_time_until_sigterm(tmp_path: Path,
     site.page("/a", validators="etag")
     (tmp_path / "seeds.txt").write_text(site.url("/") + "\n")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "crawler", "schedule", "* * * * * */1", "seeds.txt",
+        sys.executable, "-m", "crawler", "schedule", "--with-seconds", "* * * * * */1",
+        "seeds.txt",
         "--job-dir", "job", "--recrawl", "--quiet", cwd=tmp_path, env=clean_env(),
         stderr=asyncio.subprocess.PIPE)
     for _ in range(300):

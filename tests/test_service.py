@@ -307,7 +307,7 @@ async def test_rules_object_schedule_and_caps(tmp_path: Path, site: Site) -> Non
     runs again at its next turn (a recrawl, labelled); --max-seeds and --max-kept-jobs cap
     what the service takes."""
     service = await Service(tmp_path / "data", "--max-seeds", "2",
-                            "--max-kept-jobs", "2").start()
+                            "--max-kept-jobs", "2", "--schedule-seconds").start()
     try:
         site.page("/", "/a", title="Home", extra="<h1>Welcome</h1>")
         site.page("/a", title="A", extra="<h1>Page A</h1>")

@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "records (default 1000)")
     parser.add_argument("--max-body-bytes", type=int, default=1 << 20, metavar="N",
                         help="largest request body (default 1 MiB)")
+    parser.add_argument("--schedule-seconds", action="store_true",
+                        help="take six-field schedules whose sixth field is seconds (a job "
+                             "may then run every second); without it, five-field cron only")
     return parser
 
 
@@ -91,7 +94,8 @@ def check_args(args: argparse.Namespace) -> str | None:
 async def serve(args: argparse.Namespace, ready: asyncio.Event | None = None) -> None:
     host, port = split_listen(args.listen)
     supervisor = Supervisor(JobStore(args.data_dir), args.max_jobs, args.allow_network)
-    limits = Limits(args.max_seeds, frozenset(args.allow_extractor))
+    limits = Limits(args.max_seeds, frozenset(args.allow_extractor),
+                    args.schedule_seconds)
     config = ServiceConfig(args.token, limits, args.max_kept_jobs,
                            args.max_body_bytes)
     runner = web.AppRunner(build_app(supervisor, config), access_log=None)

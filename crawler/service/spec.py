@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from croniter import croniter
 
+from crawler.cron import cron_problem
 from crawler.errors import UsageError
 from crawler.extract.rules import compile_rules
 from crawler.extract.setup import extraction_for
@@ -41,6 +41,7 @@ class Limits:
 
     max_seeds: int = 10_000
     extractors: frozenset[str] = frozenset()  # --allow-extractor: functions jobs may name
+    schedule_seconds: bool = False  # --schedule-seconds: six-field schedules (seconds)
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,9 @@ def check_request(body: bytes, limits: Limits) -> CheckedRequest:
                          "--allow-extractor names them)")
     settings, files = _rules_file(settings)
     schedule = data.get("schedule")
-    if schedule is not None and (not isinstance(schedule, str) or not croniter.is_valid(
-            schedule)):
-        raise BadRequest(f"{schedule!r} is not a cron expression such as '0 3 * * *'")
+    if schedule is not None and (problem := cron_problem(
+            schedule, limits.schedule_seconds)) is not None:
+        raise BadRequest(problem)
     # validated as the command line validates: the same checks and the same words
     checked = load_settings({**settings, **({"extract": RULES_FILE} if files else {})},
                             source=SOURCE)

@@ -15,8 +15,7 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
-from croniter import croniter
-
+from crawler.cron import next_turn
 from crawler.records import now_iso
 from crawler.service.jobs import ENDED, JobFiles, JobStore, Lifecycle
 
@@ -31,7 +30,7 @@ class Conflict(Exception):
 
 def _next_turn(schedule: str) -> str:
     now = datetime.now(UTC)
-    return croniter(schedule, now).get_next(datetime).isoformat(timespec="seconds")
+    return next_turn(schedule, now).isoformat(timespec="seconds")
 
 
 def _due(when: str | None) -> bool:
