@@ -2,8 +2,9 @@
 
 Each file opens with a `warcinfo` record. Each fetch is a `response` record (the status line
 and headers as received, then the payload) and a `request` record (the request line and headers
-as sent), or a `revisit` record on a recrawl: profile server-not-modified for a 304,
-identical-payload-digest when the body hashes as before. warcio adds WARC-Block-Digest and
+as sent, the values of Authorization, Proxy-Authorization and Cookie redacted), or a `revisit`
+record on a recrawl: profile server-not-modified for a 304, identical-payload-digest when the
+body hashes as before. warcio adds WARC-Block-Digest and
 WARC-Payload-Digest; a body our cap cut gets `WARC-Truncated: length`.
 
 The payload is stored decoded: aiohttp undoes the Content-Encoding (gzip, br, zstd...), so the
@@ -46,6 +47,8 @@ NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 DROPPED_HEADERS = {"content-encoding": "X-Crawler-Original-Content-Encoding",
                    "transfer-encoding": "X-Crawler-Original-Transfer-Encoding"}
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+REDACTED = "[redacted]"
 
 
 def split_name(path: Path) -> tuple[str, str]:
@@ -71,6 +74,19 @@ def stored_headers(headers: list[tuple[str, str]], length: int) -> list[tuple[st
         elif lowered != "content-length":
             out.append((name, value))
     out.append(("Content-Length", str(length)))
+    return out
+
+
+def redacted(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Request headers with the values of credentials replaced (an Authorization keeps its
+    scheme: `Basic [redacted]`), as archiving crawlers store them."""
+    out = []
+    for name, value in headers:
+        if name.lower() in SECRET_HEADERS:
+            scheme = value.split(" ", 1)[0] if " " in value and "authorization" in \
+                name.lower() else ""
+            value = f"{scheme} {REDACTED}" if scheme else REDACTED
+        out.append((name, value))
     return out
 
 
@@ -226,7 +242,8 @@ class WarcSink:
             main = writer.create_warc_record(url, "response", payload=io.BytesIO(exchange.body),
                                              length=len(exchange.body), http_headers=http,
                                              warc_headers_dict=headers)
-        request_http = StatusAndHeaders(exchange.request_line, list(exchange.request_headers),
+        request_http = StatusAndHeaders(exchange.request_line,
+                                        redacted(exchange.request_headers),
                                         is_http_request=True)
         request = writer.create_warc_record(url, "request", http_headers=request_http,
                                             warc_headers_dict={
