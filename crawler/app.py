@@ -34,6 +34,7 @@ from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sinks import Sink, open_sinks
 from crawler.sinks.base import ArchiveSink
+from crawler.sinks.owner import claim_outputs
 from crawler.sinks.writer import RecordWriter
 from crawler.spill import SpillQueue
 from crawler.urls import fingerprint, fp_from_sql, host_of
@@ -50,7 +51,7 @@ SPILL_NAME = "frontier-spill.db"
 @dataclass
 class CrawlOutcome:
     """How a crawl ended: its counters, its run, where records went, which signal stopped it,
-    and the run report (None when the job had nothing to do)."""
+    and the run report (for a finished job with nothing to do, its last run's report)."""
 
     stats: CrawlStats
     run: Run
@@ -58,6 +59,7 @@ class CrawlOutcome:
     stopped_by: signal.Signals | None = None
     report: dict[str, Any] | None = None
     report_path: Path | None = None
+    retried: int = 0  # URLs that failed last time (refused, timeout, 5xx) tried again
 
     @property
     def run_id(self) -> str:
@@ -96,8 +98,9 @@ def build_frontier(settings: Settings, spill: SpillQueue | None) -> Frontier:
                     hosts_known=not settings.robots)
 
 
-def restore(state: JobState, frontier: Frontier) -> int:
-    """Load a resumed (or recrawled) job into the frontier; returns how many URLs are pending."""
+def restore(state: JobState, frontier: Frontier, readmit_held: bool = True) -> int:
+    """Load a resumed (or recrawled) job into the frontier; returns how many URLs are pending.
+    `readmit_held` False leaves the URLs held at --max-pages held (new seeds come first)."""
     for fp, url, url_state in state.known():
         if url_state == HELD:
             continue
@@ -109,8 +112,9 @@ def restore(state: JobState, frontier: Frontier) -> int:
     for request in state.pending():
         frontier.restore(request)
         pending += 1
-    for request in state.held():  # found past --max-pages: queued if the limit now allows
-        pending += frontier.readmit(request)
+    if readmit_held:
+        for request in state.held():  # found past --max-pages: queued if the limit allows
+            pending += frontier.readmit(request)
     return pending
 
 
@@ -135,6 +139,7 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     with JobLock(job_dir):  # before anything in the directory is touched
         spill = open_spill(job_dir, settings.frontier_memory > 0)
         state = JobState.open(job_dir)
+        state.extraction = extraction.fingerprint
         try:
             return await _run_job(settings, seeds, state, spill, sinks, handle_signals,
                                   parse_fn, extraction, credentials or {}, trust_seed_networks)
@@ -149,17 +154,33 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
                    parse_fn: ParseFn, extraction: Extraction,
                    credentials: dict[str, tuple[str, str]],
                    trust_seed_networks: bool) -> CrawlOutcome:
+    claim_outputs(settings.outputs, state.job_id, Path(settings.job_dir), check_only=True)
     run = state.begin_run(new_run_id(), recrawl=settings.recrawl,
                           recrawl_after=settings.recrawl_after)
-    if run.kind == "idle" and _more_to_do(settings, seeds, state):
-        run = state.reopen(run)
     outcome = CrawlOutcome(CrawlStats(), run, [str(state.path), *(s.name for s in sinks)])
+    plan = RerunPlan()
     if run.kind == "idle":
-        return outcome
+        plan = rerun_plan(settings, seeds, state, run)
+        if not plan.anything:
+            outcome.report = state.runs()[-1]["report"]  # what the finished job holds
+            return outcome
+        outcome.run = run = state.reopen(run)
+        if plan.retry:
+            state.requeue(plan.retry)
+            outcome.retried = len(plan.retry)
+            log.info("job %s: trying again the %d URLs whose last answer was a failure that "
+                     "can pass (refused connection, timeout, 429, 5xx)", settings.job_dir,
+                     len(plan.retry))
+    elif run.kind == "resume" and (stale := state.stale_extraction()):
+        log.warning("job %s: %d pages of this run were extracted with other settings than "
+                    "these (--extract, --content, --extractor); --recrawl after this run "
+                    "extracts them again", settings.job_dir, stale)
+    # before any output is opened; a run that refuses or has nothing to do claims none
+    claim_outputs(settings.outputs, state.job_id, Path(settings.job_dir))
     frontier = build_frontier(settings, spill)
     moved: list[str] = []  # seeds' redirect targets, in scope since the run began
     if run.kind != "new":
-        pending = restore(state, frontier)
+        pending = restore(state, frontier, readmit_held=not plan.new_seeds)
         moved = state.seed_redirect_targets()
         log.info("job %s: %s run %s with %d URLs pending", settings.job_dir, run.kind,
                  run.run_id, pending)
@@ -179,21 +200,66 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
     return outcome
 
 
-def _more_to_do(settings: Settings, seeds: list[str], state: JobState) -> bool:
-    """A finished job goes on when it is given seeds it never had, or when --max-pages now
-    allows URLs it held back at the old limit."""
+@dataclass(frozen=True, slots=True)
+class RerunPlan:
+    """What a finished job run again goes on with."""
+
+    new_seeds: list[int] = field(default_factory=list)  # seeds it never had
+    retry: list[int] = field(default_factory=list)  # failed URLs (as stored) to try again
+    held: bool = False  # --max-pages now allows URLs it held back
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.new_seeds or self.retry or self.held)
+
+
+def rerun_plan(settings: Settings, seeds: list[str], state: JobState, run: Run) -> RerunPlan:
+    """What a finished job run again does: (its new seeds, the URLs to try again). A
+    UsageError, naming what to type instead, when it would do nothing the user asked for:
+    new seeds that --max-pages has no room for, or rules changed without --recrawl."""
     new_seeds = state.unknown(fingerprint(url) for url in seeds)
+    admitted = _admitted(state)
     if new_seeds:
+        if settings.max_pages and admitted >= settings.max_pages:
+            raise UsageError(
+                f"job directory {settings.job_dir} holds a finished job that has used its "
+                f"--max-pages {settings.max_pages} ({admitted} pages); the {len(new_seeds)} "
+                "seeds it never had would get no page: give them a job of their own with "
+                "--job-dir DIR, or raise --max-pages to go on with this job")
         log.info("job %s: %d new seeds: the finished job goes on with them", settings.job_dir,
                  len(new_seeds))
-        return True
+        if settings.max_pages:
+            log.warning("job %s: --max-pages %d is the job's budget: %d pages are left for "
+                        "its new seeds (--job-dir DIR gives them a job of their own)",
+                        settings.job_dir, settings.max_pages, settings.max_pages - admitted)
+    plan = RerunPlan(new_seeds, state.retryable(), _held_now_allowed(settings, state))
+    stale = state.stale_extraction()
+    if stale and not plan.anything:
+        raise UsageError(
+            f"job {settings.job_dir} finished run {run.run_id} with other extraction settings "
+            f"(--extract, --content, --extractor): its {stale} pages hold data from the old "
+            "ones; add --recrawl to fetch them again and extract with these")
+    if stale:
+        log.warning("job %s: %d pages hold data from other extraction settings; --recrawl "
+                    "extracts them again", settings.job_dir, stale)
+    return plan
+
+
+def _admitted(state: JobState) -> int:
     counts = state.url_counts()
-    admitted = counts["done"] + counts["queued"] + counts["leased"]
-    if counts["held"] and (not settings.max_pages or admitted < settings.max_pages):
-        log.info("job %s: --max-pages allows more than the %d pages so far: going on with "
-                 "the %d URLs it held back", settings.job_dir, admitted, counts["held"])
-        return True
-    return False
+    return counts["done"] + counts["queued"] + counts["leased"]
+
+
+def _held_now_allowed(settings: Settings, state: JobState) -> bool:
+    """--max-pages now allows URLs the job held back at the old limit."""
+    if not state.url_counts()["held"]:
+        return False
+    admitted = _admitted(state)
+    if settings.max_pages and admitted >= settings.max_pages:
+        return False
+    log.info("job %s: --max-pages allows more than the %d pages so far: going on with the URLs "
+             "it held back", settings.job_dir, admitted)
+    return True
 
 
 def _report(settings: Settings, state: JobState, outcome: CrawlOutcome, result: str) -> None:
@@ -201,7 +267,8 @@ def _report(settings: Settings, state: JobState, outcome: CrawlOutcome, result: 
     never hides the error that ended the crawl."""
     try:
         report = build_report(state, outcome.run, result, session_records=outcome.stats.pages,
-                              session_seconds=outcome.stats.elapsed(), outputs=outcome.outputs)
+                              session_seconds=outcome.stats.elapsed(), outputs=outcome.outputs,
+                              retried=outcome.retried)
         state.end_run(outcome.run_id, result, report)
         outcome.report = report
         outcome.report_path = write_report(Path(settings.job_dir), report)

@@ -4,6 +4,12 @@
   frontier and its in-flight leases) and its latest fetch (validators, content hash).
 - `pages`: the records, one per URL and run (the fetch history); `items`: what pages yielded.
 - `runs`: one row per run; `sink_offsets`: how far each JSONL output is committed.
+- `meta`: the job's identity (`job_id`, which the outputs it owns name: crawler.sinks.owner).
+
+Each done URL remembers the fingerprint of the extraction settings that produced its data
+(`urls.extraction`), so a recrawl with other rules fetches it in full instead of carrying old
+data over a 304; and a URL whose last answer was a failure that can pass (refused connection,
+timeout, 429, 5xx) is tried again when the finished job runs again (`retryable`).
 
 `commit` writes one batch in one transaction: the URLs queued since the last batch, the leases
 taken, and the finished records with their URLs marked done. Links are queued before the page
@@ -14,6 +20,7 @@ any instant resumes from a consistent state.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,8 +35,8 @@ from crawler.records import error_kind, now_iso
 from crawler.request import Request
 from crawler.sinks.sqlite import (
     INSERT_ITEM,
-    INSERT_PAGE,
     JSON_COLUMNS,
+    UPSERT_PAGE,
     item_values,
     page_values,
     prepare_pages_table,
@@ -53,7 +60,13 @@ SCHEMA = (
     "finished_at TEXT, outcome TEXT NOT NULL, sessions INTEGER NOT NULL, report TEXT)",
     "CREATE TABLE IF NOT EXISTS sink_offsets (sink TEXT PRIMARY KEY, byte_offset INTEGER "
     "NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
+ADDED_URL_COLUMNS = {"chain": "INTEGER NOT NULL DEFAULT 0", "extraction": "TEXT"}
+NO_EXTRACTION = "none"  # the fingerprint of a crawl that extracts nothing (and of older jobs)
+# Failures that can pass: tried again when the finished job runs again (wget -c style).
+RETRYABLE_ERRORS = ("timeout", "connection failed", "server disconnected", "incomplete body",
+                    "robots.txt unreachable", "host asked to wait", "host unreachable")
 # statements for crawler.sqlbatch: {values} takes rows of (?, ...), {keys} a list of ?
 INSERT_QUEUED = f"INSERT OR IGNORE INTO urls ({REQUEST_COLUMNS}, state) VALUES {{values}}"
 RELEASE_HELD = f"UPDATE urls SET state = {QUEUED} WHERE state = {HELD} AND fp IN ({{keys}})"
@@ -61,11 +74,11 @@ INSERT_PRUNED = ("INSERT OR REPLACE INTO urls (url, depth, referrer, redirects, 
                  "VALUES {values}")
 UPDATE_LEASED = f"UPDATE urls SET state = {LEASED} WHERE state = {QUEUED} AND fp IN ({{keys}})"
 UPDATE_DONE = (
-    "WITH v (status, fetched_at, etag, last_modified, content_hash, ok, fp) AS "
+    "WITH v (status, fetched_at, etag, last_modified, content_hash, ok, extraction, fp) AS "
     "(VALUES {values}) "
     f"UPDATE urls SET state = {DONE}, status = v.status, fetched_at = v.fetched_at, "
     "etag = v.etag, last_modified = v.last_modified, content_hash = v.content_hash, "
-    "ok = coalesce(v.ok, urls.ok) FROM v WHERE urls.fp = v.fp")
+    "ok = coalesce(v.ok, urls.ok), extraction = v.extraction FROM v WHERE urls.fp = v.fp")
 CARRIED = ("title", "content_type", "content_length", "links_found", "links", "canonical_url",
            "data", "content", "items")
 
@@ -103,6 +116,7 @@ class JobState:
         self.path = path
         self._db = db
         self._any_held: bool | None = None  # URLs held at --max-pages exist (asked once)
+        self.extraction = NO_EXTRACTION  # this crawl's extraction fingerprint, for done URLs
 
     @classmethod
     def open(cls, job_dir: Path) -> JobState:
@@ -117,8 +131,11 @@ class JobState:
             db.create_function("error_kind", 1, error_kind, deterministic=True)
             for statement in SCHEMA:
                 db.execute(statement)
-            if "chain" not in {row[1] for row in db.execute("PRAGMA table_info(urls)")}:
-                db.execute("ALTER TABLE urls ADD COLUMN chain INTEGER NOT NULL DEFAULT 0")
+            have = {row[1] for row in db.execute("PRAGMA table_info(urls)")}
+            for name, kind in ADDED_URL_COLUMNS.items():
+                if name not in have:
+                    db.execute(f"ALTER TABLE urls ADD COLUMN {name} {kind}")
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('job_id', ?)", (uuid.uuid4().hex,))
             prepare_pages_table(db)
         except sqlite3.Error as exc:
             raise UsageError(f"cannot use job state {path}: {exc}") from None
@@ -136,6 +153,12 @@ class JobState:
 
     def close(self) -> None:
         self._db.close()
+
+    @property
+    def job_id(self) -> str:
+        """The job's identity, made when its crawl.db was: a new job in the same directory
+        (after `rm -r`) is another job."""
+        return self._db.execute("SELECT value FROM meta WHERE key = 'job_id'").fetchone()[0]
 
     # -- runs ---------------------------------------------------------------------------------
 
@@ -166,6 +189,11 @@ class JobState:
                     return last
                 self._db.execute(f"DELETE FROM urls WHERE state = {PRUNED}")
                 self._db.execute(f"UPDATE urls SET state = {QUEUED} WHERE state != {HELD}")
+                # data from other extraction settings is never carried over a 304: no
+                # validators, so those pages are fetched in full and extracted again
+                self._db.execute("UPDATE urls SET etag = NULL, last_modified = NULL WHERE "
+                                 "coalesce(extraction, ?) != ?",
+                                 (NO_EXTRACTION, self.extraction))
             run = Run(new_run_id, "new" if last is None else "recrawl", now_iso())
             self._db.execute("INSERT INTO runs (run_id, started_at, outcome, sessions) "
                              "VALUES (?, ?, 'running', 1)", (run.run_id, run.started_at))
@@ -179,6 +207,28 @@ class JobState:
             self._db.execute("UPDATE runs SET finished_at = NULL, outcome = 'running', "
                              "sessions = sessions + 1 WHERE run_id = ?", (run.run_id,))
         return Run(run.run_id, "resume", run.started_at, run.sessions + 1)
+
+    def stale_extraction(self) -> int:
+        """Pages whose data other extraction settings produced than this crawl's."""
+        return self._db.execute(
+            f"SELECT count(*) FROM urls WHERE state = {DONE} AND ok = 1 AND "
+            "coalesce(extraction, ?) != ?", (NO_EXTRACTION, self.extraction)).fetchone()[0]
+
+    def retryable(self) -> list[int]:
+        """Done URLs (as stored) whose last answer was a failure that can pass: a 429 or 5xx,
+        or no answer for a reason in RETRYABLE_ERRORS."""
+        kinds = ", ".join(f"'{kind}'" for kind in RETRYABLE_ERRORS)
+        return [fp for (fp,) in self._db.execute(
+            f"SELECT fp FROM urls u WHERE state = {DONE} AND (status = 429 OR status >= 500 OR "
+            "(status IS NULL AND error_kind((SELECT error FROM pages p WHERE p.url = u.url "
+            f"ORDER BY p.rowid DESC LIMIT 1)) IN ({kinds})))")]
+
+    def requeue(self, fps: Sequence[int]) -> None:
+        """Queue these done URLs (as stored) again, in the current run."""
+        with self._db:
+            self._db.execute("BEGIN")
+            in_list(self._db, f"UPDATE urls SET state = {QUEUED} WHERE fp IN ({{keys}})",
+                    list(fps))
 
     def unknown(self, fps: Iterable[int]) -> list[int]:
         """The fingerprints the job has never seen."""
@@ -261,7 +311,7 @@ class JobState:
                 finished.add(fp)
                 done.append((row["status"], row["fetched_at"], row["etag"],
                              row["last_modified"], row["content_hash"],
-                             answer_ok(row["status"]), fp_to_sql(fp)))
+                             answer_ok(row["status"]), self.extraction, fp_to_sql(fp)))
         leased = [fp_to_sql(fp) for fp in batch.leased if fp not in finished]
         queued = [(*to_row(request), QUEUED) for request in batch.queued]
         held = [(*to_row(request), HELD) for request in batch.held]
@@ -279,7 +329,8 @@ class JobState:
             in_list(db, UPDATE_LEASED, leased)
             run_rows(db, INSERT_PRUNED, pruned)
             run_rows(db, UPDATE_DONE, done)
-            run_rows(db, INSERT_PAGE, [page_values(row) for row in batch.rows])
+            # a URL tried again in the same run (a retried failure) replaces its record
+            run_rows(db, UPSERT_PAGE, [page_values(row) for row in batch.rows])
             run_rows(db, INSERT_ITEM, [item_values(item) for item in batch.items])
             db.executemany("INSERT OR REPLACE INTO sink_offsets VALUES (?, ?)",
                            list(batch.offsets.items()))

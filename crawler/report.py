@@ -50,8 +50,10 @@ def count_run(state: JobState, run_id: str) -> RunCounts:
 
 
 def build_report(state: JobState, run: Run, outcome: str, *, session_records: int,
-                 session_seconds: float, outputs: list[str]) -> dict[str, Any]:
-    """Counts over every record of the run (all its sessions), and this session's speed."""
+                 session_seconds: float, outputs: list[str], retried: int = 0
+                 ) -> dict[str, Any]:
+    """Counts over every record of the run (all its sessions), and this session's speed;
+    `retried`: URLs this session tried again after a failure that can pass."""
     counts = count_run(state, run.run_id)
     urls = state.url_counts()
     finished = now_iso()
@@ -73,6 +75,7 @@ def build_report(state: JobState, run: Run, outcome: str, *, session_records: in
                     "pages_per_second": round(session_records / session_seconds, 1)
                     if session_seconds > 0 else 0.0},
         "outputs": outputs,
+        "retried": retried,
     }
 
 
@@ -99,4 +102,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"{report['duration_seconds']:.1f}s since it started",
         f"statuses {statuses}; changes {changes}; errors {errors}",
     ]
+    if report.get("retried"):
+        lines.insert(1, f"tried again {report['retried']} URLs whose last answer was a failure "
+                        "that can pass (refused connection, timeout, 429, 5xx)")
     return lines

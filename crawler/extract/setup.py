@@ -4,6 +4,8 @@ imported stop the crawl here, with one line and exit 2."""
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,10 +30,32 @@ class Extraction:
         return worker_preload(self.content, self.rules is not None or self.function is not None)
 
     @property
+    def fingerprint(self) -> str:
+        """What produced a page's `data`, `content` and items, as a short hash: the compiled
+        rules, the content form, and the extraction function with its module's source (an
+        edited function is another extraction). "none" when nothing is extracted."""
+        if self.rules is None and self.content == "none" and self.function is None:
+            return "none"
+        parts = [repr(self.rules.rules) if self.rules is not None else "", self.content]
+        if self.function is not None:
+            parts.append(f"{self.function.__module__}:{self.function.__qualname__}")
+            parts.append(_module_source(self.function))
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+    @property
     def data_columns(self) -> list[str] | None:
         """The fields a CSV output gives a column each (the rules'); None: one `data` column."""
         return self.rules.columns() if self.rules is not None and self.function is None \
             else None
+
+
+def _module_source(function: object) -> str:
+    """The source of the module that defines `function` ("" when it cannot be read)."""
+    try:
+        module = inspect.getmodule(function)
+        return inspect.getsource(module) if module is not None else ""
+    except (OSError, TypeError):
+        return ""
 
 
 def extraction_for(settings: Settings, on_page: Extractor | None = None) -> Extraction:
