@@ -50,8 +50,11 @@ EXIT_CODES_HELP = """exit status:
   130  stopped by Ctrl-C (SIGINT); 143 stopped by SIGTERM; outputs are complete either way,
        and the next run with the same --job-dir resumes where this one stopped
 
-a finished job does nothing when run again (exit 0), unless --recrawl is given or
-recrawl_after seconds have passed since it finished. other commands:
+a finished job run again tries again the URLs that failed for a reason that can pass
+(refused, timeout, 429, 5xx), goes on with seeds it never had, and otherwise does nothing
+(exit 0) unless --recrawl is given or recrawl_after seconds have passed since it finished;
+changed extraction settings without --recrawl exit 2. one job per --job-dir (default
+crawl-job): give an unrelated crawl its own. other commands:
   python -m crawler status JOB_DIR [--json]     what a job holds and how its last run went
   python -m crawler schedule CRON SEEDS [opts]  run the crawl on a cron schedule
   python -m crawler seed SEEDS --frontier redis://...   create a shared job, queue seeds
