@@ -4,8 +4,13 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY requirements/crawl.lock ./requirements/
 COPY crawler ./crawler
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# every dependency from the lock (exact versions, hash-checked), then the crawler itself, built
+# with the locked setuptools
+RUN pip install --no-cache-dir --require-hashes -r requirements/crawl.lock \
+    && pip wheel --no-cache-dir --require-hashes --wheel-dir /wheels -r requirements/crawl.lock \
+    && pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels .
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \

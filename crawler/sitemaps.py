@@ -12,6 +12,7 @@ plain-text list of URLs, gzipped or not, within the protocol's limits.
 from __future__ import annotations
 
 import io
+import re
 import zlib
 from dataclasses import dataclass, field
 
@@ -68,6 +69,9 @@ def read_sitemap(body: bytes, content_type: str | None) -> Sitemap | None:
     return None
 
 
+_SITEMAP_ROOT = re.compile(rb"<(?:[\w.-]+:)?(?:urlset|sitemapindex)[\s>/]")
+
+
 def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
@@ -97,8 +101,12 @@ def _read_xml(data: bytes) -> Sitemap | None:
             if tag in ("url", "sitemap"):
                 element.clear(keep_tail=False)
     except etree.XMLSyntaxError as exc:
-        if sitemap is None:
-            return None
+        if sitemap is None:  # refused before its root: a hostile DTD in a sitemap (lxml 6.2's
+            # libxml2 stops a billion laughs there) is said in its record; other XML is none
+            if _SITEMAP_ROOT.search(data[:1 << 16]) is None:
+                return None
+            return Sitemap("urlset", problem="sitemap XML is refused before its root "
+                                             f"element: {exc}")
         sitemap.problem = f"sitemap XML ends in an error after {len(sitemap.urls)} URLs: {exc}"
     return sitemap
 

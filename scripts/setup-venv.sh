@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Create .venv with Python >= 3.11 and install the crawler into it (editable).
-# EXTRAS=test also installs the test tools. Installs Debian's python3-venv first when it is
-# missing and we are root; otherwise says which package to install.
+# Create .venv with Python >= 3.11 and install the crawler into it (editable), its dependencies
+# from requirements/crawl.lock: exact versions, every file hash-checked, so a fresh machine gets
+# what CI tested. EXTRAS=test installs requirements/test.lock (the test tools too). Installs
+# Debian's python3-venv first when it is missing and we are root; otherwise says which package
+# to install. scripts/lock.sh remakes the locks from pyproject.toml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,12 +37,16 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 
-spec="."
-[ -n "${EXTRAS:-}" ] && spec=".[${EXTRAS}]"
-# A second run is instant: the install is skipped while pyproject.toml and the extras are the
-# ones the venv was last set up with (the stamp), so no package index is asked.
+lock=requirements/crawl.lock
+case "${EXTRAS:-}" in
+  "") ;;
+  test) lock=requirements/test.lock ;;
+  *) echo "setup: EXTRAS=${EXTRAS} is not known (test, or none)" >&2; exit 1 ;;
+esac
+# A second run is instant: the install is skipped while pyproject.toml, the lock and the extras
+# are the ones the venv was last set up with (the stamp), so no package index is asked.
 stamp=.venv/setup.stamp
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) ${EXTRAS:-}"
+want="$(cat pyproject.toml requirements/*.lock | sha256sum | cut -d' ' -f1) ${EXTRAS:-}"
 if [ -f "$stamp" ]; then
   have=$(cat "$stamp")
   # the same pyproject.toml, and the extras asked for (none is covered by any)
@@ -49,8 +55,9 @@ if [ -f "$stamp" ]; then
   fi
 fi
 log=.venv/setup.log
-if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
-       .venv/bin/python -m pip install --disable-pip-version-check -e "$spec"; } >"$log" 2>&1; then
+pip=(.venv/bin/python -m pip install --disable-pip-version-check)
+if ! { "${pip[@]}" --require-hashes -r "$lock" &&
+       "${pip[@]}" --no-deps --no-build-isolation -e .; } >"$log" 2>&1; then
   cat "$log" >&2
   echo "setup: pip install failed (log above, also in $log)" >&2
   exit 1

@@ -82,6 +82,7 @@ def test_hostile_sitemaps_stay_bounded() -> None:
               + ']><urlset><url><loc>http://a.com/&i;</loc></url></urlset>').encode()
     read = read_sitemap(laughs, "application/xml")  # libxml2 refuses the amplification
     assert read is not None and read.urls in ([], ["http://a.com/"])
+    assert read.urls or "refused before its root element" in read.problem  # lxml >= 6.2
     xxe = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/hostname">]>'
            b"<urlset><url><loc>http://a.com/&x;</loc></url></urlset>")
     assert read_sitemap(xxe, "application/xml").urls == ["http://a.com/"]
