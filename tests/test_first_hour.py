@@ -20,6 +20,16 @@ from tests.test_cli import clean_env, one_line_error, run_cli
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def seed_files(sites: tuple[Site, Site], folder: Path) -> None:
+    """Each site gets / linking /a to /d; a.txt seeds the first, b.txt the second."""
+    for site in sites:
+        site.page("/", "/a", "/b", "/c", "/d")
+        for path in ("/a", "/b", "/c", "/d"):
+            site.page(path)
+    for name, site in zip(("a.txt", "b.txt"), sites, strict=True):
+        (folder / name).write_text(site.url("/") + "\n")
+
+
 def records_of(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -29,13 +39,8 @@ async def test_new_seeds_and_a_raised_max_pages_go_on_with_a_finished_job(
     """The default job directory: a.txt, then b.txt (another site) crawls b; a --max-pages 3
     trial, rerun with --max-pages 0, crawls the rest; a run with nothing to do says which
     output it did not write."""
-    first, second = two_sites
-    for site in (first, second):
-        site.page("/", "/a", "/b", "/c", "/d")
-        for path in ("/a", "/b", "/c", "/d"):
-            site.page(path)
-    (tmp_path / "a.txt").write_text(first.url("/") + "\n")
-    (tmp_path / "b.txt").write_text(second.url("/") + "\n")
+    second = two_sites[1]
+    seed_files(two_sites, tmp_path)
     code, _, _ = await run_cli("a.txt", "--max-pages", "3", "-o", "one.jsonl", cwd=tmp_path)
     assert code == 0 and len(records_of(tmp_path / "one.jsonl")) == 3
     code, _, err = await run_cli("a.txt", "--max-pages", "3", "-o", "same.jsonl", cwd=tmp_path)

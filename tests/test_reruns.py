@@ -24,6 +24,7 @@ from crawler.extract.setup import Extraction
 from tests.real_servers import free_port
 from tests.site import Site
 from tests.test_cli import clean_env, one_line_error, run_cli
+from tests.test_first_hour import seed_files
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,13 +96,8 @@ async def test_a_second_seeds_file_is_crawled_or_refused_naming_job_dir(
     no room left, so the run exits 2 in one line naming --job-dir and writes nothing; with its
     own --job-dir, b's pages are crawled. With room (--max-pages 6) b.txt goes on with the
     job and its pages are written."""
-    first, second = two_sites
-    for site in two_sites:
-        site.page("/", "/a", "/b", "/c", "/d")
-        for path in ("/a", "/b", "/c", "/d"):
-            site.page(path)
-    (tmp_path / "a.txt").write_text(first.url("/") + "\n")
-    (tmp_path / "b.txt").write_text(second.url("/") + "\n")
+    second = two_sites[1]
+    seed_files(two_sites, tmp_path)
     code, _, err = await run_cli("a.txt", "--max-pages", "3", "-o", "a.jsonl", cwd=tmp_path)
     assert code == 0, err
     code, _, err = await run_cli("b.txt", "--max-pages", "3", "-o", "b.jsonl", cwd=tmp_path)
