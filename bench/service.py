@@ -34,7 +34,8 @@ from servers import free_port, serve_static, wait_for_port  # noqa: E402
 
 def call(base: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method)
+    request = urllib.request.Request(base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as resp:
         return json.loads(resp.read())
 

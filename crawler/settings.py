@@ -66,6 +66,16 @@ def _non_empty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
+def _header_text(value: str) -> str | None:
+    """A request header's value: not empty, printable, one line (CR/LF would start another
+    header)."""
+    if not value.strip():
+        return "must not be empty"
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return "must be one line of printable text (no CR, LF or other control characters)"
+    return None
+
+
 def _frontier_url(value: str) -> str | None:
     if value == "" or value.startswith(("redis://", "rediss://", "unix://", "redis-cluster://")):
         return None
@@ -178,7 +188,7 @@ class Settings:
         (), "never fetch URLs matching one of these regexes (repeatable)", _regexes)
     user_agent: str = setting(f"crawler/{__version__}", "User-Agent header sent with every "
                               "request; its first word before '/' is the robots.txt product token",
-                              _non_empty)
+                              _header_text)
     robots: bool = setting(True, "obey robots.txt, <meta name=robots> and X-Robots-Tag")
     robots_cache_seconds: float = setting(86400.0, "seconds a fetched robots.txt is trusted",
                                           _between(1, 86400))

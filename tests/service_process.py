@@ -81,7 +81,7 @@ class Service:
                       token: str | None = None, raw: bytes | None = None
                       ) -> tuple[int, Any]:
         """(status, JSON or text) of one request; the service's token unless `token`."""
-        headers = {}
+        headers = {} if body is None and raw is None else {"Content-Type": "application/json"}
         use = token if token is not None else self.token
         if use:
             headers["Authorization"] = f"Bearer {use}"

@@ -83,12 +83,19 @@ class RulesError(UsageError):
     """A rules file that cannot be used; the message names the file, rule and field."""
 
 
+MAX_SELECTOR_CHARS = 2000  # real selectors are tens of characters; nesting costs recursion
+MAX_SELECTOR_NESTING = 32
+
+
 def check_selector(selector: str) -> str | None:
     """None when lexbor compiles `selector` and it is well formed CSS, else why not. lexbor
     alone accepts some malformed ones (an unclosed '[' or quote), so cssselect's parser checks
     the syntax too."""
     if not selector.strip():
         return "empty CSS selector"
+    if len(selector) > MAX_SELECTOR_CHARS or selector.count("(") > MAX_SELECTOR_NESTING:
+        return (f"CSS selector {selector[:60]!r}... is too long or too deeply nested (at most "
+                f"{MAX_SELECTOR_CHARS} characters and {MAX_SELECTOR_NESTING} parentheses)")
     try:
         _PROBE.css(selector)
     except Exception:
@@ -97,6 +104,8 @@ def check_selector(selector: str) -> str | None:
         cssselect.parse(selector)
     except cssselect.SelectorSyntaxError as exc:
         return f"invalid CSS selector {selector!r} ({exc})"
+    except RecursionError:
+        return f"CSS selector {selector[:60]!r}... is too deeply nested"
     return None
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,12 +21,14 @@ from crawler.errors import CrawlerError
 from crawler.metrics import metrics_handler, registry_for
 from crawler.service.jobs import ENDED, STATES, JobFiles, JobSpec, new_job_id
 from crawler.service.openapi import OPENAPI
+from crawler.service.origin import FRAMING_HEADERS, HostPolicy, cross_site_problem, needs_json
 from crawler.service.results import MAX_LIMIT, read_rows
-from crawler.service.spec import Limits, check_request
+from crawler.service.spec import Limits, check_request, without_password
 from crawler.service.supervisor import Conflict, Supervisor
 
 log = logging.getLogger(__name__)
-OPEN_PATHS = frozenset({"/health", "/metrics", "/"})  # "/" is the dashboard's empty shell
+OPEN_PATHS = frozenset({"/health", "/"})  # "/" is the dashboard's empty shell
+JOB_ID = re.compile(r"[0-9a-f]{1,32}")  # new_job_id's form; anything else is no job
 FOLLOW_POLL_SECONDS = 0.5
 VIEW_SECONDS = 0.5  # a job's view is served from memory this long (its numbers: every 1 s)
 SUPERVISOR: web.AppKey[Supervisor] = web.AppKey("supervisor", Supervisor)
@@ -39,6 +42,7 @@ class ServiceConfig:
     limits: Limits = field(default_factory=Limits)
     max_kept_jobs: int = 1000
     max_body_bytes: int = 1 << 20
+    hosts: HostPolicy | None = None  # the Host names it answers to (None: any)
 
 
 class ViewCache:
@@ -103,13 +107,20 @@ async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
     """The bearer token (when the service has one), then the handler; ApiError, and aiohttp's
     own 404, 405 and 413, become JSON errors. One middleware: each costs every request."""
     config = request.app[CONFIG]
-    if config.token and request.path not in OPEN_PATHS:
-        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(),
-                                                                  config.token.encode()):
-            response = error(401, "missing or wrong token: send Authorization: Bearer TOKEN")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="crawler"'
-            return response
+    if config.hosts is not None and not config.hosts.allows(request.headers.get("Host")):
+        return error(421, f"Host {request.headers.get('Host', '')[:100]!r} is not a name this "
+                          "service answers to (serve --allow-host adds one)")
+    problem = cross_site_problem(request.method, request.headers, request.scheme,
+                                 request.headers.get("Host", ""))
+    if problem is not None:
+        return error(403, problem)
+    if needs_json(request.method, request.headers.get("Content-Type", ""),
+                  request.can_read_body):
+        return error(415, "send the request body as JSON, with Content-Type: application/json")
+    if config.token and request.path not in OPEN_PATHS and not _token_ok(request, config.token):
+        response = error(401, "missing or wrong token: send Authorization: Bearer TOKEN")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="crawler"'
+        return response
     try:
         return await handler(request)
     except ApiError as exc:
@@ -120,6 +131,20 @@ async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
         words = {413: f"the request body is over {config.max_body_bytes} bytes",
                  404: "no such endpoint", 405: f"{request.method} is not allowed here"}
         return error(exc.status, words.get(exc.status, exc.reason))
+
+
+def _token_ok(request: web.Request, token: str) -> bool:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    try:
+        given = value.encode("utf-8")
+    except UnicodeError:  # not a token anybody was given
+        return False
+    return scheme.lower() == "bearer" and hmac.compare_digest(given, token.encode())
+
+
+async def security_headers(_: web.Request, response: web.StreamResponse) -> None:
+    """No page may frame the dashboard or sniff a response into another type."""
+    response.headers.update(FRAMING_HEADERS)
 
 
 def job_view(job: JobFiles, supervisor: Supervisor) -> dict[str, Any]:
@@ -138,12 +163,15 @@ def job_view(job: JobFiles, supervisor: Supervisor) -> dict[str, Any]:
     return {"id": job.id, "state": life.state, "pages": pages, "errors": errors,
             "queued": queued, "in_flight": in_flight, "rate": supervisor.rate(job.id),
             "started_at": life.started_at, "finished_at": life.finished_at,
-            "report": report, "error": life.error, "seeds": spec.seeds,
+            "report": report, "error": life.error, "seeds": [without_password(seed)
+                                                             for seed in spec.seeds],
             "settings": spec.settings, "schedule": spec.schedule,
             "next_run_at": life.next_run_at, "created_at": spec.created_at, "runs": life.runs}
 
 
 def _job(request: web.Request) -> JobFiles:
+    if not JOB_ID.fullmatch(request.match_info["id"]):
+        raise ApiError(404, f"no job {request.match_info['id'][:40]!r}")
     job = request.app[SUPERVISOR].store.get(request.match_info["id"])
     if job is None:
         raise ApiError(404, f"no job {request.match_info['id']!r}")
@@ -218,7 +246,7 @@ def _int_query(request: web.Request, name: str, default: int, high: int) -> int:
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) > high:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > high:
         raise ApiError(400, f"{name} must be an integer from 0 to {high}")
     return int(raw)
 
@@ -280,6 +308,7 @@ def _action(name: str) -> Any:
 def build_app(supervisor: Supervisor, config: ServiceConfig) -> web.Application:
     app = web.Application(middlewares=[guard],
                           client_max_size=config.max_body_bytes)
+    app.on_response_prepare.append(security_headers)
     app[SUPERVISOR] = supervisor
     app[CONFIG] = config
     app[VIEWS] = ViewCache(supervisor)

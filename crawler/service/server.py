@@ -18,6 +18,7 @@ from aiohttp import web
 from crawler.app import run_event_loop
 from crawler.service.api import ServiceConfig, build_app
 from crawler.service.jobs import JobStore
+from crawler.service.origin import HostPolicy
 from crawler.service.spec import Limits
 from crawler.service.supervisor import Supervisor
 from crawler.settings import split_listen
@@ -56,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "records (default 1000)")
     parser.add_argument("--max-body-bytes", type=int, default=1 << 20, metavar="N",
                         help="largest request body (default 1 MiB)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="a Host name the service also answers to (a reverse proxy's); "
+                             "it answers to its listen address (and localhost on loopback), "
+                             "so a page on another site cannot reach it by DNS rebinding")
     parser.add_argument("--schedule-seconds", action="store_true",
                         help="take six-field schedules whose sixth field is seconds (a job "
                              "may then run every second); without it, five-field cron only")
@@ -96,8 +101,8 @@ async def serve(args: argparse.Namespace, ready: asyncio.Event | None = None) ->
     supervisor = Supervisor(JobStore(args.data_dir), args.max_jobs, args.allow_network)
     limits = Limits(args.max_seeds, frozenset(args.allow_extractor),
                     args.schedule_seconds)
-    config = ServiceConfig(args.token, limits, args.max_kept_jobs,
-                           args.max_body_bytes)
+    config = ServiceConfig(args.token, limits, args.max_kept_jobs, args.max_body_bytes,
+                           HostPolicy(host, port, args.allow_host))
     runner = web.AppRunner(build_app(supervisor, config), access_log=None)
     await runner.setup()
     stop = asyncio.Event()

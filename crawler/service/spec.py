@@ -10,6 +10,7 @@ talks to besides the web (`frontier`, `metrics_listen`), or which private networ
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,12 +84,48 @@ def check_request(body: bytes, limits: Limits) -> CheckedRequest:
     # validated as the command line validates: the same checks and the same words
     checked = load_settings({**settings, **({"extract": RULES_FILE} if files else {})},
                             source=SOURCE)
+    over_ceiling(checked)
     if files:
         compile_rules(orjson.loads(files[RULES_FILE]), "settings.extract")
     elif checked.extract or checked.extractor:
         extraction_for(checked)
     seeds_of(seeds, checked)
     return CheckedRequest(seeds, settings, schedule, files)
+
+
+# What one job of the service may ask for at most: a client must not be able to fork a
+# hundred thousand parse workers, hold a million connections, or park a job slot for a
+# thousand years behind a delay. Each is far above what a crawl needs.
+CEILINGS: dict[str, float] = {
+    "concurrency": 256, "per_host": 32, "per_ip": 256, "parse_workers": os.cpu_count() or 1,
+    "max_body_bytes": 100 << 20, "max_header_bytes": 65536, "max_headers": 1000,
+    "robots_max_bytes": 5 << 20, "frontier_memory": 1_000_000, "sink_batch_size": 10_000,
+    "max_links_per_page": 100_000, "max_url_length": 65536, "max_redirects": 30,
+    "retries": 10, "timeout": 600, "connect_timeout": 120, "parse_timeout": 120,
+    "shutdown_grace": 120, "delay": 3600, "max_delay": 3600, "max_retry_after": 3600,
+    "max_crawl_delay": 3600, "host_pause": 3600, "backoff_base": 600,
+    "robots_retry_seconds": 3600, "autothrottle_start": 3600, "sink_flush_seconds": 60,
+    "progress_seconds": 3600, "parse_inline_max_bytes": 100 << 20,
+}
+
+
+def over_ceiling(settings: Settings) -> None:
+    """BadRequest naming the first resource setting over what the service allows."""
+    for name, ceiling in CEILINGS.items():
+        value = getattr(settings, name)
+        if value > ceiling:
+            raise BadRequest(f"setting {name}={value:g} is more than this service allows "
+                             f"(at most {ceiling:g})")
+
+
+def without_password(seed: str) -> str:
+    """A seed as a job view shows it: `user:[redacted]@` for any password it carries."""
+    scheme, sep, rest = seed.partition("://")
+    authority, slash, path = rest.partition("/")
+    userinfo, at, hostport = authority.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return seed
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:[redacted]@{hostport}{slash}{path}"
 
 
 def _seeds(value: Any, limits: Limits) -> list[str]:

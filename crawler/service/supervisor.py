@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import time
@@ -26,6 +27,19 @@ RATE_WINDOW = 10.0  # seconds of status samples a job's pages/s is measured over
 
 class Conflict(Exception):
     """The job is not in a state that allows this; the message says why (HTTP 409)."""
+
+
+KILL_AFTER = 60.0  # seconds a paused or cancelled crawl gets to stop before SIGKILL
+
+
+class _Failed(Exception):
+    """The crawl's process ended with an error (the message says which)."""
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL what is left of a crawl's process group (the crawl is its session leader)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _next_turn(schedule: str) -> str:
@@ -141,6 +155,7 @@ class Supervisor:
         try:
             code = await process.wait()
         finally:
+            kill_group(process.pid)  # parse workers it left (killed before it could end them)
             del self.children[job.id]
             self.active.discard(job.id)
             final = job.live()
@@ -158,14 +173,17 @@ class Supervisor:
             return
         life.recrawl = False
         life.finished_at = now_iso()
-        if code == 0:
+        try:
+            if code != 0:
+                raise _Failed(error or self._last_error(job, code))
             life.state = "completed"
             spec = job.spec()
             if spec.schedule:
                 life.next_run_at = _next_turn(spec.schedule)
-        else:
-            life.state = "failed"
-            life.error = error or self._last_error(job, code)
+        except Exception as exc:  # whatever goes wrong here, the job ends: never "running"
+            life.state, life.next_run_at = "failed", None
+            life.error = str(exc) if isinstance(exc, _Failed) else (
+                f"ending the job failed: {type(exc).__name__}: {exc}")
         self._write(job, life)
         log.info("job %s: %s", job.id, life.state)
 
@@ -221,7 +239,20 @@ class Supervisor:
         process = self.children.get(job.id)
         if process is not None and process.returncode is None:
             process.send_signal(signal.SIGTERM)  # the crawl drains and keeps its state
+            task = asyncio.create_task(self._kill_if_still_running(process))
+            self._waiters.add(task)
+            task.add_done_callback(self._waiters.discard)
         self.wake()
+
+    async def _kill_if_still_running(self, process: asyncio.subprocess.Process) -> None:
+        """A crawl that has not stopped KILL_AFTER seconds after SIGTERM (one still starting
+        its pool, or stuck) is killed with its process group; its job directory resumes."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), KILL_AFTER)
+            return
+        log.warning("crawl pid %d did not stop %gs after SIGTERM: killing it", process.pid,
+                    KILL_AFTER)
+        kill_group(process.pid)
 
     async def close(self) -> None:
         """Stop the service: each running crawl stops cleanly and stays "running" on disk,

@@ -1,0 +1,145 @@
+"""The service against hostile clients: a page on another site cannot drive it from a browser
+(no-cors fetch, a text/plain form, DNS rebinding, framing), resource settings have ceilings, a
+schedule that never comes due is refused, and bad input is a 4xx with one line, never a 500
+or a leaked secret."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.browser import chromium
+from tests.service_process import Service
+from tests.site import Site
+
+pytestmark = pytest.mark.timeout(180)
+
+ATTACK = """<!doctype html><title>attack</title>
+<iframe name="sink" style="display:none"></iframe>
+<form id="f" method="POST" action="{base}/jobs" enctype="text/plain" target="sink">
+<input name='{{"seeds": ["http://127.0.0.1:9/"], "x": "' value='"}}'></form>
+<script>
+async function attack() {{
+  const body = JSON.stringify({{seeds: ["http://127.0.0.1:9/"]}});
+  await fetch("{base}/jobs", {{method: "POST", mode: "no-cors", body}}).catch(() => null);
+  await fetch("{base}/jobs", {{method: "POST", mode: "no-cors", body,
+                               headers: {{"Content-Type": "text/plain"}}}}).catch(() => null);
+  await fetch("{base}/jobs/{job}/pause", {{method: "POST", mode: "no-cors"}})
+    .catch(() => null);
+  await fetch("{base}/jobs/{job}", {{method: "DELETE", mode: "no-cors"}}).catch(() => null);
+  document.getElementById("f").submit();
+  await new Promise(r => setTimeout(r, 1500));
+  document.title = "done";
+}}
+attack();
+</script>"""
+
+
+async def test_a_page_on_another_origin_cannot_drive_the_service(tmp_path: Path) -> None:
+    """A page served from 127.0.0.2 runs, in headless Chromium, a no-cors fetch POST of a JSON
+    body, the same as text/plain, a pause and a DELETE of an existing job, and an auto-submitted
+    text/plain form whose body is valid JSON: the service (no token) creates no job and the
+    job is untouched; its log says each was refused."""
+    service = await Service(tmp_path / "data").start()
+    attacker = Site(host="127.0.0.2")
+    try:
+        victim = await service.submit(["http://127.0.0.1:9/"], max_pages=1)
+        await service.wait_for(victim, "completed")
+        async def page(_: object) -> aiohttp.web.Response:
+            return aiohttp.web.Response(text=ATTACK.format(base=service.base, job=victim),
+                                        content_type="text/html")
+        attacker.route("/", page)
+        await attacker.start()
+        async with chromium(tmp_path / "profile") as browser:
+            await browser.send("Page.navigate", url=attacker.url("/"))
+            assert await browser.wait_for("document.title === 'done'")
+        status, jobs = await service.request("GET", "/jobs")
+        assert status == 200 and [j["id"] for j in jobs["jobs"]] == [victim]
+        assert jobs["jobs"][0]["state"] == "completed"
+    finally:
+        await attacker.stop()
+        service.stop()
+
+
+async def test_rebound_hosts_framing_and_plain_bodies_are_refused(tmp_path: Path) -> None:
+    """A Host the service does not answer to gets 421 (DNS rebinding); a POST whose body is
+    not JSON gets 415; an Origin or Sec-Fetch-Site of another site gets 403; the dashboard
+    may not be framed; curl-like clients (no Origin) and the service's own origin work."""
+    service = await Service(tmp_path / "data").start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            async def call(method: str, path: str, **headers: str) -> tuple[int, str]:
+                async with session.request(method, service.base + path, headers=headers,
+                                           data=headers.pop("body", None)) as response:
+                    return response.status, await response.text()
+            status, text = await call("GET", "/jobs", Host="rebind.example:" + str(
+                service.port))
+            assert status == 421 and "serve --allow-host" in text
+            body = '{"seeds": ["http://127.0.0.1:9/"]}'
+            status, text = await call("POST", "/jobs", body=body, **{
+                "Content-Type": "text/plain"})
+            assert status == 415 and "application/json" in text
+            status, text = await call("POST", "/jobs", body=body, Origin="http://127.0.0.2",
+                                      **{"Content-Type": "application/json"})
+            assert status == 403 and "another origin" in text
+            status, text = await call("POST", "/jobs", body=body,
+                                      **{"Sec-Fetch-Site": "cross-site",
+                                         "Content-Type": "application/json"})
+            assert status == 403 and "another site" in text
+            status, text = await call("POST", "/jobs", body=body, Origin=service.base,
+                                      **{"Content-Type": "application/json"})
+            assert status == 201, text
+            async with session.get(service.base + "/") as response:
+                assert response.headers["X-Frame-Options"] == "DENY"
+                assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    finally:
+        service.stop()
+
+
+async def test_bad_input_is_a_4xx_and_secrets_stay_hidden(tmp_path: Path, site: Site) -> None:
+    """A non-ASCII token, ?after=², a 5,000-character job id, deeply nested selectors, a
+    user_agent with CR/LF, settings over the ceilings and a schedule with no next date: each a
+    4xx with a one-line error. /metrics needs the token; a job view hides a seed's password."""
+    service = await Service(tmp_path / "data", token="s3cret").start()
+    try:
+        async with aiohttp.ClientSession() as session, session.get(
+                service.base + "/jobs", headers={"Authorization": "Bearer tökén"}) as response:
+            assert response.status == 401
+        status, _ = await service.request("GET", "/metrics", token="")
+        assert status == 401
+        status, _ = await service.request("GET", "/metrics")
+        assert status == 200
+        site.page("/")
+        seed = site.url("/").replace("http://", "http://alice:hunter2@")
+        job = await service.submit([seed], max_pages=1)
+        status, view = await service.request("GET", f"/jobs/{job}")
+        assert "hunter2" not in str(view) and view["seeds"][0].startswith(
+            "http://alice:[redacted]@")
+        status, body = await service.request("GET", f"/jobs/{job}/records?after=²")
+        assert status == 400 and "after must be an integer" in body["error"]
+        status, body = await service.request("GET", "/jobs/" + "a" * 5000)
+        assert status == 404
+        nested = ":not(" * 300 + "a" + ")" * 300
+        cases = [
+            ({"extract": {"rule": [{"fields": {"x": nested}}]}}, "too long or too deeply"),
+            ({"user_agent": "bot/1\r\nX-Evil: 1"}, "one line of printable text"),
+            ({"parse_workers": 100000}, "parse_workers=100000 is more than this service"),
+            ({"concurrency": 1000000}, "concurrency=1e+06 is more than this service"),
+            ({"max_body_bytes": 1 << 40}, "max_body_bytes"),
+            ({"timeout": 1e12}, "timeout=1e+12 is more than"),
+        ]
+        for settings, words in cases:
+            status, body = await service.request("POST", "/jobs", {
+                "seeds": [site.url("/")], "settings": settings})
+            assert status == 400 and words in body["error"], (settings, body)
+            assert "\n" not in body["error"]
+        for schedule in ("0 0 31 2 *", "*/10 * * * * *"):
+            status, body = await service.request("POST", "/jobs", {
+                "seeds": [site.url("/")], "schedule": schedule})
+            assert status == 400, body
+        await asyncio.sleep(0)
+    finally:
+        service.stop()
