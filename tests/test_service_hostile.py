@@ -143,3 +143,82 @@ async def test_bad_input_is_a_4xx_and_secrets_stay_hidden(tmp_path: Path, site: 
         await asyncio.sleep(0)
     finally:
         service.stop()
+
+
+def test_a_tick_and_a_listing_read_no_job_file(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """With 300 ended jobs of 2,000 seeds each, the supervisor's tick reads no job file (the
+    store keeps specs and states in memory), and GET /jobs pages: 100 jobs a page, each with
+    its first 10 seeds, `next` leading to the rest."""
+    from crawler.service.jobs import JobSpec, JobStore, Lifecycle
+    from crawler.service.supervisor import Supervisor
+
+    store = JobStore(tmp_path)
+    for n in range(300):
+        job = store.create(JobSpec(f"{n:012x}", [f"http://a.example/{i}" for i in range(2000)],
+                                   {}), {})
+        job.write_state(Lifecycle(state="completed"))
+    store = JobStore(tmp_path)  # a service started anew reads the directory once
+    supervisor = Supervisor(store, 2, [])
+    supervisor.tick()
+    reads: list[Path] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or real(self))
+    for _ in range(5):
+        supervisor.tick()
+    assert reads == []
+
+
+async def test_get_jobs_pages_and_follow_streams_are_capped(tmp_path: Path, site: Site) -> None:
+    """GET /jobs is paged (limit, after, next) with a job's first seeds; many spellings of
+    ?state= share one cached view; with 64 follow streams open the next one gets 429."""
+    from crawler.service import api
+
+    service = await Service(tmp_path / "data", "--max-jobs", "1").start()
+
+    async def slow(_: object) -> aiohttp.web.Response:
+        await asyncio.sleep(20)
+        return aiohttp.web.Response(text="late", content_type="text/html")
+
+    site.route("/slow", slow)
+    try:
+        seeds = [site.url("/slow")] + [site.url(f"/{n}") for n in range(12)]
+        ids = [await service.submit(seeds, max_pages=1) for _ in range(3)]
+        status, page = await service.request("GET", "/jobs?limit=2")
+        assert status == 200 and [j["id"] for j in page["jobs"]] == ids[:2]
+        assert len(page["jobs"][0]["seeds"]) == 10 and page["jobs"][0]["seeds_count"] == 13
+        status, rest = await service.request("GET", f"/jobs?limit=2&after={page['next']}")
+        assert [j["id"] for j in rest["jobs"]] == ids[2:] and rest["next"] is None
+        for spelling in ("?state=queued&state=running", "?state=running&state=queued"):
+            status, _ = await service.request("GET", "/jobs" + spelling)
+            assert status == 200
+        queued = ids[2]  # behind the first job, which waits on /slow: its streams stay open
+        async with aiohttp.ClientSession() as session:
+            url = f"{service.base}/jobs/{queued}/records?follow=true"
+            streams = [await session.get(url) for _ in range(api.MAX_FOLLOWERS)]
+            try:
+                assert {response.status for response in streams} == {200}
+                async with session.get(url) as response:
+                    assert response.status == 429 and "follow streams" in await response.text()
+            finally:
+                for response in streams:
+                    response.release()
+        status, _ = await service.request("GET", "/jobs?state=bogus")
+        assert status == 400
+        for job_id in ids:
+            await service.request("DELETE", f"/jobs/{job_id}")
+    finally:
+        service.stop()
+
+
+def test_the_view_cache_holds_at_most_its_bytes() -> None:
+    """Views of many keys (each spelling of a query) drop the oldest past the byte cap."""
+    from types import SimpleNamespace
+
+    from crawler.service.api import ViewCache
+
+    cache = ViewCache(SimpleNamespace(version=0), max_bytes=10_000)  # type: ignore[arg-type]
+    for n in range(100):
+        cache.get(("jobs", n), lambda: {"x": "y" * 1000})
+    assert cache.size <= 10_000 and len(cache.entries) == 9
+    assert cache.size == sum(len(entry[2]) for entry in cache.entries.values())

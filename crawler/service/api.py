@@ -31,9 +31,14 @@ OPEN_PATHS = frozenset({"/health", "/"})  # "/" is the dashboard's empty shell
 JOB_ID = re.compile(r"[0-9a-f]{1,32}")  # new_job_id's form; anything else is no job
 FOLLOW_POLL_SECONDS = 0.5
 VIEW_SECONDS = 0.5  # a job's view is served from memory this long (its numbers: every 1 s)
+VIEW_CACHE_BYTES = 32 << 20  # at most this much of cached views, the oldest dropped first
+LIST_LIMIT, LIST_MAX = 100, 1000  # GET /jobs: jobs a page by default, and at most
+LISTED_SEEDS = 10  # GET /jobs shows a job's first seeds (GET /jobs/{id}: all of them)
+MAX_FOLLOWERS = 64  # ?follow=true streams open at once; more get 429
 SUPERVISOR: web.AppKey[Supervisor] = web.AppKey("supervisor", Supervisor)
 CONFIG: web.AppKey[ServiceConfig] = web.AppKey("config")
 VIEWS: web.AppKey[ViewCache] = web.AppKey("views")
+FOLLOWERS: web.AppKey[list[int]] = web.AppKey("followers")  # [open follow streams]
 
 
 @dataclass(frozen=True)
@@ -50,9 +55,11 @@ class ViewCache:
     between: a dashboard or a script polling a job many times a second costs the machine (and
     so the crawl) a dictionary lookup, not four file reads and an encoding each time."""
 
-    def __init__(self, supervisor: Supervisor) -> None:
+    def __init__(self, supervisor: Supervisor, max_bytes: int = VIEW_CACHE_BYTES) -> None:
         self.supervisor = supervisor
-        self.entries: dict[Any, tuple[int, float, bytes]] = {}
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.entries: dict[Any, tuple[int, float, bytes]] = {}  # oldest first
 
     def get(self, key: Any, build: Callable[[], Any]) -> bytes:
         now, version = time.monotonic(), self.supervisor.version
@@ -60,9 +67,13 @@ class ViewCache:
         if entry is not None and entry[0] == version and now - entry[1] < VIEW_SECONDS:
             return entry[2]
         body = orjson.dumps(build())
-        if len(self.entries) > 10_000:
-            self.entries.clear()
-        self.entries[key] = (version, now, body)
+        if entry is not None:
+            self.size -= len(self.entries.pop(key)[2])
+        while self.entries and self.size + len(body) > self.max_bytes:
+            self.size -= len(self.entries.pop(next(iter(self.entries)))[2])
+        if len(body) <= self.max_bytes:
+            self.entries[key] = (version, now, body)
+            self.size += len(body)
         return body
 
 
@@ -217,16 +228,39 @@ async def create_job(request: web.Request) -> web.Response:
 
 
 async def list_jobs(request: web.Request) -> web.Response:
+    """GET /jobs[?state=S...][&limit=N][&after=ID][&order=newest]: a page of jobs, oldest
+    first (or newest), each with its first LISTED_SEEDS seeds and `seeds_count`; `next` is the
+    `after` of the next page (null at the end)."""
     supervisor = request.app[SUPERVISOR]
-    wanted = request.query.getall("state", [])
+    wanted = tuple(sorted(set(request.query.getall("state", []))))
     bad = [state for state in wanted if state not in STATES]
     if bad:
-        return error(400, f"unknown state {bad[0]!r} (known: {', '.join(STATES)})")
+        return error(400, f"unknown state {bad[0][:40]!r} (known: {', '.join(STATES)})")
+    limit = _int_query(request, "limit", LIST_LIMIT, LIST_MAX) or LIST_LIMIT
+    after = request.query.get("after", "")
+    if after and not JOB_ID.fullmatch(after):
+        return error(400, "after must be a job id (the `next` of the page before)")
+    newest = request.query.get("order", "oldest") == "newest"
 
     def build() -> dict[str, Any]:
-        views = [job_view(job, supervisor) for job in supervisor.store.all()]
-        return {"jobs": [view for view in views if not wanted or view["state"] in wanted]}
-    return cached(request.app[VIEWS].get(("jobs", tuple(wanted)), build))
+        jobs = supervisor.store.all()
+        if newest:
+            jobs.reverse()
+        if after:
+            ids = [job.id for job in jobs]
+            jobs = jobs[ids.index(after) + 1:] if after in ids else []
+        page: list[dict[str, Any]] = []
+        for job in jobs:
+            if wanted and job.state().state not in wanted:
+                continue
+            if len(page) == limit:
+                return {"jobs": page, "next": page[-1]["id"]}
+            view = job_view(job, supervisor)
+            view["seeds_count"] = len(view["seeds"])
+            view["seeds"] = view["seeds"][:LISTED_SEEDS]
+            page.append(view)
+        return {"jobs": page, "next": None}
+    return cached(request.app[VIEWS].get(("jobs", wanted, limit, after, newest), build))
 
 
 async def get_job(request: web.Request) -> web.Response:
@@ -253,12 +287,28 @@ def _int_query(request: web.Request, name: str, default: int, high: int) -> int:
 
 async def stream_rows(request: web.Request, kind: str) -> web.StreamResponse:
     """GET /jobs/{id}/records or /items: NDJSON, each line a row with its `cursor`."""
-    job, supervisor = _job(request), request.app[SUPERVISOR]
+    job = _job(request)
     after = _int_query(request, "after", 0, 2**62)
     limit = _int_query(request, "limit", 1000, MAX_LIMIT)
     last = _int_query(request, "last", 0, MAX_LIMIT)
     follow = request.query.get("follow", "false").lower() in ("true", "1", "yes")
     errors_only = request.query.get("errors", "false").lower() in ("true", "1", "yes")
+    if not follow:
+        return await _stream(request, job, kind, after, limit, last, False, errors_only)
+    followers = request.app[FOLLOWERS]
+    if followers[0] >= MAX_FOLLOWERS:
+        return error(429, f"{MAX_FOLLOWERS} follow streams are open: close one, or page with "
+                          "after= instead")
+    followers[0] += 1
+    try:
+        return await _stream(request, job, kind, after, limit, last, True, errors_only)
+    finally:
+        followers[0] -= 1
+
+
+async def _stream(request: web.Request, job: JobFiles, kind: str, after: int, limit: int,
+                  last: int, follow: bool, errors_only: bool) -> web.StreamResponse:
+    supervisor = request.app[SUPERVISOR]
     response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
     await response.prepare(request)
     sent = 0
@@ -312,6 +362,7 @@ def build_app(supervisor: Supervisor, config: ServiceConfig) -> web.Application:
     app[SUPERVISOR] = supervisor
     app[CONFIG] = config
     app[VIEWS] = ViewCache(supervisor)
+    app[FOLLOWERS] = [0]
     registry = registry_for(lambda: {job_id: supervisor.live[job_id]
                                      for job_id in list(supervisor.live)})
     app.router.add_get("/", dashboard)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,9 @@ class JobFiles:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.id = root.name
+        self._spec: JobSpec | None = None  # fixed once written
+        self._state: Lifecycle | None = None  # the service alone writes it: kept in memory
+        self._report: tuple[tuple[int, int], dict[str, Any]] | None = None  # (stat, report)
 
     @property
     def crawl_dir(self) -> Path:
@@ -83,13 +86,19 @@ class JobFiles:
         return self.crawl_dir / "report.json"
 
     def spec(self) -> JobSpec:
-        return JobSpec(**orjson.loads((self.root / SPEC).read_bytes()))
+        if self._spec is None:
+            self._spec = JobSpec(**orjson.loads((self.root / SPEC).read_bytes()))
+        return self._spec
 
     def state(self) -> Lifecycle:
-        return Lifecycle(**orjson.loads((self.root / STATE).read_bytes()))
+        """A copy of the job's state (read from state.json once, then kept)."""
+        if self._state is None:
+            self._state = Lifecycle(**orjson.loads((self.root / STATE).read_bytes()))
+        return replace(self._state)
 
     def write_state(self, state: Lifecycle) -> None:
         write_atomically(self.root / STATE, orjson.dumps(asdict(state)))
+        self._state = replace(state)
 
     def live(self) -> dict[str, Any] | None:
         """The crawl's last status file, if it wrote one."""
@@ -98,10 +107,16 @@ class JobFiles:
         return None
 
     def report(self) -> dict[str, Any] | None:
-        """The crawl's last run report (report.json), if a run ended."""
-        with contextlib.suppress(OSError, orjson.JSONDecodeError):
-            return orjson.loads(self.report_path.read_bytes())
-        return None
+        """The crawl's last run report (report.json), if a run ended; read again only when
+        the file changed."""
+        try:
+            stat = self.report_path.stat()
+            key = (stat.st_mtime_ns, stat.st_size)
+            if self._report is None or self._report[0] != key:
+                self._report = (key, orjson.loads(self.report_path.read_bytes()))
+            return self._report[1]
+        except (OSError, orjson.JSONDecodeError):
+            return None
 
 
 class JobStore:
@@ -110,6 +125,7 @@ class JobStore:
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir / "jobs"
         self.root.mkdir(parents=True, exist_ok=True)
+        self._jobs: dict[str, JobFiles] | None = None  # read from disk once, oldest first
 
     def create(self, spec: JobSpec, files: dict[str, bytes]) -> JobFiles:
         """Write a new job: its spec, its queued state and `files` (the rules, by name); a
@@ -120,18 +136,25 @@ class JobStore:
             (job.root / name).write_bytes(data)
         write_atomically(job.root / SPEC, orjson.dumps(asdict(spec)))
         job.write_state(Lifecycle())
+        self._index()[spec.id] = job
         return job
 
+    def _index(self) -> dict[str, JobFiles]:
+        """The jobs by id, oldest first: the directory is read once; the service alone adds
+        and removes jobs after that, so a tick or a listing reads no file."""
+        if self._jobs is None:
+            jobs = [JobFiles(path) for path in self.root.iterdir() if (path / STATE).exists()]
+            jobs.sort(key=lambda job: job.spec().created_at)
+            self._jobs = {job.id: job for job in jobs}
+        return self._jobs
+
     def get(self, job_id: str) -> JobFiles | None:
-        if not job_id.isalnum():
-            return None
-        job = JobFiles(self.root / job_id)
-        return job if (job.root / STATE).exists() else None
+        return self._index().get(job_id)
 
     def all(self) -> list[JobFiles]:
         """Every job, oldest first."""
-        jobs = [JobFiles(path) for path in self.root.iterdir() if (path / STATE).exists()]
-        return sorted(jobs, key=lambda job: job.spec().created_at)
+        return list(self._index().values())
 
     def remove(self, job: JobFiles) -> None:
+        self._index().pop(job.id, None)
         shutil.rmtree(job.root, ignore_errors=True)

@@ -65,18 +65,27 @@ OPENAPI: dict[str, Any] = {
         "/health": {"get": {"summary": "the service is up", "security": [],
                             "responses": {"200": {"description": "ok"}}}},
         "/metrics": {"get": {"summary": "Prometheus metrics, a `job` label per job",
-                             "security": [],
                              "responses": {"200": {"description": "text exposition"}}}},
         "/jobs": {
             "post": {"summary": "submit a job",
                      "requestBody": {"required": True, "content": {"application/json": {
                          "schema": {"$ref": "#/components/schemas/JobRequest"}}}},
                      "responses": {"201": {"description": "{\"id\": ...}"}, "400": _ERROR,
-                                   "401": _ERROR, "413": _ERROR, "429": _ERROR}},
-            "get": {"summary": "the jobs", "parameters": [
+                                   "401": _ERROR, "413": _ERROR, "415": _ERROR,
+                                   "429": _ERROR}},
+            "get": {"summary": "a page of jobs (each with its first 10 seeds and seeds_count)",
+                    "parameters": [
                 {"name": "state", "in": "query", "schema": {"type": "string"},
-                 "description": "only jobs in this state (repeatable)"}],
-                    "responses": {"200": {"description": "{\"jobs\": [Job, ...]}"}}},
+                 "description": "only jobs in this state (repeatable)"},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 1000},
+                 "description": "jobs a page (default 100)"},
+                {"name": "after", "in": "query", "schema": {"type": "string"},
+                 "description": "the `next` of the page before"},
+                {"name": "order", "in": "query", "schema": {"enum": ["oldest", "newest"]},
+                 "description": "oldest first (default) or newest first"}],
+                    "responses": {"200": {"description":
+                                          "{\"jobs\": [Job, ...], \"next\": id or null}"},
+                                  "400": _ERROR}},
         },
         "/jobs/{id}": {
             "get": {"summary": "one job", "parameters": [_ID],

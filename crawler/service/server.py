@@ -8,6 +8,7 @@ import asyncio
 import ipaddress
 import logging
 import os
+import resource
 import signal
 import sys
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from crawler.settings import split_listen
 
 log = logging.getLogger("crawler.service")
 TOKEN_ENV = "CRAWLER_SERVICE_TOKEN"
+IDLE_SECONDS = 15.0  # a kept-alive connection with no request is closed after this
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _open_files_to_hard_limit() -> None:
+    """Many held-open connections must not exhaust the service's files before the hard
+    limit does."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1 << 16 if hard == resource.RLIM_INFINITY else hard
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -103,7 +114,9 @@ async def serve(args: argparse.Namespace, ready: asyncio.Event | None = None) ->
                     args.schedule_seconds)
     config = ServiceConfig(args.token, limits, args.max_kept_jobs, args.max_body_bytes,
                            HostPolicy(host, port, args.allow_host))
-    runner = web.AppRunner(build_app(supervisor, config), access_log=None)
+    _open_files_to_hard_limit()  # many clients; an idle one is let go after IDLE_SECONDS
+    runner = web.AppRunner(build_app(supervisor, config), access_log=None,
+                           keepalive_timeout=IDLE_SECONDS)
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
