@@ -264,23 +264,30 @@ def _extract(tree: LexborHTMLParser, text: str, url: str, base: str, config: Par
              meta: PageMeta, result: ParseResult) -> None:
     """Rules, main content and the user's function; a failure is the page's error, never
     the crawl's."""
-    from crawler.extract.apply import extract_data
-    from crawler.extract.page import Page, run_extractor
+    from crawler.extract.apply import DataCut, extract_data
+    from crawler.extract.page import OutputCut, Page, run_extractor
 
     try:
         if config.extract is not None:
-            result.data = extract_data(tree, config.extract, url, base, config.rules)
+            try:
+                result.data = extract_data(tree, config.extract, url, base, config.rules)
+            except DataCut as cut:
+                result.data, result.extract_error = cut.data, str(cut)
         if config.content != "none":
             from crawler.extract.content import main_content  # trafilatura: imported if used
 
             result.content = main_content(text, url, config.content)
         if config.extractor is not None:
-            page = Page(url, meta.status, meta.headers, text, tree, base, config.rules)
-            data, result.items = run_extractor(config.extractor, page)
+            page = Page(url, meta.status, meta.headers, text, tree, base, config.rules,
+                        max_follows=config.max_links)
+            try:
+                data, result.items = run_extractor(config.extractor, page)
+            except OutputCut as cut:
+                data, result.items, result.extract_error = cut.data, cut.items, str(cut)
             if data is not None:
                 result.data = {**(result.data or {}), **data}
             follow_urls(page.follows, config, result)
-    except Exception as exc:
+    except (Exception, SystemExit, KeyboardInterrupt) as exc:  # the user's code: this page's
         result.extract_error = f"extract failed: {type(exc).__name__}: {exc}"
 
 

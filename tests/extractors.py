@@ -37,3 +37,28 @@ def two_items(page: Page) -> Iterator[dict[str, Any]]:
     """Two items per page (the chaos test counts them)."""
     for n in range(2):
         yield {"n": n, "page": page.url}
+
+
+def exits(page: Page) -> dict[str, Any]:
+    """Calls sys.exit on pages whose URL says 'exit', raises KeyboardInterrupt on 'interrupt'."""
+    import sys
+
+    if "exit" in page.url:
+        sys.exit(3)
+    if "interrupt" in page.url:
+        raise KeyboardInterrupt
+    return {"ok": True}
+
+
+def follows_fifty(page: Page) -> None:
+    """Asks to follow fifty pages of the site."""
+    for n in range(50):
+        page.follow(f"/f{n}")
+
+
+def huge_items(page: Page) -> Iterator[dict[str, Any]]:
+    """Yields items without end: each a kilobyte."""
+    n = 0
+    while True:
+        yield {"n": n, "text": "x" * 1000}
+        n += 1

@@ -12,6 +12,7 @@ from crawler.resolve import resolve_link
 from crawler.urls import DEFAULT_RULES, BadURL, UrlRules
 
 URL_ATTRIBUTES = frozenset({"href", "src", "action"})
+DATA_BYTES = 1 << 20  # text one page's rules may extract, at most (as links are bounded)
 _TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off", ""}
 
 Scope = LexborHTMLParser | LexborNode
@@ -22,33 +23,92 @@ def folded_text(node: LexborNode) -> str:
     return " ".join(node.text(deep=True).split())
 
 
+class DataCut(Exception):
+    """The page's data reached DATA_BYTES: what was found so far is kept, the rest is cut."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__(f"data cut at {DATA_BYTES} bytes (--extract found more on this page)")
+        self.data = data
+
+
+class _Budget:
+    """Bytes of text left for one page's data: `{css = "div", all = true}` on nested divs
+    would otherwise copy the page's text once per div (quadratic)."""
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def take(self, value: Any) -> Any:
+        if self.left <= 0:
+            raise _Spent
+        if isinstance(value, str):
+            self.left -= len(value)
+        return value
+
+
+class _Spent(Exception):
+    """The budget is spent: stop copying text out of the tree."""
+
+
+class _Partial(_Spent):
+    """Spent inside a list: the values before the cut."""
+
+    def __init__(self, values: list[Any]) -> None:
+        super().__init__()
+        self.values = values
+
+
 def extract_data(tree: LexborHTMLParser, rules: Rules, url: str, base: str,
                  url_rules: UrlRules = DEFAULT_RULES) -> dict[str, Any] | None:
     """The fields of the first rule that matches `url`, or None when none does. Attribute
-    URLs resolve against `base` (the page's <base href> or its URL)."""
+    URLs resolve against `base` (the page's <base href> or its URL). Raises DataCut, with the
+    fields found so far, when they reach DATA_BYTES."""
     rule = rules.for_url(url)
     if rule is None:
         return None
-    return _object(tree, rule.fields, base, url_rules)
+    data: dict[str, Any] = {}
+    try:
+        _object(tree, rule.fields, base, url_rules, _Budget(DATA_BYTES), data)
+    except _Spent:
+        raise DataCut(data) from None
+    return data
 
 
-def _object(scope: Scope, fields: tuple[Field, ...], base: str,
-            url_rules: UrlRules) -> dict[str, Any]:
-    return {field.name: _value(scope, field, base, url_rules) for field in fields}
+def _object(scope: Scope, fields: tuple[Field, ...], base: str, url_rules: UrlRules,
+            budget: _Budget, out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The fields' values, filled into `out` as they are found (so a cut keeps them)."""
+    out = {} if out is None else out
+    for field in fields:
+        out[field.name] = None
+        try:
+            out[field.name] = _value(scope, field, base, url_rules, budget)
+        except _Partial as partial:  # a list cut short: keep what it has
+            out[field.name] = partial.values
+            raise _Spent from None
+    return out
 
 
-def _value(scope: Scope, field: Field, base: str, url_rules: UrlRules) -> Any:
+def _value(scope: Scope, field: Field, base: str, url_rules: UrlRules,
+           budget: _Budget) -> Any:
     if field.all:
-        return [_one(node, field, base, url_rules) for node in scope.css(field.css)]
+        values: list[Any] = []
+        try:
+            for node in scope.css(field.css):
+                values.append(_one(node, field, base, url_rules, budget))
+        except _Spent:
+            raise _Partial(values) from None
+        return values
     node = scope.css_first(field.css)
-    return None if node is None else _one(node, field, base, url_rules)
+    return None if node is None else _one(node, field, base, url_rules, budget)
 
 
-def _one(node: LexborNode, field: Field, base: str, url_rules: UrlRules) -> Any:
+def _one(node: LexborNode, field: Field, base: str, url_rules: UrlRules,
+         budget: _Budget) -> Any:
     if field.fields:
-        return _object(node, field.fields, base, url_rules)
+        return _object(node, field.fields, base, url_rules, budget)
+    budget.take("")  # spent: no more text is copied out of the tree
     if field.html:
-        return node.html
+        return budget.take(node.html)
     if field.attr is not None:
         value = node.attributes.get(field.attr)
         if value is None:
@@ -56,7 +116,7 @@ def _one(node: LexborNode, field: Field, base: str, url_rules: UrlRules) -> Any:
         if field.attr.lower() in URL_ATTRIBUTES:
             value = _absolute(value.strip(), base, url_rules)
     else:
-        value = folded_text(node)
+        value = budget.take(folded_text(node))
     if field.regex is not None:
         found = field.regex.search(value)
         if found is None:

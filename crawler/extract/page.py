@@ -36,6 +36,7 @@ class Page:
     base: str  # what relative URLs resolve against: <base href>, else the page's URL
     url_rules: UrlRules = DEFAULT_RULES
     follows: list[str] = field(default_factory=list)
+    max_follows: int = 10_000  # --max-links-per-page: follows one page may ask for
 
     def css(self, selector: str) -> list[LexborNode]:
         return self.tree.css(selector)
@@ -55,11 +56,15 @@ class Page:
             absolute = self.urljoin(url)
         except BadURL:
             return Follow(url)
-        self.follows.append(absolute)
+        if len(self.follows) < self.max_follows:  # --max-links-per-page, as for links
+            self.follows.append(absolute)
         return Follow(absolute)
 
 
 Extractor = Callable[[Page], Any]
+DATA_BYTES = 1 << 20  # a function's dict, at most (as the rules' data)
+ITEMS_BYTES = 16 << 20  # the items of one page, at most
+MAX_ITEMS = 100_000
 
 
 def run_extractor(function: Extractor, page: Page) -> tuple[dict[str, Any] | None,
@@ -71,19 +76,44 @@ def run_extractor(function: Extractor, page: Page) -> tuple[dict[str, Any] | Non
     if result is None or isinstance(result, Follow):
         return None, []
     if isinstance(result, Mapping):
-        return dict(result), []
+        data = dict(result)
+        if _size(data) > DATA_BYTES:
+            raise OutputCut({}, [], f"data cut: the function's dict is over {DATA_BYTES} "
+                                    "bytes")
+        return data, []
     if isinstance(result, str | bytes) or not isinstance(result, Iterable):
         raise TypeError(f"the function returned a {type(result).__name__}: return a dict, "
                         "or yield dicts and page.follow(...)")
-    items = []
+    items: list[dict[str, Any]] = []
+    size = 0
     for value in result:
         if isinstance(value, Follow):
             continue
         if not isinstance(value, Mapping):
             raise TypeError(f"the function yielded a {type(value).__name__}: yield dicts "
                             "(items) and page.follow(...)")
-        items.append(dict(value))
+        item = dict(value)
+        size += _size(item)
+        if len(items) >= MAX_ITEMS or size > ITEMS_BYTES:
+            raise OutputCut(None, items, f"data cut: items past {MAX_ITEMS} or "
+                                         f"{ITEMS_BYTES} bytes on one page were dropped")
+        items.append(item)
     return None, items
+
+
+class OutputCut(Exception):
+    """A page's function gave more than one record may hold: what fits is kept (`data`,
+    `items`), and the message says what was cut."""
+
+    def __init__(self, data: dict[str, Any] | None, items: list[dict[str, Any]],
+                 message: str) -> None:
+        super().__init__(message)
+        self.data, self.items = data, items
+
+
+def _size(value: Any) -> int:
+    """About how many bytes `value` takes as JSON (repr: no encoder can fail on it)."""
+    return len(repr(value))
 
 
 def load_extractor(spec: str) -> Extractor:
