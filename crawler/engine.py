@@ -50,6 +50,7 @@ from crawler.urls import BadURL, canonical, fingerprint, host_of, origin
 log = logging.getLogger(__name__)
 NO_EXTRACTION = Extraction()
 SITEMAP_LINKS_KEPT = 1000  # a sitemap's record keeps its first links, links_found counts all
+SITEMAP_PRUNED_RECORDS = 10_000  # trap records all of a crawl's sitemaps may add
 
 
 @dataclass
@@ -114,6 +115,7 @@ class Crawler:
         self._tasks: set[asyncio.Task[None]] = set()
         self._fatal: BaseException | None = None
         self.stopping = False
+        self.sitemap_pruned = 0  # trap records the crawl's sitemaps added (SITEMAP_PRUNED_...)
         self.near_duplicates = NearDuplicates(settings.skip_near_duplicates) if (
             settings.skip_near_duplicates) else None
 
@@ -134,7 +136,7 @@ class Crawler:
 
     async def add_sitemaps(self, seeds: list[str]) -> None:
         """--sitemaps: queue the sitemaps of each seed's origin, those its robots.txt names
-        (any host: the site's owner named them), else /sitemap.xml."""
+        (within the crawl's scope), else /sitemap.xml."""
         for key in dict.fromkeys(origin(url) for url in seeds):
             named: list[str] = []
             if self.robots is not None:
@@ -148,7 +150,10 @@ class Crawler:
                 except BadURL as exc:
                     log.warning("%s/robots.txt: sitemap %r: %s", key, raw, exc)
                     continue
-                if url != origin(url) + "/robots.txt":  # a robots.txt that names itself
+                if not self.scope.allows(url):  # a robots.txt does not widen the crawl
+                    log.warning("%s/robots.txt: sitemap %s is outside the crawl's scope: "
+                                "not fetched", key, url)
+                elif url != origin(url) + "/robots.txt":  # a robots.txt that names itself
                     links.append((url, fingerprint(url)))
             await self.frontier.add_links(links, 0, key + "/robots.txt")
 
@@ -174,9 +179,16 @@ class Crawler:
         if sitemap.problem or sitemap.dropped:
             log.warning("sitemap %s: %s", request.url, sitemap.problem or (
                 f"{sitemap.dropped} URLs past the protocol's 50,000 ignored"))
+        if sitemap.problem:
+            record.error = f"sitemap: {sitemap.problem}"
         if sitemap.kind == "index" and request.depth >= MAX_INDEX_DEPTH:
             log.warning("sitemap index %s is nested %d deep: not following it", request.url,
                         request.depth)
+            return
+        if self.frontier.full and sitemap.kind == "index":
+            # --max-pages is reached: what its sitemaps list could only be held, not crawled
+            record.error = record.error or ("sitemap: --max-pages reached, its sitemaps "
+                                            "were not fetched")
             return
         urls = []
         for raw in sitemap.urls:
@@ -191,7 +203,13 @@ class Crawler:
         depth = request.depth + 1
         pruned = await self.frontier.add_links(found.follow, depth, request.url,
                                                pruned=found.pruned)
-        for url, fp, reason in pruned:
+        kept = max(0, min(len(pruned), SITEMAP_PRUNED_RECORDS - self.sitemap_pruned))
+        self.sitemap_pruned += kept
+        if kept < len(pruned):  # a sitemap tree of traps: counted, not a record each
+            record.error = record.error or (f"sitemap: {len(pruned) - kept} URLs a trap limit "
+                                            "pruned were not recorded (the crawl's sitemaps "
+                                            f"record {SITEMAP_PRUNED_RECORDS} at most)")
+        for url, fp, reason in pruned[:kept]:
             await self._write_pruned(url, fp, depth, request.url, reason)
 
     def stop(self) -> None:

@@ -27,6 +27,7 @@ from crawler.spill import SpillQueue
 from crawler.traps import TRAP, PatternChain, chain_trap
 from crawler.urls import fingerprint, host_of
 
+MAX_HELD = 100_000  # URLs held past --max-pages for a later, larger start; the rest are let go
 __all__ = ["Frontier", "Request"]
 
 
@@ -74,6 +75,7 @@ class Frontier:
         self._heap: list[tuple[float, int, str]] = []  # (time the host may start, token, key)
         self._tokens = 0
         self.admitted = 0
+        self.held = 0  # URLs held past --max-pages this session (at most MAX_HELD)
         self.queued = 0
         self.in_flight = 0
         self.finished = 0
@@ -94,6 +96,10 @@ class Frontier:
         """URLs queued or in flight: the crawl ends when this reaches 0."""
         return self.queued + self.in_flight
 
+    @property
+    def full(self) -> bool:
+        return bool(self.max_pages) and self.admitted >= self.max_pages
+
     def add(self, url: str, fp: int, depth: int, referrer: str | None = None,
             redirects: int = 0, chain_from: PatternChain | None = None) -> bool | str:
         """Queue a canonical, in-scope URL. Never blocks.
@@ -105,8 +111,9 @@ class Frontier:
         if fp in self._seen:
             return False
         if self.max_pages and self.admitted >= self.max_pages:
-            if self.on_hold is not None:  # kept in the job, for a start with a higher limit
-                self._seen.add(fp)
+            if self.on_hold is not None and self.held < MAX_HELD:  # kept in the job, for a
+                self._seen.add(fp)                                 # start with a higher limit
+                self.held += 1
                 chain = chain_from.chain_of(url) if chain_from is not None else 0
                 self.on_hold(Request(url, depth, referrer, redirects, fp, chain=chain))
             return False

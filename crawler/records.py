@@ -133,7 +133,7 @@ _ERROR_KINDS = ("timeout", "connection failed", "server disconnected", "incomple
                 "robots.txt unreachable", "host asked to wait", "host asked for Crawl-delay",
                 "host unreachable",
                 "too many redirects", "bad redirect", "internal error", "parse",
-                "record not storable", "extract failed", "data cut")
+                "record not storable", "extract failed", "data cut", "sitemap")
 
 
 def error_kind(error: str | None) -> str | None:

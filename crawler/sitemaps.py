@@ -5,7 +5,10 @@ plain-text list of URLs, gzipped or not, within the protocol's limits.
   (servers get it wrong both ways); decompressed, a sitemap may take 50 MiB at most.
 - At most 50,000 URLs a file, the protocol's limit; the rest are ignored, with a note.
 - XML is parsed by lxml's iterparse with entities left unexpanded, no DTD loaded and no
-  network: no XXE, no billion laughs.
+  network: no XXE, no billion laughs. A sitemap that declares entities says so in its record
+  (what used them is cut); one that libxml2 refuses before its root is an error record.
+- Every element is freed once read, and reading stops after MAX_ELEMENTS elements or
+  MAX_SECONDS of CPU: twelve million empty elements cost what 200,000 do.
 - A body that is none of these (an HTML page, an RSS feed, a robots.txt) is not a sitemap.
 """
 
@@ -13,12 +16,15 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import zlib
 from dataclasses import dataclass, field
 
 MAX_BYTES = 50 << 20  # decompressed
 MAX_URLS = 50_000
 MAX_INDEX_DEPTH = 5  # sitemap indexes nested deeper are not followed
+MAX_ELEMENTS = 4 * MAX_URLS + 1000  # <url><loc><lastmod><priority> a URL, and some slack
+MAX_SECONDS = 5.0
 GZIP_MAGIC = b"\x1f\x8b"
 _KINDS = {"urlset": "urlset", "sitemapindex": "index"}
 
@@ -69,6 +75,7 @@ def read_sitemap(body: bytes, content_type: str | None) -> Sitemap | None:
     return None
 
 
+_ENTITY = b"<!ENTITY"
 _SITEMAP_ROOT = re.compile(rb"<(?:[\w.-]+:)?(?:urlset|sitemapindex)[\s>/]")
 
 
@@ -83,23 +90,38 @@ def _read_xml(data: bytes) -> Sitemap | None:
     events = etree.iterparse(io.BytesIO(data), events=("start", "end"), resolve_entities=False,
                              no_network=True, load_dtd=False, huge_tree=False,
                              remove_comments=True)
+    elements = 0
+    deadline = time.process_time() + MAX_SECONDS
     try:
         for event, element in events:
-            tag = _local(element.tag)
             if sitemap is None:  # the root element says what this is
+                tag = _local(element.tag)
                 if event != "start" or tag not in _KINDS:
                     return None
                 sitemap = Sitemap(_KINDS[tag])
+                if _ENTITY in data[:1 << 16]:
+                    sitemap.problem = ("sitemap declares entities (a DTD), which are not "
+                                       "expanded: URLs that use them are cut")
+                root = element
                 continue
             if event != "end":
                 continue
-            if tag == "loc" and element.text and element.text.strip():
+            elements += 1
+            if elements > MAX_ELEMENTS or (elements % 10_000 == 0 and
+                                           time.process_time() > deadline):
+                sitemap.problem = (f"sitemap has more than {MAX_ELEMENTS} elements or took "
+                                   f"over {MAX_SECONDS:g}s: read in part")
+                break
+            if element.text and _local(element.tag) == "loc" and element.text.strip():
                 if len(sitemap.urls) < MAX_URLS:
                     sitemap.urls.append(element.text.strip())
                 else:
                     sitemap.dropped += 1
-            if tag in ("url", "sitemap"):
+            if element.getparent() is root:  # a <url> or anything else: done with it
                 element.clear(keep_tail=False)
+                while root[0] is not element:
+                    del root[0]
+                del root[0]
     except etree.XMLSyntaxError as exc:
         if sitemap is None:  # refused before its root: a hostile DTD in a sitemap (lxml 6.2's
             # libxml2 stops a billion laughs there) is said in its record; other XML is none

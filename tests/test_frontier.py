@@ -225,3 +225,18 @@ def test_query_variant_budget_survives_a_resume() -> None:
     assert add(frontier, "http://a.com/cal?m=4") == (
         "trap: path already has --max-query-variants 3 queries")
     assert add(frontier, "http://a.com/other?m=1") is True
+
+
+def test_urls_held_past_max_pages_are_capped(monkeypatch) -> None:
+    """Past --max-pages, URLs are held for a later, larger run, but at most MAX_HELD of them
+    (a sitemap of millions would otherwise fill the job's database)."""
+    import crawler.frontier as frontier_module
+
+    monkeypatch.setattr(frontier_module, "MAX_HELD", 50)
+    held: list[str] = []
+    frontier = frontier_module.Frontier(per_host=2, max_pages=1)
+    frontier.on_hold = lambda request: held.append(request.url)
+    for n in range(500):
+        url = f"http://a.example/{n}"
+        frontier.add(url, fingerprint(url), 1)
+    assert frontier.admitted == 1 and len(held) == 50 and frontier.full

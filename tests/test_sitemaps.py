@@ -95,3 +95,51 @@ def test_hostile_sitemaps_stay_bounded() -> None:
     assert read_sitemap(b'<?xml version="1.0"?><rss><channel/></rss>', "application/rss+xml") \
         is None
     assert read_sitemap(b"User-agent: *\nSitemap: http://a.com/s.xml\n", "text/plain") is None
+
+
+def test_element_bombs_and_declared_entities_are_bounded_and_said() -> None:
+    """Twelve million empty elements (47 KB gzipped) stop at the element cap in well under a
+    second; a sitemap that declares entities says so."""
+    import time
+
+    bomb = gzip.compress(b"<urlset>" + b"<x/>" * 12_000_000 + b"</urlset>")
+    started = time.process_time()
+    read = read_sitemap(bomb, None)
+    assert read is not None and "elements" in read.problem
+    assert time.process_time() - started < 3  # not a timed test: 9.5 s before the cap
+    declared = (b'<?xml version="1.0"?><!DOCTYPE urlset [<!ENTITY e "v">]><urlset><url><loc>'
+                b"http://a.com/&e;</loc></url></urlset>")
+    assert "declares entities" in read_sitemap(declared, "application/xml").problem
+
+
+async def test_a_sitemap_tree_of_traps_and_a_full_budget_stay_bounded(
+        site: Site, crawl, two_sites) -> None:
+    """An index of 30 sitemaps, each of 2,000 URLs that one path's query limit prunes: at most
+    10,000 trap records, and the sitemaps' records say the rest were not recorded; a
+    robots.txt Sitemap: on another host is not fetched. With --max-pages 2 (the seed and the
+    index), the index's sitemaps are not fetched at all, and its record says why."""
+    _, elsewhere = two_sites
+    site.add("/robots.txt", (f"Sitemap: {site.url('/index.xml')}\n"
+                             f"Sitemap: {elsewhere.url('/foreign.xml')}\n").encode(),
+             content_type="text/plain")
+    site.page("/")
+    index = ('<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + "".join(
+        f"<sitemap><loc>{site.url(f'/s{n}.xml')}</loc></sitemap>" for n in range(30)) +
+             "</sitemapindex>")
+    site.add("/index.xml", index.encode(), content_type="application/xml")
+    for n in range(30):
+        site.add(f"/s{n}.xml", urlset(*[site.url(f"/cal?d={n}-{i}") for i in range(2000)]),
+                 content_type="application/xml")
+    site.fallback = site.handlers["/"]
+    records = by_url(await crawl([site.url("/")], sitemaps="true", max_query_variants="10",
+                                 max_pages="100000"))
+    trapped = [r for r in records.values() if r["error"] and r["error"].startswith("trap")]
+    assert 9_000 <= len(trapped) <= 10_000
+    assert any((r["error"] or "").startswith("sitemap: ") and "not recorded" in r["error"]
+               for r in records.values())
+    assert elsewhere.hits == {}
+    site.hits.clear()
+    small = by_url(await crawl([site.url("/")], sitemaps="true", max_pages="2"))
+    assert small[site.url("/index.xml")]["error"] == ("sitemap: --max-pages reached, its "
+                                                      "sitemaps were not fetched")
+    assert set(site.hits) == {"/", "/robots.txt", "/index.xml"}

@@ -164,6 +164,11 @@ class RedisFrontier:
         """URLs queued or leased cluster-wide, this worker's included, as of the last sync."""
         return max(self.remote_pending, 0)
 
+    @property
+    def full(self) -> bool:
+        """The shared budget is kept by Redis's admit script; a worker does not know it."""
+        return False
+
     def start(self) -> None:
         """Renew this worker's leases every third of their lifetime, until `shutdown`."""
         self._renewer = asyncio.create_task(self._renew_forever(), name="lease-renewer")
