@@ -271,6 +271,8 @@ class Settings:
     record_links: bool = setting(True, "store each page's outgoing links in its record")
     record_headers: bool = setting(False, "store every response header in the record's "
                                    "`headers`")
+    csv_escape_formulas: bool = setting(True, "a CSV cell starting with = + - @ (a formula "
+                                        "to a spreadsheet) gets a leading '")
     warc_max_bytes: int = setting(1_000_000_000, "a WARC output (-o crawl.warc.gz) starts its "
                                   "next file, with the next serial number, past this size",
                                   _at_least(1))
@@ -328,7 +330,8 @@ GROUPS: list[tuple[str, list[str]]] = [
       "max_headers", "max_url_length", "max_path_segments", "max_segment_repeats",
       "max_pages_per_host", "max_query_variants", "max_pattern_chain", "max_links_per_page",
       "allow_networks", "deny_networks", "frontier_memory"]),
-    ("Outputs", ["outputs", "record_links", "record_headers", "warc_max_bytes",
+    ("Outputs", ["outputs", "record_links", "record_headers", "csv_escape_formulas",
+                 "warc_max_bytes",
                  "sink_batch_size", "sink_flush_seconds"]),
     ("Jobs: resume, recrawl, stop", ["job_dir", "recrawl", "recrawl_after", "shutdown_grace"]),
     ("Parsing and extraction", ["extract", "content", "extractor", "parse_mode",

@@ -51,8 +51,8 @@ def items_path(path: Path) -> Path:
 
 def sinks_for(target: str, job: str = "crawl", pool_size: int = 4,
               outage_seconds: float = 300.0, data_columns: list[str] | None = None,
-              warc_max_bytes: int = 10**9, warc_info: dict[str, Any] | None = None
-              ) -> list[Sink]:
+              warc_max_bytes: int = 10**9, warc_info: dict[str, Any] | None = None,
+              csv_escape: bool = True) -> list[Sink]:
     """The sinks a `-o` target names, by its suffix or scheme (a file output and its items
     file); UsageError for one we do not know. `job` and the rest are the PostgreSQL sink's,
     `data_columns` the CSV sink's, `warc_*` the WARC sink's."""
@@ -69,7 +69,8 @@ def sinks_for(target: str, job: str = "crawl", pool_size: int = 4,
     if lowered.endswith(".jsonl"):
         return [JsonLinesSink(path), JsonLinesSink(items_path(path), items=True)]
     if lowered.endswith(".csv"):
-        return [CsvSink(path, data_columns), CsvSink(items_path(path), items=True)]
+        return [CsvSink(path, data_columns, escape_formulas=csv_escape),
+                CsvSink(items_path(path), items=True, escape_formulas=csv_escape)]
     if lowered.endswith((".db", ".sqlite", ".sqlite3")):
         return [SqliteSink(path)]
     if lowered.endswith((".warc", ".warc.gz")):
@@ -84,13 +85,13 @@ def sinks_for(target: str, job: str = "crawl", pool_size: int = 4,
 
 def open_sinks(outputs: tuple[str, ...], job: str = "crawl", pool_size: int = 4,
                outage_seconds: float = 300.0, data_columns: list[str] | None = None,
-               warc_max_bytes: int = 10**9, warc_info: dict[str, Any] | None = None
-               ) -> list[Sink]:
+               warc_max_bytes: int = 10**9, warc_info: dict[str, Any] | None = None,
+               csv_escape: bool = True) -> list[Sink]:
     """The sinks of every `-o` target (not yet opened). The job's own crawl.db is the job
     state's."""
     sinks = [sink for t in outputs
              for sink in sinks_for(t, job, pool_size, outage_seconds, data_columns,
-                                   warc_max_bytes, warc_info)]
+                                   warc_max_bytes, warc_info, csv_escape)]
     names = [sink.name for sink in sinks]
     for name in names:
         if names.count(name) > 1:

@@ -4,7 +4,9 @@ UTF-8, RFC 4180 quoting (every line ends with CRLF), so the file opens in a spre
 columns: the record's scalar fields, then `data.NAME` for each rules field (`data` as JSON text
 when a function, not rules, fills it). Item columns: url, run_id, index, fetched_at, then the
 first item's keys, then `extra` (JSON of any key the header lacks). Lists and objects are
-written as JSON text, null as an empty cell.
+written as JSON text, null as an empty cell. A text cell that starts with =, +, -, @, a tab
+or a CR gets a leading ' so a spreadsheet shows it instead of running it as a formula
+(--no-csv-escape-formulas writes it as it is).
 
 Exactly-once as JSON Lines is (crawler.sinks.append): the header is part of the committed
 length. A file that already has a header keeps its columns, so a resumed or later run appends
@@ -31,12 +33,18 @@ EXTRA = "extra"
 _ITEM_OWN = frozenset({*ITEM_COLUMNS, EXTRA})  # item keys with these names go to `extra`
 
 
-def cell(value: Any) -> Any:
-    """A value as a CSV cell: lists and objects as JSON text, None empty."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
+
+
+def cell(value: Any, escape_formulas: bool = True) -> Any:
+    """A value as a CSV cell: lists and objects as JSON text, None empty; text a spreadsheet
+    would take for a formula gets a leading ' (OWASP's CSV injection advice)."""
     if value is None:
         return ""
     if isinstance(value, dict | list | tuple):
-        return orjson.dumps(value).decode()
+        value = orjson.dumps(value).decode()
+    if escape_formulas and isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
 
 
@@ -44,8 +52,9 @@ class CsvSink:
     """`items=False`: the records file; `items=True`: the items file, made on the first item."""
 
     def __init__(self, path: Path, data_columns: list[str] | None = None,
-                 items: bool = False) -> None:
+                 items: bool = False, escape_formulas: bool = True) -> None:
         self.path = path
+        self.escape_formulas = escape_formulas
         self.items = items
         self.name = str(path.absolute())
         self.data_columns = data_columns
@@ -100,7 +109,7 @@ class CsvSink:
             values = dict(row)
             if isinstance(data, dict) and self.data_columns is not None:
                 values.update({f"data.{key}": value for key, value in data.items()})
-        return [cell(values.get(column)) for column in self.columns]
+        return [cell(values.get(column), self.escape_formulas) for column in self.columns]
 
     def checkpoint(self) -> int | None:
         return self._out.size
