@@ -1,7 +1,8 @@
 """Batches records, writes them to every sink and commits them to the job state, from one task.
 
 `put` waits while the buffer is full, so a sink that cannot keep up slows the crawl down instead
-of growing memory. A sink that fails stops the writer; the next `put` (or `close`) raises it.
+of growing memory; with a WARC output, the HTTP bodies waiting are bounded too (BUFFERED_BYTES,
+and a batch ends at BATCH_BYTES of them), so 150 pages of 10 MiB are never all in memory. A sink that fails stops the writer; the next `put` (or `close`) raises it.
 
 Each batch (records, and the items their pages yielded) is a group commit: first the `-o`
 sinks get it (idempotent, or append-only with a
@@ -25,6 +26,8 @@ from crawler.sinks.base import ArchiveSink, Sink, SinkError
 
 log = logging.getLogger(__name__)
 _STOP = None
+BATCH_BYTES = 32 << 20  # HTTP bodies (for a WARC) one batch carries, at most
+BUFFERED_BYTES = 64 << 20  # bodies waiting to be written; `put` waits past it
 
 
 class RecordWriter:
@@ -47,6 +50,8 @@ class RecordWriter:
         self._queued: list[Request] = []
         self._held: list[Request] = []
         self._leased: list[int] = []
+        self.buffered_bytes = 0  # bodies put and not yet written (WARC exchanges)
+        self._drained = asyncio.Event()  # set each time a batch is written
 
     def __repr__(self) -> str:
         return (f"<RecordWriter sinks={len(self.sinks)} buffered={self._queue.qsize()} "
@@ -94,6 +99,17 @@ class RecordWriter:
         """Buffer one record with its URL's fingerprint (`pruned`: a URL a trap limit kept from
         being fetched); waits while the buffer is full. Raises a sink's failure."""
         self._check()
+        size = _body_bytes(record)
+        while size and self.buffered_bytes and self.buffered_bytes + size > BUFFERED_BYTES:
+            assert self._task is not None, "put() after close()"
+            self._drained.clear()  # big bodies: wait for a batch to be written, not for room
+            waiter = asyncio.ensure_future(self._drained.wait())
+            try:
+                await asyncio.wait((waiter, self._task), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+            self._check()
+        self.buffered_bytes += size
         item = (record, fp, pruned)
         if not self._queue.full():
             self._queue.put_nowait(item)
@@ -129,9 +145,10 @@ class RecordWriter:
         if first is _STOP:
             return [], True
         batch = [first]
+        size = _body_bytes(first[0])
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.flush_seconds
-        while len(batch) < self.batch_size:
+        while len(batch) < self.batch_size and size < BATCH_BYTES:
             try:
                 item = self._queue.get_nowait()
             except asyncio.QueueEmpty:
@@ -146,6 +163,7 @@ class RecordWriter:
             if item is _STOP:
                 return batch, True
             batch.append(item)
+            size += _body_bytes(item[0])
         return batch, False
 
     async def _run(self) -> None:
@@ -169,7 +187,9 @@ class RecordWriter:
                 await sink.archive(rows, [record.exchange for record in records])
             await sink.write(rows, items)
         for record in records:
+            self.buffered_bytes -= _body_bytes(record)
             record.exchange = None  # the bodies are written: let them go now
+        self._drained.set()
         await self._commit(Batch(rows=rows, fps=fps, pruned=pruned, items=items,
                                  offsets=self._checkpoints()))
         if self.on_stored is not None:
@@ -191,3 +211,8 @@ class RecordWriter:
             await asyncio.to_thread(self.state.commit, batch)
         except sqlite3.Error as exc:
             raise SinkError(f"cannot write job state {self.state.path}: {exc}") from None
+
+
+def _body_bytes(record: Record) -> int:
+    """The HTTP body a record carries for an archive (0 without a WARC output)."""
+    return len(record.exchange.body) if record.exchange is not None else 0
