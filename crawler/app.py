@@ -285,7 +285,7 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
     async with (
         ParsePool(settings.parse_mode, settings.parse_workers, timeout=settings.parse_timeout,
                   parse_fn=parse_fn, inline_max_bytes=settings.parse_inline_max_bytes,
-                  preload=extraction.preload) as parser,
+                  preload=extraction.preload, memory_mb=settings.parse_memory_mb) as parser,
         Fetcher(settings, guard, credentials) as fetcher,
         RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds,
                      state) as writer,

@@ -9,18 +9,28 @@ or MAX_BATCH_BYTES of bodies); an idle pool takes a page at once. A page with he
 evenly. At most two batches per worker are in flight, so page bodies never pile up in the
 executor's queues.
 
-When a worker dies (a segfault: BrokenProcessPool) or a page outlives the deadline (its worker is
-killed), every page then in the pool fails, and only one of them is to blame. So the pool is
-rebuilt and each of those pages is parsed again in a one-process quarantine pool, one page at a
-time, where a crash or a timeout can only be that page's. A page that fails there up to
-`attempts - 1` times is reported as ParseFailed; the others parse normally. Nothing else is lost.
+Every page has its own deadline, in a batch too: before each page a worker writes into shared
+memory which page of its batch it parses, since when. A page over the deadline is known by
+that: the pool's workers are killed (the executor has no other way to stop a task), the page
+fails at once ("parse timed out"), never retried, and every other page the kill interrupted is
+parsed again in the rebuilt pool, in parallel. A hostile page costs one deadline, and the
+pages beside it are not queued behind it. Each worker's address space is capped
+(--parse-memory-mb): a page that needs more fails alone.
+
+When a worker dies (a segfault: BrokenProcessPool), every page then in the pool fails, and only
+one of them is to blame. So the pool is rebuilt and each of those pages is parsed again in a
+one-process quarantine pool, one page at a time, where a crash can only be that page's. A page
+that fails there up to `attempts - 1` times is reported as ParseFailed; the others parse
+normally. Nothing else is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -29,7 +39,14 @@ from typing import Any, Self
 
 from crawler.nesting import may_parse_slowly
 from crawler.parse import PageMeta, ParseConfig, ParseResult, parse_page
-from crawler.parse_worker import HEAP, ParseFn, init_worker, parse_batch, ready
+from crawler.parse_worker import (
+    HEAP,
+    SLOT_FIELDS,
+    ParseFn,
+    init_worker,
+    parse_batch,
+    ready,
+)
 from crawler.pool_start import (
     forkserver_context,
     start_forkserver,
@@ -40,6 +57,7 @@ from crawler.pool_start import (
 log = logging.getLogger(__name__)
 MAX_BATCH_PAGES = 16
 MAX_BATCH_BYTES = 4 << 20
+INNOCENT_RETRIES = 10  # a page stopped for other pages' deadlines is parsed again this often
 
 
 def _heavy(args: tuple[Any, ...]) -> bool:
@@ -53,31 +71,54 @@ class ParseFailed(Exception):
 
 
 class _WorkerLost(Exception):
-    """The worker parsing a page died or was killed; `what` says which."""
+    """The worker parsing a page died or was killed; `what` says which. `innocent`: it was
+    killed for another page's deadline, so the page is simply parsed again."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, innocent: bool = False) -> None:
         super().__init__(what)
         self.what = what
+        self.innocent = innocent
+
+
+class _TimedOut(Exception):
+    """Page `index` of a batch outlived the deadline; the pool was killed for it."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
 
 
 class _Workers:
-    """A ProcessPoolExecutor that can be killed and rebuilt, once per breakage."""
+    """A ProcessPoolExecutor that can be killed and rebuilt, once per breakage, with shared
+    progress slots its workers fill in (crawler.parse_worker.parse_batch)."""
 
-    def __init__(self, size: int, name: str, preload: tuple[str, ...] = ("crawler.parse",)
-                 ) -> None:
+    def __init__(self, size: int, name: str, preload: tuple[str, ...] = ("crawler.parse",),
+                 memory_mb: int = 0) -> None:
         self.size = size
         self.name = name
         self.preload = preload
+        self.memory_mb = memory_mb
         self.generation = 0
         self.rebuilds = 0
+        self.killed_for_deadline: set[int] = set()  # generations killed for a page's deadline
+        self.slots = size * 4  # batches in flight are at most two a worker
+        self.progress = forkserver_context(preload).Array("d", self.slots * SLOT_FIELDS,
+                                                          lock=False)
         self.executor: ProcessPoolExecutor | None = self._new()
 
     def _new(self) -> ProcessPoolExecutor:
         # forkserver: children never inherit the event loop's threads or sockets
         return ProcessPoolExecutor(max_workers=self.size, mp_context=forkserver_context(
-            self.preload), initializer=init_worker)
+            self.preload), initializer=init_worker, initargs=(self.progress, self.memory_mb))
 
-    def rebuild(self, generation: int, *, kill: bool) -> None:
+    def page_in_progress(self, slot: int, token: int) -> tuple[int, float] | None:
+        """(index, started) of the page the batch `token` is parsing, once it has begun."""
+        base = slot * SLOT_FIELDS
+        if self.progress[base] != token:
+            return None
+        return int(self.progress[base + 1]), self.progress[base + 2]
+
+    def rebuild(self, generation: int, *, kill: bool, for_deadline: bool = False) -> None:
         """Replace the executor (killing its workers first when one hangs), unless a caller
         already did for this generation."""
         if generation != self.generation or self.executor is None:
@@ -86,6 +127,8 @@ class _Workers:
         if kill:  # the executor has no public way to stop a running task
             for process in list(getattr(old, "_processes", {}).values()):
                 process.kill()
+        if for_deadline:
+            self.killed_for_deadline.add(generation)
         old.shutdown(wait=False, cancel_futures=True)
         self.executor = self._new()
         self.generation += 1
@@ -112,7 +155,8 @@ class ParsePool:
     def __init__(self, mode: str = "process", workers: int = 0, attempts: int = 3,
                  timeout: float = 30.0, parse_fn: ParseFn = parse_page,
                  inline_max_bytes: int = 256 * 1024,
-                 preload: tuple[str, ...] = ("crawler.parse",), cpus: int = 0) -> None:
+                 preload: tuple[str, ...] = ("crawler.parse",), cpus: int = 0,
+                 memory_mb: int = 0) -> None:
         if uses_worker_processes(mode, cpus):
             mode = "process"
         self.mode = mode
@@ -121,6 +165,8 @@ class ParsePool:
         self.workers = workers or usable_cpus()
         self.attempts = attempts
         self.timeout = timeout
+        self.memory_mb = memory_mb  # each worker's address space, at most (0: no cap)
+        self._tokens = itertools.count(1)  # each batch's token in the progress slots
         self.parse_fn = parse_fn  # a picklable top-level function; tests swap in failing ones
         self._admission = asyncio.Semaphore(self.workers * 2)  # thread mode
         self._waiting: deque[tuple[tuple[Any, ...], asyncio.Future[tuple[bool, Any]]]] = deque()
@@ -143,7 +189,7 @@ class ParsePool:
 
     async def __aenter__(self) -> Self:
         if self.mode in ("process", "auto"):
-            self._main = _Workers(self.workers, "parse", self.preload)
+            self._main = self._workers(self.workers, "parse")
             if self.mode == "process":
                 self._start_workers(self._main)
         elif self.mode == "thread":
@@ -211,24 +257,30 @@ class ParsePool:
         if self._main is None:
             if self._closed:
                 raise ParseFailed("parse pool is closed")
-            self._main = _Workers(self.workers, "parse", self.preload)
-        future: asyncio.Future[tuple[bool, Any]] = asyncio.get_running_loop().create_future()
-        self._waiting.append((args, future))
-        self._send_batches()
-        try:
-            ok, value = await future
-        except _WorkerLost as lost:
-            log.warning("parse worker %s while parsing %s (or a page beside it); "
-                        "parsing it again alone", lost.what, url)
-            what = lost.what
-        else:
+            self._main = self._workers(self.workers, "parse")
+        for _ in range(INNOCENT_RETRIES):  # killed beside another page: simply again
+            future: asyncio.Future[tuple[bool, Any]] = \
+                asyncio.get_running_loop().create_future()
+            self._waiting.append((args, future))
+            self._send_batches()
+            try:
+                ok, value = await future
+            except _WorkerLost as lost:
+                what = lost.what
+                if lost.innocent:
+                    continue
+                log.warning("parse worker %s while parsing %s (or a page beside it); "
+                            "parsing it again alone", lost.what, url)
+                break
             if ok:
                 return value
             raise ParseFailed(value)
+        else:
+            raise ParseFailed(f"parse worker {what} on this page {INNOCENT_RETRIES} times")
         for _ in range(self.attempts - 1):
             async with self._quarantine_turn:
                 if self._quarantine is None:
-                    self._quarantine = _Workers(1, "quarantine", self.preload)
+                    self._quarantine = self._workers(1, "quarantine")
                 try:
                     return await self._run(self._quarantine, self.parse_fn, *args)
                 except _WorkerLost as lost:
@@ -261,8 +313,18 @@ class ParsePool:
         try:
             if self._main is None:
                 raise ParseFailed("parse pool is closed")
-            outcomes = await self._run(self._main, parse_batch, self.parse_fn,
-                                       [args for args, _ in batch])
+            outcomes = await self._run_watched(self._main, [args for args, _ in batch])
+        except _TimedOut as timed_out:  # that page fails; the others are parsed again
+            for index, (args, future) in enumerate(batch):
+                if future.done():
+                    continue
+                if index == timed_out.index:
+                    log.warning("parsing %s took over %gs: the page fails, the pages beside "
+                                "it are parsed again", args[0], self.timeout)
+                    future.set_result((False, f"parse timed out after {self.timeout:g}s"))
+                else:
+                    future.set_exception(_WorkerLost("stopped for another page's deadline",
+                                                     innocent=True))
         except (_WorkerLost, ParseFailed) as exc:
             for _, future in batch:
                 if not future.done():
@@ -284,6 +346,58 @@ class ParsePool:
         finally:
             self._batches_in_flight -= 1
             self._send_batches()
+
+    def _workers(self, size: int, name: str) -> _Workers:
+        return _Workers(size, name, self.preload, self.memory_mb)
+
+    async def _run_watched(self, workers: _Workers, batch: list[tuple[Any, ...]]
+                           ) -> list[tuple[bool, Any]]:
+        """parse_batch in the pool, each page with its own deadline: raises _TimedOut naming
+        the page over it (the pool is killed and rebuilt), _WorkerLost when a worker died."""
+        generation, executor = workers.generation, workers.executor
+        if executor is None:
+            raise ParseFailed("parse pool is closed")
+        token = next(self._tokens)
+        slot = token % workers.slots
+        loop = asyncio.get_running_loop()
+        poll = min(max(self.timeout / 8, 0.01), 0.5)
+        # a batch that never starts (its worker wedged) is given up at the batch's total
+        give_up = loop.time() + self.timeout * (len(batch) + 1)
+        try:
+            future = loop.run_in_executor(executor, parse_batch, self.parse_fn, batch, token,
+                                          slot)
+        except RuntimeError as exc:
+            if "shutdown" in str(exc):
+                raise _WorkerLost("stopped for another page's deadline", innocent=True) from None
+            raise
+        while True:
+            done, _ = await asyncio.wait({future}, timeout=poll)
+            if done:
+                return await self._outcome(workers, generation, future)
+            started = workers.page_in_progress(slot, token)
+            late = started is not None and time.monotonic() - started[1] > self.timeout
+            if late or loop.time() > give_up:
+                future.cancel()
+                workers.rebuild(generation, kill=True, for_deadline=True)
+                if started is None:
+                    raise _WorkerLost(f"timed out after {self.timeout:g}s")
+                raise _TimedOut(started[0])
+
+    async def _outcome(self, workers: _Workers, generation: int,
+                       future: asyncio.Future[Any]) -> Any:
+        try:
+            return await future
+        except BrokenProcessPool:
+            if generation in workers.killed_for_deadline:
+                raise _WorkerLost("stopped for another page's deadline", innocent=True) from None
+            workers.rebuild(generation, kill=False)
+            raise _WorkerLost("crashed") from None
+        except RuntimeError as exc:
+            if "shutdown" in str(exc):
+                raise _WorkerLost("stopped for another page's deadline", innocent=True) from None
+            raise ParseFailed(f"parse failed: RuntimeError: {exc}") from exc
+        except Exception as exc:
+            raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc
 
     async def _run(self, workers: _Workers, fn: Callable[..., Any], *args: Any) -> Any:
         generation, executor = workers.generation, workers.executor

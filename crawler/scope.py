@@ -1,17 +1,43 @@
-"""Which URLs a crawl may fetch: the seeds' hosts or domains, then allow/deny patterns."""
+"""Which URLs a crawl may fetch: the seeds' hosts or domains, then allow/deny patterns.
+
+The patterns are the user's regular expressions, run on every link and, on the event loop, on
+every redirect target: they run with the `regex` module's time bound, so one that backtracks
+without end (`(a+)+b`) costs PATTERN_SECONDS a URL, never a frozen crawl. A URL a pattern
+cannot judge in that time is not fetched.
+"""
 
 from __future__ import annotations
 
-import re
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
+
+import regex
 
 from crawler.urls import host_of, origin
 
+log = logging.getLogger(__name__)
+PATTERN_SECONDS = 0.05
+
 
 @lru_cache(maxsize=64)
-def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p) for p in patterns)
+def _compiled(patterns: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(regex.compile(p) for p in patterns)
+
+
+def _matches(patterns: tuple[str, ...], url: str, on_timeout: bool) -> bool:
+    """Whether one of the patterns matches; `on_timeout` when one runs out of time (so that
+    the URL is not fetched: True for deny patterns, False for allow patterns)."""
+    for pattern in _compiled(patterns):
+        try:
+            if pattern.search(url, timeout=PATTERN_SECONDS):
+                return True
+        except TimeoutError:
+            log.warning("pattern %r took over %gs on %s: the URL is not fetched",
+                        pattern.pattern, PATTERN_SECONDS, url[:200])
+            return on_timeout
+    return False
 
 
 def _domain(host: str) -> str:
@@ -62,6 +88,6 @@ class Scope:
     def patterns_allow(self, canonical_url: str) -> bool:
         """The pattern part of `allows`: no deny pattern matches, an allow pattern does (when
         there are any)."""
-        if self.deny and any(p.search(canonical_url) for p in _compiled(self.deny)):
+        if self.deny and _matches(self.deny, canonical_url, on_timeout=True):
             return False
-        return not self.allow or any(p.search(canonical_url) for p in _compiled(self.allow))
+        return not self.allow or _matches(self.allow, canonical_url, on_timeout=False)

@@ -36,10 +36,12 @@ def _one_of(*choices: str) -> Check:
 
 
 def _regexes(values: tuple[str, ...]) -> str | None:
+    import regex  # what crawler.scope runs them with (a time bound per URL)
+
     for pattern in values:
         try:
-            re.compile(pattern)
-        except re.error as exc:
+            regex.compile(pattern)
+        except regex.error as exc:
             return f"{pattern!r} is not a valid regular expression ({exc})"
     return None
 
@@ -268,6 +270,9 @@ class Settings:
     parse_timeout: float = setting(30.0, "seconds a page (or a batch of pages sent together) "
                                    "may take to parse; past it the worker is killed and each "
                                    "page is parsed again alone", _at_least(0.01))
+    parse_memory_mb: int = setting(2048, "address space each parse worker may use, in MiB; a "
+                                   "page that needs more fails alone (0 = no limit)",
+                                   _at_least(0))
     record_links: bool = setting(True, "store each page's outgoing links in its record")
     record_headers: bool = setting(False, "store every response header in the record's "
                                    "`headers`")
@@ -335,7 +340,8 @@ GROUPS: list[tuple[str, list[str]]] = [
                  "sink_batch_size", "sink_flush_seconds"]),
     ("Jobs: resume, recrawl, stop", ["job_dir", "recrawl", "recrawl_after", "shutdown_grace"]),
     ("Parsing and extraction", ["extract", "content", "extractor", "parse_mode",
-                                "parse_inline_max_bytes", "parse_workers", "parse_timeout"]),
+                                "parse_inline_max_bytes", "parse_workers", "parse_timeout",
+                                "parse_memory_mb"]),
     ("Scale-out: Redis frontier, PostgreSQL output",
      ["frontier", "job_name", "lease_seconds", "outage_seconds", "seen_buckets",
       "pg_pool_size"]),

@@ -57,3 +57,13 @@ def report_heavy_modules(url: str, body: bytes, content_type: str | None,
 # The event loop's and the extraction's modules: megabytes a worker must not carry for nothing.
 HEAVY_MODULES = ("asyncio", "ssl", "aiohttp", "charset_normalizer", "cssselect",
                  "crawler.parse_pool", "crawler.extract.rules", "trafilatura")
+
+
+def allocate_on_poison(url: str, body: bytes, content_type: str | None,
+                       config: ParseConfig) -> ParseResult:
+    """Try to hold a gigabyte for pages whose body says POISON (a page that explodes in
+    memory)."""
+    if b"POISON" in body:
+        hog = bytearray(1 << 30)
+        hog[-1] = 1
+    return parse_page(url, body, content_type, config)

@@ -72,3 +72,28 @@ async def test_page_follow_obeys_max_links_per_page(site: Site, tmp_path: Path) 
                                  env={"PYTHONPATH": str(Path(__file__).parent.parent)})
     assert code == 0, err
     assert len(records(tmp_path / "out.jsonl")) == 6
+
+
+async def test_pages_that_make_a_rule_regex_backtrack_do_not_stall_the_crawl(
+        site: Site, tmp_path: Path) -> None:
+    """Six pages of 150,000 digits against an ordinary rule regex, among 200 ordinary pages:
+    every page gets its record and the crawl ends (with Python's re each bad page ran to its
+    30 s deadline three times and held the others back for 330 s)."""
+    digits = "<html><body><p class=r>" + "1" * 150_000 + " x</p></body></html>"
+    paths = [f"/p{n}" for n in range(200)]
+    site.page("/", *paths, *[f"/bad{n}" for n in range(6)])
+    for path in paths:
+        site.page(path, extra='<p class="r">42 reviews</p>')
+    for n in range(6):
+        site.add(f"/bad{n}", digits.encode())
+    (tmp_path / "rules.toml").write_text('[[rule]]\n[rule.fields]\nreviews = {css = "p.r", '
+                                         'regex = \'(\\d+)\\s*(?:reviews|ratings)\', '
+                                         'type = "int"}\n')
+    (tmp_path / "seeds.txt").write_text(site.url("/") + "\n")
+    code, _, err = await run_cli("seeds.txt", "--extract", "rules.toml", "-o", "out.jsonl",
+                                 "--per-host", "8", cwd=tmp_path)
+    assert code == 0, err
+    found = records(tmp_path / "out.jsonl")
+    assert len(found) == 207
+    assert all(found[site.url(p)]["data"] == {"reviews": 42} for p in paths)
+    assert all(found[site.url(f"/bad{n}")]["data"] == {"reviews": None} for n in range(6))

@@ -240,3 +240,17 @@ def test_urls_held_past_max_pages_are_capped(monkeypatch) -> None:
         url = f"http://a.example/{n}"
         frontier.add(url, fingerprint(url), 1)
     assert frontier.admitted == 1 and len(held) == 50 and frontier.full
+
+
+def test_a_backtracking_deny_pattern_costs_a_bounded_time_and_denies(caplog) -> None:
+    """--deny '(a+)+b' on a URL of 5,000 a's is cut off by the pattern's time bound (a
+    warning says so; unbounded, it backtracks for ever on the event loop) and the URL is not
+    fetched; an allow pattern that runs out of time does not let it in either."""
+    from crawler.scope import Scope
+
+    url = "http://a.example/" + "a" * 5000 + "c"
+    deny = Scope.for_seeds("any", ["http://a.example/"], deny=("(a+)+b",))
+    allow = Scope.for_seeds("any", ["http://a.example/"], allow=("(a+)+b",))
+    assert not deny.allows(url) and not allow.allows(url)
+    assert caplog.text.count("took over 0.05s") == 2
+    assert deny.allows("http://a.example/fine") and not allow.allows("http://a.example/fine")

@@ -12,6 +12,7 @@ from crawler.parse_pool import ParseFailed, ParsePool
 from crawler.pool_start import uses_worker_processes, worker_preload
 from crawler.scope import Scope
 from tests.crash_hooks import (
+    allocate_on_poison,
     crash_on_poison,
     hang_on_poison,
     raise_on_poison,
@@ -42,11 +43,15 @@ async def test_busy_pool_sends_waiting_pages_in_batches() -> None:
     assert all(r.title == "t" for i, r in enumerate(results) if i != 7)
 
 
-@pytest.mark.parametrize(("hook", "what"), [(crash_on_poison, "crashed"),
-                                            (hang_on_poison, "timed out after 0.5s")])
-async def test_poison_page_fails_alone_and_pages_beside_it_survive(hook, what) -> None:
-    """A page that kills or hangs its worker fails after the bounded attempts; the pages parsed
-    beside it when the pool broke are parsed again and succeed."""
+@pytest.mark.parametrize(("hook", "message", "rebuilds"), [
+    (crash_on_poison, "parse worker crashed on this page 3 times", 3),
+    (hang_on_poison, "parse timed out after 0.5s", 1)])
+async def test_poison_page_fails_alone_and_pages_beside_it_survive(hook, message,
+                                                                   rebuilds) -> None:
+    """A page that kills its worker fails after the bounded attempts (once in the shared pool,
+    twice in quarantine); a page that hangs is known by its progress slot and fails after one
+    deadline, never retried. The pages beside it when the pool broke are parsed again and
+    succeed."""
     async with ParsePool("process", workers=2, attempts=3, timeout=0.5, parse_fn=hook) as pool:
         results = await asyncio.gather(
             pool.parse("http://a.com/poison", b"POISON", "text/html", CONFIG),
@@ -54,11 +59,27 @@ async def test_poison_page_fails_alone_and_pages_beside_it_survive(hook, what) -
             return_exceptions=True)
         poison, others = results[0], results[1:]
         assert isinstance(poison, ParseFailed)
-        assert str(poison) == f"parse worker {what} on this page 3 times"
+        assert str(poison) == message
         assert all(not isinstance(r, BaseException) and r.title == "t" for r in others)
-        assert pool.rebuilds == 3  # once in the shared pool, twice in quarantine
+        assert pool.rebuilds == rebuilds
         after = await pool.parse("http://a.com/", PAGE, "text/html", CONFIG)
     assert after.title == "t"
+
+
+async def test_hanging_pages_cost_one_deadline_each_and_bystanders_keep_parsing() -> None:
+    """Six hanging pages among 200 ordinary ones, in batches: each hanging page fails with
+    one deadline (the pool is rebuilt six times at most, not eighteen), and every ordinary
+    page parses, however many times it was stopped beside one."""
+    async with ParsePool("process", workers=2, attempts=3, timeout=0.5,
+                         parse_fn=hang_on_poison) as pool:
+        bodies = [b"POISON" if i % 34 == 5 else PAGE for i in range(200)]
+        results = await asyncio.gather(*[
+            pool.parse(f"http://a.com/{i}", body, "text/html", CONFIG)
+            for i, body in enumerate(bodies)], return_exceptions=True)
+        failed = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
+        assert failed == [i for i, body in enumerate(bodies) if body == b"POISON"]
+        assert {str(results[i]) for i in failed} == {"parse timed out after 0.5s"}
+        assert pool.rebuilds <= 6
 
 
 async def test_exception_in_parser_is_a_parse_failure() -> None:
@@ -133,3 +154,17 @@ def test_worker_processes_and_their_preload_follow_the_settings() -> None:
     assert worker_preload("text", extracts=True) == (
         "crawler.parse", "crawler.extract.apply", "crawler.extract.page",
         "crawler.extract.content")
+
+
+async def test_a_page_over_the_workers_memory_cap_fails_alone() -> None:
+    """With --parse-memory-mb 512, a page that needs a gigabyte fails with a message naming
+    the cap; the worker lives on and the pages beside it parse."""
+    async with ParsePool("process", workers=1, timeout=10, memory_mb=512,
+                         parse_fn=allocate_on_poison) as pool:
+        results = await asyncio.gather(
+            pool.parse("http://a.com/big", b"POISON", "text/html", CONFIG),
+            *[pool.parse(f"http://a.com/{i}", PAGE, "text/html", CONFIG) for i in range(5)],
+            return_exceptions=True)
+        assert isinstance(results[0], ParseFailed) and "--parse-memory-mb" in str(results[0])
+        assert all(r.title == "t" for r in results[1:])
+        assert pool.rebuilds == 0

@@ -7,7 +7,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.extract.rules import Field, Rules
+from crawler.extract.rules import Field, Rules, bounded_search
 from crawler.resolve import resolve_link
 from crawler.urls import DEFAULT_RULES, BadURL, UrlRules
 
@@ -118,7 +118,7 @@ def _one(node: LexborNode, field: Field, base: str, url_rules: UrlRules,
     else:
         value = budget.take(folded_text(node))
     if field.regex is not None:
-        found = field.regex.search(value)
+        found = bounded_search(field.regex, value)
         if found is None:
             return None
         value = found.group(1) if found.re.groups else found.group(0)

@@ -21,12 +21,12 @@ fields = { name = "h3", sku = { css = "[data-sku]", attr = "data-sku" } }
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cssselect
+import regex
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.errors import UsageError
@@ -46,7 +46,7 @@ class Field:
     css: str
     all: bool = False
     attr: str | None = None
-    regex: re.Pattern[str] | None = None
+    regex: Any = None  # a compiled `regex` pattern
     type: str = "str"
     html: bool = False
     fields: tuple[Field, ...] = ()  # nested: an object per match
@@ -54,7 +54,7 @@ class Field:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    match: re.Pattern[str] | None
+    match: Any  # a compiled `regex` pattern, or None
     fields: tuple[Field, ...]
 
 
@@ -67,7 +67,7 @@ class Rules:
 
     def for_url(self, url: str) -> Rule | None:
         for rule in self.rules:
-            if rule.match is None or rule.match.search(url):
+            if rule.match is None or bounded_search(rule.match, url) is not None:
                 return rule
         return None
 
@@ -77,6 +77,17 @@ class Rules:
         for rule in self.rules:
             names.update(dict.fromkeys(field.name for field in rule.fields))
         return list(names)
+
+
+REGEX_SECONDS = 0.5  # one search of a rule's pattern, at most
+
+
+def bounded_search(pattern: Any, text: str) -> Any:
+    """pattern.search(text), or None when it takes over REGEX_SECONDS."""
+    try:
+        return pattern.search(text, timeout=REGEX_SECONDS)
+    except TimeoutError:
+        return None
 
 
 class RulesError(UsageError):
@@ -153,12 +164,14 @@ def _rule(raw: Any, where: str) -> Rule:
     return Rule(pattern, tuple(_field(name, spec, where, name) for name, spec in fields.items()))
 
 
-def _regex(value: Any, where: str, what: str) -> re.Pattern[str]:
+def _regex(value: Any, where: str, what: str) -> Any:
+    """The compiled pattern (the `regex` module's: searched with a time bound, REGEX_SECONDS,
+    so a pattern that backtracks on a hostile page costs that, not the page's deadline)."""
     if not isinstance(value, str):
         raise RulesError(f"{where}: {what} must be a string (a regular expression)")
     try:
-        return re.compile(value)
-    except re.error as exc:
+        return regex.compile(value)
+    except regex.error as exc:
         raise RulesError(f"{where}: invalid regex {value!r} in {what} ({exc})") from None
 
 

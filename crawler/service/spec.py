@@ -105,15 +105,18 @@ CEILINGS: dict[str, float] = {
     "shutdown_grace": 120, "delay": 3600, "max_delay": 3600, "max_retry_after": 3600,
     "max_crawl_delay": 3600, "host_pause": 3600, "backoff_base": 600,
     "robots_retry_seconds": 3600, "autothrottle_start": 3600, "sink_flush_seconds": 60,
-    "progress_seconds": 3600, "parse_inline_max_bytes": 100 << 20,
+    "progress_seconds": 3600, "parse_inline_max_bytes": 100 << 20, "parse_memory_mb": 8192,
 }
+
+
+NO_UNLIMITED = ("parse_memory_mb", "frontier_memory")  # 0 means no cap: not over the API
 
 
 def over_ceiling(settings: Settings) -> None:
     """BadRequest naming the first resource setting over what the service allows."""
     for name, ceiling in CEILINGS.items():
         value = getattr(settings, name)
-        if value > ceiling:
+        if value > ceiling or (value == 0 and name in NO_UNLIMITED):
             raise BadRequest(f"setting {name}={value:g} is more than this service allows "
                              f"(at most {ceiling:g})")
 

@@ -2,7 +2,8 @@
 
 `put` waits while the buffer is full, so a sink that cannot keep up slows the crawl down instead
 of growing memory; with a WARC output, the HTTP bodies waiting are bounded too (BUFFERED_BYTES,
-and a batch ends at BATCH_BYTES of them), so 150 pages of 10 MiB are never all in memory. A sink that fails stops the writer; the next `put` (or `close`) raises it.
+and a batch ends at BATCH_BYTES of them), so 150 pages of 10 MiB are never all in memory. A
+sink that fails stops the writer; the next `put` (or `close`) raises it.
 
 Each batch (records, and the items their pages yielded) is a group commit: first the `-o`
 sinks get it (idempotent, or append-only with a
