@@ -6,6 +6,8 @@ or a leaked secret."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from pathlib import Path
 
 import aiohttp
@@ -222,3 +224,65 @@ def test_the_view_cache_holds_at_most_its_bytes() -> None:
         cache.get(("jobs", n), lambda: {"x": "y" * 1000})
     assert cache.size <= 10_000 and len(cache.entries) == 9
     assert cache.size == sum(len(entry[2]) for entry in cache.entries.values())
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes (not zombies) in process group `pgid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def crawl_children(service_pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if ppid == service_pid and b"crawler.service.child" in cmdline:
+                out.append(int(entry.name))
+    return out
+
+
+async def test_a_killed_crawl_leaves_no_parse_worker_and_its_job_ends(tmp_path: Path,
+                                                                      site: Site) -> None:
+    """kill -9 of a job's crawl process while its parse workers run: the service kills what
+    is left of its process group (no orphaned worker), and the job ends as failed."""
+    from tests.test_cli import _slow_site
+
+    _slow_site(site, 300, 0.2)
+    service = await Service(tmp_path / "data").start()
+    try:
+        assert service.process is not None
+        job = await service.submit([site.url("/p0")], parse_mode="process", parse_workers=2)
+        child, members = 0, []
+        for _ in range(200):
+            children = crawl_children(service.process.pid)
+            if children:
+                child = children[0]
+                members = [pid for pid in group_members(child) if pid != child]
+                if len(members) >= 3:  # the forkserver and two workers
+                    break
+            await asyncio.sleep(0.1)
+        assert child and len(members) >= 3, members
+        os.kill(child, signal.SIGKILL)
+        view = await service.wait_for(job, "failed")
+        assert view["state"] == "failed"
+        for _ in range(50):
+            if not group_members(child):
+                break
+            await asyncio.sleep(0.1)
+        assert group_members(child) == []
+    finally:
+        service.stop()
