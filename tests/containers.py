@@ -47,14 +47,18 @@ def podman(*args: str, timeout: float = 600, check: bool = True,
 
 
 def debian_mirror() -> str:
-    """The Debian mirror this machine's apt uses."""
-    for source in [Path("/etc/apt/sources.list.d/debian.sources"),
-                   Path("/etc/apt/sources.list")]:
+    """The Debian mirror this machine's apt uses (its sources, in either format); an
+    AssertionError in one line when apt names none."""
+    sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob(
+        "*.sources")), *sorted(Path("/etc/apt/sources.list.d").glob("*.list"))]
+    for source in sources:
         if source.exists():
-            found = re.search(r"(?:URIs:\s*|deb\s+)(https?://\S+/debian)\b", source.read_text())
+            found = re.search(r"(?:URIs:\s*|deb\s+(?:\[[^]]*\]\s+)?)(https?://\S+/debian)\b",
+                              source.read_text())
             if found:
                 return found.group(1)
-    return "http://deb.debian.org/debian"
+    raise AssertionError("no Debian mirror in apt's sources (/etc/apt/sources.list, "
+                         "/etc/apt/sources.list.d): debootstrap needs one")
 
 
 def configure_podman() -> None:
@@ -69,9 +73,9 @@ def configure_podman() -> None:
 
 
 def ensure_base_image() -> None:
-    """The stand-in for python:3.11-slim, made once."""
-    if podman("image", "exists", BASE_IMAGE, check=False).returncode == 0:
-        return
+    """The Debian root file system image (the stand-ins for Redis and PostgreSQL are built
+    from it) and, on it, the stand-in for python:3.11-slim: each made when it is missing,
+    whichever of them another run left behind."""
     if podman("image", "exists", ROOTFS_IMAGE, check=False).returncode != 0:
         require(shutil.which("debootstrap") is not None and os.geteuid() == 0,
                 "debootstrap, run as root (the stand-in base image is made with it)")
@@ -87,6 +91,8 @@ def ensure_base_image() -> None:
                 podman("import", str(tarball), ROOTFS_IMAGE)
             finally:
                 tarball.unlink(missing_ok=True)
+    if podman("image", "exists", BASE_IMAGE, check=False).returncode == 0:
+        return
     with tempfile.TemporaryDirectory() as context:
         (Path(context) / "Containerfile").write_text(STANDIN)
         podman("build", "--network", "host", "-t", BASE_IMAGE, context)
