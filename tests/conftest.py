@@ -17,6 +17,7 @@ from crawler.parse import parse_page
 from crawler.parse_pool import ParseFn
 from crawler.seeds import parse_seeds
 from crawler.settings import load_settings
+from tests.leftovers import Leftovers
 from tests.real_servers import (
     PostgresServer,
     RedisServer,
@@ -121,3 +122,25 @@ def nginx_docs() -> Iterator[str]:
     with nginx({("127.0.0.1", port): DOCS}):
         yield f"http://127.0.0.1:{port}"
 
+
+
+LEFTOVERS = Leftovers()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Note the processes each test leaves running (tests/leftovers.py)."""
+    yield
+    LEFTOVERS.after(item.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A process a test left behind fails the run, named, and is killed: the suite ends by
+    itself instead of hanging on it at exit."""
+    lines = LEFTOVERS.check()
+    if lines:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for line in lines:
+            if reporter is not None:
+                reporter.write_line(f"LEFTOVER PROCESS {line}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

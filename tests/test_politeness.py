@@ -75,17 +75,18 @@ async def test_robots_404_allows_everything(site: Site, crawl) -> None:
     assert records[site.url("/private/x")]["status"] == 200
 
 
-@pytest.mark.parametrize("failure", ["503", "timeout"])
+@pytest.mark.parametrize("failure", ["503", "429", "timeout"])
 async def test_unreachable_robots_blocks_the_host_until_it_answers(site: Site, crawl,
                                                                     failure: str) -> None:
-    """robots.txt failing with 5xx or a timeout: no page is requested; when a later attempt
-    succeeds, the crawl goes on; when every attempt fails, the URLs get records saying so."""
+    """robots.txt failing with 5xx, 429 (RFC 9309 and Google read it as 5xx, not as "no
+    rules") or a timeout: no page is requested; when a later attempt succeeds, the crawl goes
+    on; when every attempt fails, the URLs get records saying so."""
     answers = iter([failure, failure, "ok"])
 
     async def robots(_: web.Request) -> web.Response:
         answer = next(answers, "ok")
-        if answer == "503":
-            return web.Response(status=503)
+        if answer in ("503", "429"):
+            return web.Response(status=int(answer))
         if answer == "timeout":
             await asyncio.sleep(2)
         return web.Response(text="User-agent: *\nDisallow: /nope\n")
@@ -290,3 +291,18 @@ async def test_a_huge_crawl_delay_gives_the_host_up(two_sites: tuple[Site, Site]
         "host asked for Crawl-delay 1e+09s, more than --max-crawl-delay 300s: host given up")
     assert set(slow.page_hits()) == set()
     assert records[other.url("/c")]["status"] == 200
+
+
+@pytest.mark.timeout(60)
+async def test_the_crawl_delay_cap_is_max_crawl_delay_not_max_retry_after(
+        two_sites: tuple[Site, Site], crawl) -> None:
+    """Crawl-delay: 5 with --max-crawl-delay 1 gives the host up even though --max-retry-after
+    (600) would allow it; with --max-crawl-delay 10 and --max-retry-after 1 it is obeyed."""
+    slow, _ = two_sites
+    slow.add("/robots.txt", b"User-agent: *\nCrawl-delay: 5\n", content_type="text/plain")
+    slow.page("/")
+    records = by_url(await crawl([slow.url("/")], max_crawl_delay="1"))
+    assert records[slow.url("/")]["error"] == (
+        "host asked for Crawl-delay 5s, more than --max-crawl-delay 1s: host given up")
+    records = by_url(await crawl([slow.url("/")], max_crawl_delay="10", max_retry_after="1"))
+    assert records[slow.url("/")]["status"] == 200
