@@ -95,3 +95,12 @@ async def test_a_hostile_page_does_not_freeze_the_crawl(site: Site, crawl: Any) 
     assert records[site.url("/deep")]["truncated"] is True
     assert records[site.url("/unclosed")]["error"] is None
     assert site.page_hits()["/b"] == 1 and len(records) == 5
+
+
+def test_stray_end_tags_first_do_not_hide_deep_nesting_after() -> None:
+    """A page that opens with 50,000 stray end tags, then nests 5,000 deep, is still cut at
+    the limit: the depth never goes below zero, so the end tags cannot pay for the nesting."""
+    page = b"</div>" * 50_000 + b"<div>" * 5_000 + b"x"
+    cut, truncated = limit_nesting(page, 1024)
+    assert truncated
+    assert cut.count(b"<div>") == 1024

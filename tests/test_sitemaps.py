@@ -143,3 +143,21 @@ async def test_a_sitemap_tree_of_traps_and_a_full_budget_stay_bounded(
     assert small[site.url("/index.xml")]["error"] == ("sitemap: --max-pages reached, its "
                                                       "sitemaps were not fetched")
     assert set(site.hits) == {"/", "/robots.txt", "/index.xml"}
+
+
+def test_a_gzip_bomb_is_inflated_only_up_to_the_cap() -> None:
+    """A sitemap that inflates to 200 MiB: reading stops at the 50 MiB cap, so at most about
+    that much is ever held (inflating it whole held 800 MiB); the record says why."""
+    import tracemalloc
+
+    from crawler.sitemaps import MAX_BYTES
+
+    bomb = gzip.compress(b"<urlset>" + b" " * (200 << 20) + b"</urlset>")
+    tracemalloc.start()
+    try:
+        read = read_sitemap(bomb, None)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert read is not None and "50 MiB" in read.problem
+    assert peak < 3 * MAX_BYTES  # inflated whole: 4 times that and more
