@@ -29,6 +29,7 @@ from crawler.parse import parse_page
 from crawler.parse_pool import ParseFn, ParsePool
 from crawler.progress import Progress
 from crawler.report import build_report, count_run, write_report
+from crawler.rerun import RerunPlan, rerun_plan
 from crawler.robots import RobotsCache
 from crawler.scope import Scope
 from crawler.settings import Settings
@@ -37,7 +38,7 @@ from crawler.sinks.base import ArchiveSink
 from crawler.sinks.owner import claim_outputs
 from crawler.sinks.writer import RecordWriter
 from crawler.spill import SpillQueue
-from crawler.urls import fingerprint, fp_from_sql, host_of
+from crawler.urls import fp_from_sql, host_of
 
 if TYPE_CHECKING:
     from crawler.extract.page import Extractor
@@ -199,68 +200,6 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
     finally:
         _report(settings, state, outcome, result)
     return outcome
-
-
-@dataclass(frozen=True, slots=True)
-class RerunPlan:
-    """What a finished job run again goes on with."""
-
-    new_seeds: list[int] = field(default_factory=list)  # seeds it never had
-    retry: list[int] = field(default_factory=list)  # failed URLs (as stored) to try again
-    held: bool = False  # --max-pages now allows URLs it held back
-
-    @property
-    def anything(self) -> bool:
-        return bool(self.new_seeds or self.retry or self.held)
-
-
-def rerun_plan(settings: Settings, seeds: list[str], state: JobState, run: Run) -> RerunPlan:
-    """What a finished job run again does: (its new seeds, the URLs to try again). A
-    UsageError, naming what to type instead, when it would do nothing the user asked for:
-    new seeds that --max-pages has no room for, or rules changed without --recrawl."""
-    new_seeds = state.unknown(fingerprint(url) for url in seeds)
-    admitted = _admitted(state)
-    if new_seeds:
-        if settings.max_pages and admitted >= settings.max_pages:
-            raise UsageError(
-                f"job directory {settings.job_dir} holds a finished job that has used its "
-                f"--max-pages {settings.max_pages} ({admitted} pages); the {len(new_seeds)} "
-                "seeds it never had would get no page: give them a job of their own with "
-                "--job-dir DIR, or raise --max-pages to go on with this job")
-        log.info("job %s: %d new seeds: the finished job goes on with them", settings.job_dir,
-                 len(new_seeds))
-        if settings.max_pages:
-            log.warning("job %s: --max-pages %d is the job's budget: %d pages are left for "
-                        "its new seeds (--job-dir DIR gives them a job of their own)",
-                        settings.job_dir, settings.max_pages, settings.max_pages - admitted)
-    plan = RerunPlan(new_seeds, state.retryable(), _held_now_allowed(settings, state))
-    stale = state.stale_extraction()
-    if stale and not plan.anything:
-        raise UsageError(
-            f"job {settings.job_dir} finished run {run.run_id} with other extraction settings "
-            f"(--extract, --content, --extractor): its {stale} pages hold data from the old "
-            "ones; add --recrawl to fetch them again and extract with these")
-    if stale:
-        log.warning("job %s: %d pages hold data from other extraction settings; --recrawl "
-                    "extracts them again", settings.job_dir, stale)
-    return plan
-
-
-def _admitted(state: JobState) -> int:
-    counts = state.url_counts()
-    return counts["done"] + counts["queued"] + counts["leased"]
-
-
-def _held_now_allowed(settings: Settings, state: JobState) -> bool:
-    """--max-pages now allows URLs the job held back at the old limit."""
-    if not state.url_counts()["held"]:
-        return False
-    admitted = _admitted(state)
-    if settings.max_pages and admitted >= settings.max_pages:
-        return False
-    log.info("job %s: --max-pages allows more than the %d pages so far: going on with the URLs "
-             "it held back", settings.job_dir, admitted)
-    return True
 
 
 def _report(settings: Settings, state: JobState, outcome: CrawlOutcome, result: str) -> None:
