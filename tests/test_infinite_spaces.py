@@ -55,3 +55,20 @@ async def test_pagination_and_numbered_pages_within_the_limit_survive(site: Site
     records = await crawl([site.url("/")], concurrency=16, per_host=16)
     assert all(r["error"] is None for r in records), [r for r in records if r["error"]][:3]
     assert len(records) == 1 + 150 + 20 + 2000
+
+
+async def test_a_calendar_in_the_query_is_cut_by_the_same_chain(site: Site,
+                                                                crawl: Any) -> None:
+    """/cal?m=N links to /cal?m=N+1 only: another query of the same path extends the chain,
+    so the crawl stops at --max-pattern-chain (151 pages), not at the 1,000 query variants
+    of one path."""
+    async def month(request: web.Request) -> web.Response:
+        n = int(request.query.get("m", "0"))
+        return web.Response(text=html(str(n), f"/cal?m={n + 1}"), content_type="text/html")
+
+    site.route("/cal", month)
+    records = await crawl([site.url("/cal?m=0")])
+    fetched = [r for r in records if r["status"] == 200]
+    assert len(fetched) == 151
+    assert [r["error"] for r in records if r["status"] is None] == [
+        "trap: more than --max-pattern-chain 150 links in a row within one path pattern"]
