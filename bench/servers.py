@@ -64,6 +64,15 @@ http {{
 """
 
 
+def _stop_with_parent() -> None:
+    """In the child, before exec: nginx gets SIGTERM (and stops its workers) when the Python
+    process that started it dies, however it dies (a bench killed with SIGTERM left it
+    running)."""
+    from crawler.orphans import die_with_parent
+
+    die_with_parent(signal.SIGTERM)
+
+
 @contextlib.contextmanager
 def nginx(sites: Sites) -> Iterator[None]:
     """nginx serving `sites` until the block ends (nginx must be installed)."""
@@ -74,7 +83,8 @@ def nginx(sites: Sites) -> Iterator[None]:
     conf = work / "nginx.conf"
     conf.write_text(_nginx_conf(sites, work))
     proc = subprocess.Popen([binary, "-c", str(conf), "-e", str(work / "error.log")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                            preexec_fn=_stop_with_parent)
     try:
         for host, port in sites:
             wait_for_port(host, port, "nginx")

@@ -18,14 +18,15 @@ import sys
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> None:
-    """SIGKILL this process when its parent dies (Linux); if it died already, exit now."""
+def die_with_parent(signum: int = signal.SIGKILL) -> None:
+    """`signum` (SIGKILL) to this process when its parent dies (Linux); if it died already,
+    exit now."""
     if not sys.platform.startswith("linux"):
         return
     parent = os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
     except (OSError, AttributeError):
         return
     if os.getppid() != parent:  # the parent died before the request took effect
