@@ -64,4 +64,8 @@ class Leftovers:
                          f"pid {pid}: {command}")
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + grace  # SIGKILL is delivered, not yet done: wait
+        while left and any(pid in left for pid in descendants()) and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
         return lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.leftovers import descendants
@@ -26,4 +27,8 @@ def test_a_process_left_behind_fails_the_run_and_names_its_test(tmp_path: Path) 
     assert done.returncode == 1, done.stdout + done.stderr
     assert "LEFTOVER PROCESS left behind by test_leak.py::test_leaks_a_sleeper" in done.stdout
     assert "sleep 300" in done.stdout
+    for _ in range(100):  # killed: gone once the kernel has finished it
+        if not any("sleep 300" in command for command in descendants(1).values()):
+            break
+        time.sleep(0.05)
     assert not any("sleep 300" in command for command in descendants(1).values())
