@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import regex
-
 from crawler.urls import host_of, origin
 
 log = logging.getLogger(__name__)
@@ -23,6 +21,8 @@ PATTERN_SECONDS = 0.05
 
 @lru_cache(maxsize=64)
 def _compiled(patterns: tuple[str, ...]) -> tuple[Any, ...]:
+    import regex  # 2 MiB a process: loaded only by a crawl with --allow or --deny
+
     return tuple(regex.compile(p) for p in patterns)
 
 
