@@ -367,13 +367,14 @@ class ParsePool:
             future = loop.run_in_executor(executor, parse_batch, self.parse_fn, batch, token,
                                           slot)
         except RuntimeError as exc:
-            if "shutdown" in str(exc):
-                raise _WorkerLost("stopped for another page's deadline", innocent=True) from None
-            raise
+            raise self._failure(exc, workers, generation, main_pool=True) from None
         while True:
             done, _ = await asyncio.wait({future}, timeout=poll)
             if done:
-                return await self._outcome(workers, generation, future)
+                try:
+                    return future.result()
+                except Exception as exc:
+                    raise self._failure(exc, workers, generation, main_pool=True) from None
             started = workers.page_in_progress(slot, token)
             late = started is not None and time.monotonic() - started[1] > self.timeout
             if late or loop.time() > give_up:
@@ -383,21 +384,21 @@ class ParsePool:
                     raise _WorkerLost(f"timed out after {self.timeout:g}s")
                 raise _TimedOut(started[0])
 
-    async def _outcome(self, workers: _Workers, generation: int,
-                       future: asyncio.Future[Any]) -> Any:
-        try:
-            return await future
-        except BrokenProcessPool:
-            if generation in workers.killed_for_deadline:
-                raise _WorkerLost("stopped for another page's deadline", innocent=True) from None
+    @staticmethod
+    def _failure(exc: Exception, workers: _Workers, generation: int, *,
+                 main_pool: bool) -> Exception:
+        """What a failed run in the pool raises: _WorkerLost when its worker died or the pool
+        was shut down under it (innocent in the main pool when that was for another page's
+        deadline), ParseFailed for anything else."""
+        if isinstance(exc, BrokenProcessPool):
+            if main_pool and generation in workers.killed_for_deadline:
+                return _WorkerLost("stopped for another page's deadline", innocent=True)
             workers.rebuild(generation, kill=False)
-            raise _WorkerLost("crashed") from None
-        except RuntimeError as exc:
-            if "shutdown" in str(exc):
-                raise _WorkerLost("stopped for another page's deadline", innocent=True) from None
-            raise ParseFailed(f"parse failed: RuntimeError: {exc}") from exc
-        except Exception as exc:
-            raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc
+            return _WorkerLost("crashed")
+        if isinstance(exc, RuntimeError) and "shutdown" in str(exc):  # another caller
+            return _WorkerLost("stopped for another page's deadline", innocent=True) if \
+                main_pool else _WorkerLost("crashed")                    # rebuilt the pool
+        return ParseFailed(f"parse failed: {type(exc).__name__}: {exc}")
 
     async def _run(self, workers: _Workers, fn: Callable[..., Any], *args: Any) -> Any:
         generation, executor = workers.generation, workers.executor
@@ -407,15 +408,8 @@ class ParsePool:
         try:
             future = loop.run_in_executor(executor, fn, *args)
             return await asyncio.wait_for(future, self.timeout)
-        except BrokenProcessPool:
-            workers.rebuild(generation, kill=False)
-            raise _WorkerLost("crashed") from None
         except TimeoutError:
             workers.rebuild(generation, kill=True)
             raise _WorkerLost(f"timed out after {self.timeout:g}s") from None
-        except RuntimeError as exc:
-            if "shutdown" in str(exc):  # submitted just as another caller rebuilt the pool
-                raise _WorkerLost("crashed") from None
-            raise ParseFailed(f"parse failed: RuntimeError: {exc}") from exc
         except Exception as exc:
-            raise ParseFailed(f"parse failed: {type(exc).__name__}: {exc}") from exc
+            raise self._failure(exc, workers, generation, main_pool=False) from exc
