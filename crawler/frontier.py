@@ -140,7 +140,10 @@ class Frontier:
         page the links are on, for the pattern-chain trap."""
         out = []
         add = self.add
-        for url, fp in self._seen.unseen(links):
+        unseen = self._seen.unseen(links)
+        if chain_from is not None and unseen:
+            chain_from = chain_from.weighed(url for url, _ in unseen)
+        for url, fp in unseen:
             added = add(url, fp, depth, referrer, redirects, chain_from)
             if isinstance(added, str):
                 out.append((url, fp, added))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 TRAP = "trap: "
 
@@ -33,13 +34,14 @@ def path_pattern(path: str) -> str:
 @dataclass(frozen=True, slots=True)
 class PatternChain:
     """Where a page's links come from, for the pattern-chain trap: the page's path, its
-    pattern when the path holds digits, and how many links in a row within one pattern led to
-    it. Checked by the frontier on URLs new to the crawl only, so it costs nothing per link
-    the crawl already knows."""
+    pattern when the path holds digits, the chain that led to it, and the step its own links
+    in the pattern take. Checked by the frontier on URLs new to the crawl only, so it costs
+    nothing per link the crawl already knows."""
 
     path: str
     pattern: str | None
     chain: int
+    step: int = 1
 
     @classmethod
     def of(cls, page_url: str, chain: int) -> PatternChain:
@@ -47,17 +49,26 @@ class PatternChain:
         pattern = path_pattern(path)
         return cls(path, pattern if pattern != path else None, chain)
 
+    def weighed(self, new_links: Iterable[str]) -> PatternChain:
+        """This page with its step set to how many new links of its own pattern it opens
+        beyond the first (at least 1). A month linking the next month, its week view and a day
+        view spends two links of the chain, so an infinite space ends after a bounded number
+        of pages rather than hops, whatever its fan-out; a "next" link (pagination), or two
+        pages ahead as a page window links them, still costs 1."""
+        step = sum(1 for link in new_links if self._stays(path_of(link))) - 1
+        return self if step <= 1 else replace(self, step=step)
+
     def chain_of(self, link: str) -> int:
-        """The link's chain: one more when it stays in the page's path pattern (the same path
-        with another query, or the same pattern), else 0. Chains of such links are how
+        """The link's chain: `step` more when it stays in the page's path pattern (the same
+        path with another query, or the same pattern), else 0. Chains of such links are how
         calendars and other infinite spaces unroll."""
-        link_path = path_of(link)
+        return self.chain + self.step if self._stays(path_of(link)) else 0
+
+    def _stays(self, link_path: str) -> bool:
         if link_path == self.path:
-            return self.chain + 1
-        if self.pattern is not None and len(link_path) < 2 * len(self.path) + 8 and \
-                path_pattern(link_path) == self.pattern:
-            return self.chain + 1
-        return 0
+            return True
+        return self.pattern is not None and len(link_path) < 2 * len(self.path) + 8 and \
+            path_pattern(link_path) == self.pattern
 
 
 def chain_trap(chain: int, limit: int) -> str | None:

@@ -15,6 +15,7 @@ from crawler.frontier import Frontier
 from crawler.frontier_api import FrontierAPI
 from crawler.request import Request
 from crawler.settings import load_settings
+from crawler.traps import PatternChain
 from crawler.urls import fingerprint
 
 SEED = "http://a.test/"
@@ -74,3 +75,26 @@ async def test_links_added_after_close_are_queued_not_lost(
     other = await open_again()
     taken = await get_now(other)
     assert taken is not None and taken.url == late
+
+
+async def test_a_page_opening_several_pages_of_its_pattern_spends_that_much_chain(
+        frontiers: tuple[FrontierAPI, Opener]) -> None:
+    """A month linking the next month and two views of itself (three new pages of its
+    pattern) passes its chain on two links longer; a link out of the pattern starts at 0, and
+    a page opening one new page of its pattern (pagination) spends one."""
+    frontier, _ = frontiers
+    month = "http://a.test/events/2026/1"
+    opened = [("http://a.test/events/2026/2", 7), (month + "?view=week", 7),
+              (month + "?view=day&d=3", 7), ("http://a.test/about", 0)]
+    await frontier.add_links([(url, fingerprint(url)) for url, _ in opened], 1, month,
+                             chain_from=PatternChain.of(month, 5))
+    page = "http://a.test/page/4"
+    await frontier.add_links([(url, fingerprint(url)) for url in (SEED, "http://a.test/page/5")],
+                             1, page, chain_from=PatternChain.of(page, 3))
+    chains = {}
+    for _ in range(len(opened) + 2):
+        request = await get_now(frontier)
+        assert request is not None
+        chains[request.url] = request.chain
+        frontier.done(request)
+    assert chains == {SEED: 0, **dict(opened), "http://a.test/page/5": 4}

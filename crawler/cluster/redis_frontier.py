@@ -186,9 +186,10 @@ class RedisFrontier:
         items: list[tuple[str, int, str | None]] = []  # (url, fp, reason a 'p' item carries)
         too_deep = self.job.max_depth and depth > self.job.max_depth
         sent = self._sent
+        links = [link for link in links if link[1] not in sent]
+        if chain_from is not None and links:
+            chain_from = chain_from.weighed(url for url, _ in links)
         for url, fp in links:
-            if fp in sent:
-                continue
             chain = chain_from.chain_of(url) if chain_from is not None else 0
             reason = (f"{TRAP}deeper than --max-depth {self.job.max_depth}" if too_deep
                       else chain_trap(chain, self.max_pattern_chain))
