@@ -34,10 +34,8 @@ log = logging.getLogger("crawler")
 
 EXIT_OK = 0
 EXIT_FATAL = 1
-EXIT_USAGE = 2
 EXIT_BAD_SEED_LINES = 3
 EXIT_NO_SEED_ANSWERED = 4
-EXIT_JOB_LOCKED = 75
 SHORT_FLAGS = {"outputs": "-o", "quiet": "-q"}
 EXIT_CODES_HELP = """exit status:
   0    the crawl finished

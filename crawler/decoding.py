@@ -16,7 +16,6 @@ try:
 except ImportError:
     from backports import zstd
 
-KNOWN = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd"})
 AIOHTTP_DECODES = frozenset({"gzip", "deflate", "br", "zstd"})  # one, named alone
 
 

@@ -42,18 +42,15 @@ class HeapTrimmer:
         self.after_bytes = after_bytes
         self.after_page = after_page
         self.pending = 0
-        self.trims = 0
 
     def parsed(self, size: int) -> None:
         self.pending += size
         if self.pending >= self.after_bytes or size >= self.after_page:
             self.pending = 0
-            self.trims += release_free_heap()
+            release_free_heap()
 
 
-def release_free_heap() -> int:
-    """Return the heap's free pages to the OS; 1 when the C library could, else 0."""
-    if _MALLOC_TRIM is None:
-        return 0
-    _MALLOC_TRIM(0)
-    return 1
+def release_free_heap() -> None:
+    """Return the heap's free pages to the OS, when the C library can."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)

@@ -140,12 +140,6 @@ def sniff_encoding(body: bytes, content_type: str | None) -> str:
         return (best and _known_codec(best.encoding)) or "cp1252"
 
 
-def decode_html(body: bytes, content_type: str | None) -> str:
-    """The page as text; undecodable bytes become U+FFFD, so link extraction never stops."""
-    text = body.decode(sniff_encoding(body, content_type), errors="replace")
-    return text[1:] if text.startswith("\ufeff") else text
-
-
 def robots_directives(value: str, token: str) -> set[str]:
     """Directives of a robots meta tag or X-Robots-Tag value that apply to us ("none" expanded).
 

@@ -9,7 +9,6 @@ import logging
 
 import trafilatura
 
-MODES = ("none", "text", "markdown", "html")
 _FORMATS = {"text": "txt", "markdown": "markdown", "html": "html"}
 logging.getLogger("trafilatura").setLevel(logging.ERROR)  # it warns about every odd page
 

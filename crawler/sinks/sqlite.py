@@ -26,8 +26,7 @@ CREATE_PAGES = (
     + ")"
 )
 _COLUMNS = f"({', '.join(RECORD_FIELDS)})"
-INSERT_PAGE = f"INSERT INTO pages {_COLUMNS} VALUES {{values}}"  # {values}: rows of ?
-UPSERT_PAGE = f"INSERT OR REPLACE INTO pages {_COLUMNS} VALUES {{values}}"
+UPSERT_PAGE = f"INSERT OR REPLACE INTO pages {_COLUMNS} VALUES {{values}}"  # {values}: rows of ?
 CREATE_ITEMS = ('CREATE TABLE IF NOT EXISTS items (url TEXT NOT NULL, run_id TEXT NOT NULL, '
                 '"index" INTEGER NOT NULL, fetched_at TEXT, data TEXT, '
                 'PRIMARY KEY (url, run_id, "index"))')
