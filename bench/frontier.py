@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crawler.frontier import Frontier
-from crawler.spill import SpillQueue
+from crawler.frontier.local import Frontier
+from crawler.frontier.spill import SpillQueue
 from crawler.urls import fingerprint
 
 

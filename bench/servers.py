@@ -68,7 +68,7 @@ def _stop_with_parent() -> None:
     """In the child, before exec: nginx gets SIGTERM (and stops its workers) when the Python
     process that started it dies, however it dies (a bench killed with SIGTERM left it
     running)."""
-    from crawler.orphans import die_with_parent
+    from crawler.parse.orphans import die_with_parent
 
     die_with_parent(signal.SIGTERM)
 

@@ -3,20 +3,26 @@ extraction in a process pool, exactly-once outputs.
 
 The public Python API is what this module exports (`from crawler import Crawl, Page`);
 everything else is internal. The names load on first use, so the parse workers, which import
-`crawler.parse`, do not import the whole crawler.
+`crawler.parse.page`, do not import the whole crawler.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from crawler.version import __version__
+
+if TYPE_CHECKING:  # what type checkers see; at run time each name loads on first use
+    from crawler.api import Crawl
+    from crawler.app import CrawlOutcome
+    from crawler.errors import CrawlerError, UsageError
+    from crawler.extract.page import Follow, Page
 
 _EXPORTS = {"Crawl": "crawler.api", "CrawlOutcome": "crawler.app",
             "CrawlerError": "crawler.errors", "UsageError": "crawler.errors",
             "Page": "crawler.extract.page", "Follow": "crawler.extract.page"}
-__all__ = [*_EXPORTS, "__version__"]
+__all__ = ["Crawl", "CrawlOutcome", "CrawlerError", "Follow", "Page", "UsageError", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

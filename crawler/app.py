@@ -12,33 +12,34 @@ import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from crawler.engine import Crawler, CrawlStats
 from crawler.errors import UsageError
 from crawler.extract.setup import Extraction, extraction_for
-from crawler.fetch import Fetcher
-from crawler.frontier import Frontier
-from crawler.guard import AddressGuard, addresses_of
-from crawler.joblock import JobLock
-from crawler.jobstate import DONE, HELD, PRUNED, JobState, Run
-from crawler.limits import raise_open_files_limit
-from crawler.live import RunBase
-from crawler.monitor import monitored
-from crawler.parse import parse_page
-from crawler.parse_pool import ParseFn, ParsePool
-from crawler.progress import Progress
-from crawler.report import build_report, count_run, write_report
-from crawler.rerun import RerunPlan, rerun_plan
-from crawler.robots import RobotsCache
-from crawler.scope import Scope
+from crawler.fetch.fetcher import Fetcher
+from crawler.fetch.guard import AddressGuard, addresses_of
+from crawler.fetch.robots import RobotsCache
+from crawler.frontier.local import Frontier
+from crawler.frontier.scope import Scope
+from crawler.frontier.spill import SpillQueue
+from crawler.jobs.lock import JobLock
+from crawler.jobs.report import build_report, count_run, write_report
+from crawler.jobs.rerun import RerunPlan, rerun_plan
+from crawler.jobs.state import DONE, HELD, PRUNED, JobState, Run
+from crawler.parse.page import parse_page
+from crawler.parse.pool import ParsePool
+from crawler.parse.worker import ParseFn
 from crawler.settings import Settings
 from crawler.sinks import Sink, open_sinks
 from crawler.sinks.base import ArchiveSink
 from crawler.sinks.owner import claim_outputs
 from crawler.sinks.writer import RecordWriter
-from crawler.spill import SpillQueue
 from crawler.urls import fp_from_sql, host_of
+from crawler.util.limits import raise_open_files_limit
+from crawler.watch.live import RunBase
+from crawler.watch.monitor import monitored
+from crawler.watch.progress import Progress
 
 if TYPE_CHECKING:
     from crawler.extract.page import Extractor
@@ -128,8 +129,8 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     run, start its first one, recrawl it when asked or due, or do nothing (an idle outcome).
     `parse_fn` is the page parser the workers run (a picklable top-level function);
     `on_page`, a user's extraction function (else --extractor's); `credentials`, the seeds'
-    user and password by origin (crawler.seeds); `trust_seed_networks` False (seeds from the
-    service's API) stops the networks the seeds are on from being allowed by that alone."""
+    user and password by origin (crawler.frontier.seeds); `trust_seed_networks` False (seeds
+    from the service's API) stops the networks the seeds are on from being allowed by that alone."""
     extraction = extraction_for(settings, on_page)  # bad rules stop us before the job starts
     sinks = open_sinks(settings.outputs, settings.job_name, settings.pg_pool_size,
                        settings.outage_seconds, extraction.data_columns,
@@ -298,4 +299,4 @@ def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on every platform we ship
         return asyncio.run(main)
-    return uvloop.run(main)
+    return cast(T, uvloop.run(main))

@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from crawler.exchange import Exchange
-from crawler.textsafe import safe_text, safe_value
+from crawler.util.exchange import Exchange
+from crawler.util.textsafe import safe_text, safe_value
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ SCHEMA_VERSION = 4  # 3: data, content, items; 4: simhash, near_duplicate_of
 
 @dataclass(slots=True)
 class Record:
-    """What happened to one URL. The README's "Record schema" section documents every field."""
+    """What happened to one URL. docs/records.md documents every field."""
 
     url: str
     depth: int
@@ -72,7 +72,7 @@ _NUL_ESCAPE = b"\\u0000"
 
 def storable_dict(record: Record) -> dict[str, Any]:
     """The record as a dict every output can store. The sources make network strings safe
-    (crawler.textsafe); this is the last line of defence: a record that still does not encode
+    (crawler.util.textsafe); this is the last line of defence: a record that still does not encode
     is repaired, or failing that becomes an error record, so one page never stops a batch."""
     row = record.to_dict()
     try:

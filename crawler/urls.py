@@ -74,7 +74,7 @@ def _clean_query(query: str, rules: UrlRules) -> str:
 
 def plain_authority(href: str) -> str:
     """`href` without credentials (user:pass@: they neither make another URL nor are sent;
-    see crawler.seeds for the seeds' own) and without the host's trailing dot (example.com.
+    see crawler.frontier.seeds for the seeds' own) and without the host's trailing dot (example.com.
     is example.com: one host, one politeness budget)."""
     start = href.index("//") + 2
     end = href.find("/", start)

@@ -13,9 +13,9 @@ import pytest
 
 from bench.servers import nginx, nginx_binary
 from crawler.app import run_crawl
-from crawler.parse import parse_page
-from crawler.parse_pool import ParseFn
-from crawler.seeds import parse_seeds
+from crawler.frontier.seeds import parse_seeds
+from crawler.parse.page import parse_page
+from crawler.parse.pool import ParseFn
 from crawler.settings import load_settings
 from tests.leftovers import Leftovers
 from tests.real_servers import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from crawler.parse import ParseConfig, ParseResult, parse_page
+from crawler.parse.page import ParseConfig, ParseResult, parse_page
 
 
 def crash_on_poison(url: str, body: bytes, content_type: str | None,
@@ -56,7 +56,7 @@ def report_heavy_modules(url: str, body: bytes, content_type: str | None,
 
 # The event loop's and the extraction's modules: megabytes a worker must not carry for nothing.
 HEAVY_MODULES = ("asyncio", "ssl", "aiohttp", "charset_normalizer", "cssselect",
-                 "crawler.parse_pool", "crawler.extract.rules", "trafilatura")
+                 "crawler.parse.pool", "crawler.extract.rules", "trafilatura")
 
 
 def allocate_on_poison(url: str, body: bytes, content_type: str | None,

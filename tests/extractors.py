@@ -10,7 +10,7 @@ from crawler import Page
 
 
 def quotes(page: Page) -> Iterator[Any]:
-    """The README's example: an item per quote, and the next listing page followed."""
+    """docs/scraping.md's example: an item per quote, and the next listing page followed."""
     for quote in page.css("div.quote"):
         yield {"text": quote.css_first("span.text").text(),
                "author": quote.css_first("small").text()}

@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from crawler.records import Record, storable_dict
-from crawler.textsafe import safe_text, url_from_header
+from crawler.util.textsafe import safe_text, url_from_header
 from tests.conftest import by_url
 from tests.raw_site import RawSite, response
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from crawler.jobstate import DONE
+from crawler.jobs.state import DONE
 from tests.site import Site
 from tests.site import tree_sites as serving_trees
 from tests.test_cli import _slow_site, clean_env, run_cli

@@ -1,5 +1,5 @@
 """The image for real: the project's Dockerfile built with podman (a local stand-in for
-python:3.11-slim, tests/containers.py), then run as the README's `docker run` line runs it,
+python:3.11-slim, tests/containers.py), then run as docs/docker.md's `docker run` line runs it,
 crawling a site on loopback through the host's network."""
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ import pytest
 import yaml
 from croniter import croniter
 
-from crawler.cli import build_parser
-from crawler.cron import cron_problem
-from crawler.schedule import SECONDS_ENV
+from crawler.cli.common import build_parser
+from crawler.cli.schedule import SECONDS_ENV
+from crawler.jobs.cron import cron_problem
 from crawler.settings import FIELDS, load_settings
 from tests.real_servers import require
 

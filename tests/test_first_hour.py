@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.seeds import parse_seeds
+from crawler.frontier.seeds import parse_seeds
 from crawler.settings import warn_unknown_environment
 from tests.site import Site
 from tests.test_cli import clean_env, one_line_error, run_cli

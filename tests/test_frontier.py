@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from crawler.frontier import Frontier
-from crawler.request import History, Request
-from crawler.spill import SpillQueue
+from crawler.frontier.local import Frontier
+from crawler.frontier.request import History, Request
+from crawler.frontier.spill import SpillQueue
 from crawler.urls import fingerprint
 
 
@@ -230,7 +230,7 @@ def test_query_variant_budget_survives_a_resume() -> None:
 def test_urls_held_past_max_pages_are_capped(monkeypatch) -> None:
     """Past --max-pages, URLs are held for a later, larger run, but at most MAX_HELD of them
     (a sitemap of millions would otherwise fill the job's database)."""
-    import crawler.frontier as frontier_module
+    import crawler.frontier.local as frontier_module
 
     monkeypatch.setattr(frontier_module, "MAX_HELD", 50)
     held: list[str] = []
@@ -246,7 +246,7 @@ def test_a_backtracking_deny_pattern_costs_a_bounded_time_and_denies(caplog) -> 
     """--deny '(a+)+b' on a URL of 5,000 a's is cut off by the pattern's time bound (a
     warning says so; unbounded, it backtracks for ever on the event loop) and the URL is not
     fetched; an allow pattern that runs out of time does not let it in either."""
-    from crawler.scope import Scope
+    from crawler.frontier.scope import Scope
 
     url = "http://a.example/" + "a" * 5000 + "c"
     deny = Scope.for_seeds("any", ["http://a.example/"], deny=("(a+)+b",))

@@ -11,11 +11,11 @@ import redis.asyncio as aioredis
 
 from crawler.cluster.job import ClusterJob, create_job
 from crawler.cluster.redis_frontier import RedisFrontier
-from crawler.frontier import Frontier
-from crawler.frontier_api import FrontierAPI
-from crawler.request import Request
+from crawler.frontier.api import FrontierAPI
+from crawler.frontier.local import Frontier
+from crawler.frontier.request import Request
+from crawler.frontier.traps import PatternChain
 from crawler.settings import load_settings
-from crawler.traps import PatternChain
 from crawler.urls import fingerprint
 
 SEED = "http://a.test/"

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from crawler.errors import SeedsError
 from crawler.extract.rules import compile_rules
-from crawler.nesting import limit_nesting
-from crawler.parse import PageMeta, ParseConfig, ParseResult, parse_page
-from crawler.robots import RobotsRules
-from crawler.scope import Scope
-from crawler.seeds import parse_seeds
+from crawler.fetch.robots import RobotsRules
+from crawler.frontier.scope import Scope
+from crawler.frontier.seeds import parse_seeds
+from crawler.parse.nesting import limit_nesting
+from crawler.parse.page import PageMeta, ParseConfig, ParseResult, parse_page
 from tests.extractors import headline, quotes
 from tests.test_properties import HANG
 

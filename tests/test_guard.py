@@ -8,7 +8,7 @@ import socket
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from crawler.guard import AddressDenied, AddressGuard, GuardedResolver, category, parse_ip
+from crawler.fetch.guard import AddressDenied, AddressGuard, GuardedResolver, category, parse_ip
 from tests.site import Site
 
 

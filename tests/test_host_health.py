@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from crawler.hosthealth import HostHealth, Verdict
+from crawler.fetch.hosthealth import HostHealth, Verdict
 from tests.raw_site import HANG, RawSite
 from tests.site import Site
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from crawler.changes import change_of, conditional_headers
+from crawler.cli.status import status_main
 from crawler.errors import JobLocked
-from crawler.joblock import JobLock, holder
-from crawler.request import History
-from crawler.status import status_main
+from crawler.frontier.request import History
+from crawler.jobs.changes import change_of, conditional_headers
+from crawler.jobs.lock import JobLock, holder
 from tests.conftest import by_url
 from tests.site import Site
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import resource
 
-from crawler.limits import SPARE_FILES, raise_open_files_limit
+from crawler.util.limits import SPARE_FILES, raise_open_files_limit
 
 
 def test_soft_limit_covers_the_connections() -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from crawler.counters import Histogram, status_class
-from crawler.metrics import families
+from crawler.util.counters import Histogram, status_class
+from crawler.watch.metrics import families
 from tests.site import Site
 
 

@@ -4,7 +4,7 @@ its links are not followed."""
 
 from __future__ import annotations
 
-from crawler.simhash import NearDuplicates, simhash
+from crawler.parse.simhash import NearDuplicates, simhash
 from tests.conftest import by_url
 from tests.site import Site
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from crawler.nesting import CHECK_ABOVE, MAX_NESTING, limit_nesting
-from crawler.parse import ParseConfig, ParseResult, parse_page
-from crawler.parse_pool import ParsePool
-from crawler.scope import Scope
+from crawler.frontier.scope import Scope
+from crawler.parse.nesting import CHECK_ABOVE, MAX_NESTING, limit_nesting
+from crawler.parse.page import ParseConfig, ParseResult, parse_page
+from crawler.parse.pool import ParsePool
 from tests.site import Site
 
 CONFIG = ParseConfig(Scope.for_seeds("host", ["http://a.com/"]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.outage import Outage
+from crawler.util.outage import Outage
 
 
 class Clock:
@@ -48,7 +48,7 @@ async def test_pauses_double_up_to_the_longest(monkeypatch: pytest.MonkeyPatch) 
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr("crawler.outage.asyncio.sleep", sleep)
+    monkeypatch.setattr("crawler.util.outage.asyncio.sleep", sleep)
     outage = Outage(60.0, first_pause=0.1, longest_pause=0.5)
     for attempt in range(5):
         await outage.pause(attempt)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from crawler.parse import ParseConfig, is_html, parse_page
-from crawler.scope import Scope
-from crawler.traps import TrapLimits
+from crawler.frontier.scope import Scope
+from crawler.frontier.traps import TrapLimits
+from crawler.parse.page import ParseConfig, is_html, parse_page
 from crawler.urls import UrlRules, fingerprint
 
 SCOPE = ParseConfig(Scope.for_seeds("host", ["http://a.com/"]))

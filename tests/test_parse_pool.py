@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from crawler.parse import ParseConfig
-from crawler.parse_pool import ParseFailed, ParsePool
-from crawler.pool_start import uses_worker_processes, worker_preload
-from crawler.scope import Scope
+from crawler.frontier.scope import Scope
+from crawler.parse.page import ParseConfig
+from crawler.parse.pool import ParseFailed, ParsePool
+from crawler.parse.pool_start import uses_worker_processes, worker_preload
 from tests.crash_hooks import (
     allocate_on_poison,
     crash_on_poison,
@@ -123,7 +123,7 @@ async def test_thread_mode_returns_results() -> None:
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="reads Linux's /proc")
 async def test_worker_gives_back_the_memory_of_a_large_page() -> None:
     """lexbor's tree of a 4 MB page takes tens of MB; the worker returns them to the OS after
-    the page (crawler.heap) instead of keeping them for the rest of the crawl."""
+    the page (crawler.parse.heap) instead of keeping them for the rest of the crawl."""
     big = b"<ul>" + b"<li><a href='/p/%d'>item</a> <b>text</b></li>" * 100_000 + b"</ul>"
     async with ParsePool("process", workers=1, parse_fn=report_resident_memory) as pool:
         before = int((await pool.parse("http://a.com/", PAGE, "text/html", CONFIG)).title)
@@ -135,7 +135,7 @@ async def test_worker_gives_back_the_memory_of_a_large_page() -> None:
 
 async def test_worker_loads_only_what_link_extraction_needs() -> None:
     """A worker imports the parser, not the event loop (asyncio and ssl), the encoding detector
-    or the extraction modules: each would be megabytes in every worker (crawler.parse_worker).
+    or the extraction modules: each would be megabytes in every worker (crawler.parse.worker).
     A page in another encoding loads the detector then, and only then."""
     async with ParsePool("process", workers=1, parse_fn=report_heavy_modules) as pool:
         plain = await pool.parse("http://a.com/", PAGE, "text/html", CONFIG)
@@ -146,13 +146,13 @@ async def test_worker_loads_only_what_link_extraction_needs() -> None:
 
 
 def test_worker_processes_and_their_preload_follow_the_settings() -> None:
-    """The command line starts the forkserver before it imports the crawl (crawler.pool_start)
+    """The command line starts the forkserver before it imports the crawl (crawler.parse.pool_start)
     exactly when the pool will parse every page, with the modules the extraction needs."""
     assert uses_worker_processes("process", cpus=1) and uses_worker_processes("auto", cpus=2)
     assert not uses_worker_processes("auto", cpus=1) and not uses_worker_processes("inline", 8)
-    assert worker_preload() == ("crawler.parse",)
+    assert worker_preload() == ("crawler.parse.page",)
     assert worker_preload("text", extracts=True) == (
-        "crawler.parse", "crawler.extract.apply", "crawler.extract.page",
+        "crawler.parse.page", "crawler.extract.apply", "crawler.extract.page",
         "crawler.extract.content")
 
 

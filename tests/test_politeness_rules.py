@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from crawler.politeness import (
+from crawler.fetch.politeness import (
     autothrottle_delay,
     backoff_seconds,
     is_retryable,

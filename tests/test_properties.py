@@ -8,9 +8,9 @@ import ada_url
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.parse import ParseConfig, ParseResult, parse_page
-from crawler.resolve import BaseResolver, resolve_link, without_fragment
-from crawler.scope import Scope
+from crawler.frontier.scope import Scope
+from crawler.parse.page import ParseConfig, ParseResult, parse_page
+from crawler.parse.resolve import BaseResolver, resolve_link, without_fragment
 from crawler.urls import BadURL, UrlRules, canonical
 
 settings.register_profile("ci", derandomize=True, max_examples=300)

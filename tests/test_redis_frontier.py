@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from crawler.cluster.job import ClusterJob, create_job, job_prefix
 from crawler.cluster.redis_frontier import RedisFrontier, decode_entry, encode_entry
 from crawler.errors import CrawlerError
-from crawler.request import Request
+from crawler.frontier.request import Request
 from crawler.settings import load_settings
 from crawler.urls import fingerprint
 from tests.real_servers import RedisServer

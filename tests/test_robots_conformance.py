@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from crawler.robots import RobotsRules
+from crawler.fetch.robots import RobotsRules
 from crawler.settings import load_settings
 from crawler.urls import BadURL, canonical
 

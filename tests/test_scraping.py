@@ -161,7 +161,7 @@ if __name__ == "__main__":
 
 
 async def test_the_api_from_a_plain_script(site: Site, tmp_path: Path) -> None:
-    """The README's 15-line script, its function in __main__, parsed in worker processes."""
+    """docs/scraping.md's 15-line script, its function in __main__, parsed in workers."""
     serve_quotes(site)
     (tmp_path / "scrape.py").write_text(SCRIPT)
     proc = await asyncio.create_subprocess_exec(

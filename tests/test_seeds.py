@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crawler.errors import SeedsError
-from crawler.seeds import parse_seeds, read_seeds
+from crawler.frontier.seeds import parse_seeds, read_seeds
 
 
 def test_comments_blank_lines_and_bad_lines() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from crawler.seen import SeenSet
+from crawler.frontier.seen import SeenSet
 
 
 def test_exact_membership_across_runs() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gzip
 
-from crawler.sitemaps import MAX_URLS, read_sitemap
+from crawler.parse.sitemaps import MAX_URLS, read_sitemap
 from tests.conftest import by_url
 from tests.site import Site
 
@@ -150,7 +150,7 @@ def test_a_gzip_bomb_is_inflated_only_up_to_the_cap() -> None:
     that much is ever held (inflating it whole held 800 MiB); the record says why."""
     import tracemalloc
 
-    from crawler.sitemaps import MAX_BYTES
+    from crawler.parse.sitemaps import MAX_BYTES
 
     bomb = gzip.compress(b"<urlset>" + b" " * (200 << 20) + b"</urlset>")
     tracemalloc.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.scope import Scope
+from crawler.frontier.scope import Scope
 from crawler.urls import BadURL, canonical, fingerprint, origin
 
 

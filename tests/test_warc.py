@@ -19,7 +19,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.app import run_crawl
-from crawler.seeds import parse_seeds
+from crawler.frontier.seeds import parse_seeds
 from crawler.settings import load_settings
 from tests.site import Site
 from tests.test_chaos import start

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
-from crawler.exchange import Exchange
 from crawler.records import Record
 from crawler.sinks import writer as writer_module
 from crawler.sinks.writer import RecordWriter
+from crawler.util.exchange import Exchange
 
 BODY = 10 << 20
 

@@ -35,10 +35,10 @@ from typing import Any
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler import __version__
-from crawler.exchange import Exchange
 from crawler.sinks.append import AppendOnlyFile
 from crawler.sinks.base import Row, SinkError
+from crawler.util.exchange import Exchange
+from crawler.version import __version__
 
 log = logging.getLogger(__name__)
 GZIP_LEVEL = 6

@@ -1,4 +1,4 @@
-"""A frontier in Redis that many workers share: the same interface as `crawler.frontier.Frontier`.
+"""A frontier in Redis that many workers share: the interface of crawler.frontier.local.Frontier.
 
 Every decision that must hold across workers runs in one Lua script on the Redis server
 (`crawler.cluster.scripts`): the seen-set, the page budgets, each host's slots and delay, and
@@ -10,6 +10,10 @@ costs about one round trip for its links and a share of a batched lease and ack.
 
 Redis being unreachable (restarting, a network blip) is retried with backoff for up to
 `outage_seconds`; the crawl waits meanwhile, and nothing is lost.
+
+Over 400 lines: the whole frontier interface (crawler.frontier.api) over Redis, one method
+per call the engine makes, each a round trip to the Lua scripts in crawler.cluster.scripts;
+leases, renewals and outage waits are part of every one of them.
 """
 
 from __future__ import annotations
@@ -29,11 +33,11 @@ from crawler.cluster import scripts
 from crawler.cluster.batcher import CallBatcher
 from crawler.cluster.job import ClusterJob, job_prefix
 from crawler.errors import CrawlerError, Unavailable
-from crawler.outage import Outage
-from crawler.request import Request
-from crawler.seen import SeenSet
-from crawler.traps import TRAP, PatternChain, chain_trap
+from crawler.frontier.request import Request
+from crawler.frontier.seen import SeenSet
+from crawler.frontier.traps import TRAP, PatternChain, chain_trap
 from crawler.urls import fingerprint, fp_from_sql, fp_to_sql, host_of, origin
+from crawler.util.outage import Outage
 
 log = logging.getLogger(__name__)
 RETRYABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError,
@@ -177,7 +181,7 @@ class RedisFrontier:
 
     async def add_links(self, links: Iterable[tuple[str, int]], depth: int,
                         referrer: str | None, redirects: int = 0,
-                        pruned: Sequence[tuple[str, int, str]] = (),
+                        pruned: Iterable[tuple[str, int, str]] = (),
                         chain_from: PatternChain | None = None
                         ) -> list[tuple[str, int, str]]:
         """Queue `links` cluster-wide and mark `pruned` seen, in one round trip; returns the

@@ -24,19 +24,19 @@ from crawler.cluster.redis_frontier import FrontierUnavailable, RedisFrontier, R
 from crawler.engine import Crawler, CrawlStats
 from crawler.errors import UsageError
 from crawler.extract.setup import Extraction, extraction_for
-from crawler.fetch import Fetcher
-from crawler.guard import AddressGuard, addresses_of
-from crawler.monitor import monitored
-from crawler.parse import parse_page
-from crawler.parse_pool import ParseFn, ParsePool
-from crawler.progress import Progress
-from crawler.robots import RobotsCache
-from crawler.scope import Scope
+from crawler.fetch.fetcher import Fetcher
+from crawler.fetch.guard import AddressGuard, addresses_of
+from crawler.fetch.robots import RobotsCache
+from crawler.frontier.scope import Scope
+from crawler.parse.page import parse_page
+from crawler.parse.pool import ParseFn, ParsePool
 from crawler.settings import Settings
 from crawler.sinks import open_sinks
 from crawler.sinks.base import ArchiveSink
 from crawler.sinks.writer import RecordWriter
 from crawler.urls import fingerprint, host_of
+from crawler.watch.monitor import monitored
+from crawler.watch.progress import Progress
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -3,19 +3,19 @@ tree the page was parsed into for its links (one parse)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.extract.rules import Field, Rules, bounded_search
-from crawler.resolve import resolve_link
+from crawler.parse.resolve import resolve_link
 from crawler.urls import DEFAULT_RULES, BadURL, UrlRules
 
 URL_ATTRIBUTES = frozenset({"href", "src", "action"})
 DATA_BYTES = 1 << 20  # text one page's rules may extract, at most (as links are bounded)
 _TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off", ""}
 
-Scope = LexborHTMLParser | LexborNode
+Scope: TypeAlias = LexborHTMLParser | LexborNode
 
 
 def folded_text(node: LexborNode) -> str:
@@ -98,8 +98,8 @@ def _value(scope: Scope, field: Field, base: str, url_rules: UrlRules,
         except _Spent:
             raise _Partial(values) from None
         return values
-    node = scope.css_first(field.css)
-    return None if node is None else _one(node, field, base, url_rules, budget)
+    first = scope.css_first(field.css)
+    return None if first is None else _one(first, field, base, url_rules, budget)
 
 
 def _one(node: LexborNode, field: Field, base: str, url_rules: UrlRules,

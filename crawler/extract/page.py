@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -39,7 +39,7 @@ class Page:
     max_follows: int = 10_000  # --max-links-per-page: follows one page may ask for
 
     def css(self, selector: str) -> list[LexborNode]:
-        return self.tree.css(selector)
+        return list(self.tree.css(selector))
 
     def css_first(self, selector: str) -> LexborNode | None:
         return self.tree.css_first(selector)
@@ -129,4 +129,4 @@ def load_extractor(spec: str) -> Extractor:
     function = getattr(module, name, None)
     if not callable(function):
         raise UsageError(f"--extractor {spec!r}: {module_name} has no function {name!r}")
-    return function
+    return cast(Extractor, function)

@@ -30,7 +30,7 @@ import regex
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.errors import UsageError
-from crawler.tomlfile import read_toml
+from crawler.util.tomlfile import read_toml
 
 TYPES = ("str", "int", "float", "bool")
 FIELD_KEYS = frozenset({"css", "all", "attr", "regex", "type", "html", "fields"})

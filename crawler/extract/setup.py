@@ -9,7 +9,7 @@ import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from crawler.pool_start import worker_preload
+from crawler.parse.pool_start import worker_preload
 from crawler.settings import Settings
 
 if TYPE_CHECKING:  # imported by extraction_for when a crawl extracts (cssselect and more)
@@ -25,7 +25,7 @@ class Extraction:
 
     @property
     def preload(self) -> tuple[str, ...]:
-        """Modules the parse workers import before their first page (crawler.parse imports
+        """Modules the parse workers import before their first page (crawler.parse.page imports
         the extraction modules only when a page needs them)."""
         return worker_preload(self.content, self.rules is not None or self.function is not None)
 

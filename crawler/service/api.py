@@ -18,13 +18,13 @@ from aiohttp import web
 from prometheus_client.registry import CollectorRegistry
 
 from crawler.errors import CrawlerError
-from crawler.metrics import metrics_handler, registry_for
 from crawler.service.jobs import ENDED, STATES, JobFiles, JobSpec, new_job_id
 from crawler.service.openapi import OPENAPI
 from crawler.service.origin import FRAMING_HEADERS, HostPolicy, cross_site_problem, needs_json
 from crawler.service.results import MAX_LIMIT, read_rows
 from crawler.service.spec import Limits, check_request, without_password
 from crawler.service.supervisor import Conflict, Supervisor
+from crawler.watch.metrics import metrics_handler, registry_for
 
 log = logging.getLogger(__name__)
 OPEN_PATHS = frozenset({"/health", "/"})  # "/" is the dashboard's empty shell

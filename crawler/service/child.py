@@ -17,7 +17,7 @@ from pathlib import Path
 
 from crawler.app import run_crawl, run_event_loop
 from crawler.errors import CrawlerError
-from crawler.orphans import die_with_parent
+from crawler.parse.orphans import die_with_parent
 from crawler.service.jobs import JobFiles
 from crawler.service.spec import job_settings, seeds_of
 

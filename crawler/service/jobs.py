@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from crawler.atomicfile import write_atomically
 from crawler.records import now_iso
+from crawler.util.atomicfile import write_atomically
 
 STATES = ("queued", "running", "paused", "completed", "failed", "cancelled")
 ENDED = frozenset({"completed", "failed", "cancelled"})

@@ -22,7 +22,7 @@ affected.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
@@ -79,10 +79,10 @@ class HostPolicy:
         return (not port or port == str(self.port)) and name in self.names
 
 
-def cross_site_problem(method: str, headers: dict[str, str] | object, scheme: str,
+def cross_site_problem(method: str, headers: Mapping[str, str], scheme: str,
                        host: str) -> str | None:
     """Why a request must be refused as coming from another site (one line), or None."""
-    get = headers.get  # type: ignore[attr-defined]
+    get = headers.get
     if method not in STATE_CHANGING:
         return None
     fetch_site = (get("Sec-Fetch-Site") or "").lower()

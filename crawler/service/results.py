@@ -1,7 +1,7 @@
 """A job's records and items, read back from its crawl.db in the order they were committed.
 
 The cursor is the row's rowid: rows are only ever appended, in the same transaction as the job
-state that says their URL is done (crawler.jobstate), so paging by `rowid > after` hands out
+state that says their URL is done (crawler.jobs.state), so paging by `rowid > after` hands out
 every record exactly once, across restarts of the crawl and of the service."""
 
 from __future__ import annotations

@@ -17,11 +17,11 @@ from typing import Any
 
 import orjson
 
-from crawler.cron import cron_problem
 from crawler.errors import UsageError
 from crawler.extract.rules import compile_rules
 from crawler.extract.setup import extraction_for
-from crawler.seeds import Seeds, parse_seeds
+from crawler.frontier.seeds import Seeds, parse_seeds
+from crawler.jobs.cron import cron_problem
 from crawler.settings import Settings, load_settings
 from crawler.urls import BadURL, canonical
 

@@ -16,7 +16,7 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
-from crawler.cron import next_turn
+from crawler.jobs.cron import next_turn
 from crawler.records import now_iso
 from crawler.service.jobs import ENDED, JobFiles, JobStore, Lifecycle
 

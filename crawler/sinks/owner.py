@@ -16,8 +16,8 @@ from pathlib import Path
 
 import orjson
 
-from crawler.atomicfile import write_atomically
 from crawler.errors import UsageError
+from crawler.util.atomicfile import write_atomically
 
 SHARED_SUFFIXES = (".db", ".sqlite", ".sqlite3")  # upserts by (url, run): no cut-back, shared
 

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 import asyncpg
 import orjson
 
-from crawler.outage import Outage
 from crawler.records import RECORD_FIELDS, SCHEMA_VERSION
 from crawler.sinks.base import Row, SinkError
+from crawler.util.outage import Outage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -13,7 +13,7 @@ import orjson
 
 from crawler.records import RECORD_FIELDS
 from crawler.sinks.base import Row, SinkError
-from crawler.sqlbatch import STATEMENT_CACHE, run_rows
+from crawler.util.sqlbatch import STATEMENT_CACHE, run_rows
 
 _COLUMN_TYPES = {"depth": "INTEGER", "status": "INTEGER", "elapsed_ms": "INTEGER",
                  "content_length": "INTEGER", "truncated": "INTEGER", "links_found": "INTEGER",

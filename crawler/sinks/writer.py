@@ -18,11 +18,11 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Self
+from typing import Self, cast
 
-from crawler.jobstate import Batch, JobState
+from crawler.frontier.request import Request
+from crawler.jobs.state import Batch, JobState
 from crawler.records import Record, storable_dict, storable_items
-from crawler.request import Request
 from crawler.sinks.base import ArchiveSink, Sink, SinkError
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,8 @@ class RecordWriter:
             items += await asyncio.to_thread(self.state.carry_forward, rows)
         for sink in self.sinks:
             if id(sink) in self.archives:  # an archive gets what went over the wire too
-                await sink.archive(rows, [record.exchange for record in records])
+                await cast(ArchiveSink, sink).archive(
+                    rows, [record.exchange for record in records])
             await sink.write(rows, items)
         for record in records:
             self.buffered_bytes -= _body_bytes(record)
