@@ -18,9 +18,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from crawler.cron import cron_problem
 from crawler.extract.rules import compile_rules
 from crawler.extract.setup import Extraction
+from crawler.jobs.cron import cron_problem
 from tests.real_servers import free_port
 from tests.site import Site
 from tests.test_cli import clean_env, one_line_error, run_cli
@@ -156,14 +156,14 @@ async def test_a_dead_seed_and_5xx_pages_are_tried_again_when_the_job_runs_again
 
 
 def readme_api_example() -> str:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "scraping.md").read_text()
     block = re.search(r"```python\n(from crawler import Crawl, Page\n.*?)```", text, re.S)
-    assert block is not None, "the README's Python API example"
+    assert block is not None, "the docs' Python API example"
     return block.group(1)
 
 
 async def test_the_readme_api_example_runs_twice(site: Site, tmp_path: Path) -> None:
-    """The README's example, pointed at a local quotes site, run twice in one folder: both
+    """The docs' Python API example, pointed at a local quotes site, run twice in one folder: both
     runs return an outcome with a report and print the number of pages."""
     site.page("/", "/page/2/", extra='<div class="quote"><span class="text">A</span>'
               '<small>X</small></div><li class="next"><a href="/page/2/">next</a></li>')
@@ -265,7 +265,7 @@ async def test_schedules_are_five_field_cron(tmp_path: Path) -> None:
 
 def test_job_ids_survive_reopening_and_differ_between_jobs(tmp_path: Path) -> None:
     """A job's id is made with its crawl.db and kept; a new job directory has another."""
-    from crawler.jobstate import JobState
+    from crawler.jobs.state import JobState
 
     ids = []
     for job in ("one", "one", "two"):
