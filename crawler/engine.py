@@ -48,6 +48,9 @@ from crawler.parse.pool import ParseFailed, ParsePool
 from crawler.parse.simhash import NearDuplicates, as_hex
 from crawler.parse.sitemaps import MAX_INDEX_DEPTH, read_sitemap
 from crawler.records import Record, error_kind
+from crawler.render.adaptive import PageView, RenderPolicy
+from crawler.render.crawl import renderer_for
+from crawler.render.tab import Answer
 from crawler.settings import Settings
 from crawler.sinks.writer import RecordWriter
 from crawler.urls import BadURL, canonical, fingerprint, host_of, origin
@@ -70,6 +73,7 @@ class CrawlStats:
     statuses: Counter[int] = field(default_factory=Counter)
     errors_by_kind: Counter[str] = field(default_factory=Counter)
     near_duplicates: int = 0  # pages whose links were not followed: near copies
+    rendered: int = 0  # pages rendered in Chromium (--render)
     cancelled: int = 0
 
     def count(self, record: Record) -> None:
@@ -121,6 +125,8 @@ class Crawler:
         self._fatal: BaseException | None = None
         self.stopping = False
         self.sitemap_pruned = 0  # trap records the crawl's sitemaps added (SITEMAP_PRUNED_...)
+        self.renderer = renderer_for(settings, fetcher, scope, robots)
+        self.render_policy = RenderPolicy() if settings.render == "auto" else None
         self.near_duplicates = NearDuplicates(settings.skip_near_duplicates) if (
             settings.skip_near_duplicates) else None
 
@@ -133,7 +139,8 @@ class Crawler:
         e = self.extraction
         return ParseConfig(scope, s.url_rules, s.record_links, s.obey_rel_nofollow, s.robots,
                            self.token, traps, s.max_links_per_page, e.rules, e.content,
-                           e.function, s.simhash or s.skip_near_duplicates > 0)
+                           e.function, s.simhash or s.skip_near_duplicates > 0,
+                           render_hints=s.render == "auto")
 
     async def add_seeds(self, seeds: list[str]) -> None:
         """Queue the seeds (canonical URLs) at depth 0."""
@@ -225,17 +232,21 @@ class Crawler:
     async def run(self) -> CrawlStats:
         """Crawl until nothing is pending (or stop()); re-raise a fatal sink failure."""
         slots = asyncio.Semaphore(self.settings.concurrency)
-        while True:
-            await slots.acquire()
-            request = await self.frontier.get()
-            if request is None:
-                slots.release()
-                break
-            task = asyncio.create_task(self._process(request))
-            self._tasks.add(task)
-            task.add_done_callback(self._task_done)
-            task.add_done_callback(lambda _: slots.release())
-        await self._drain()
+        try:
+            while True:
+                await slots.acquire()
+                request = await self.frontier.get()
+                if request is None:
+                    slots.release()
+                    break
+                task = asyncio.create_task(self._process(request))
+                self._tasks.add(task)
+                task.add_done_callback(self._task_done)
+                task.add_done_callback(lambda _: slots.release())
+            await self._drain()
+        finally:
+            if self.renderer is not None:
+                await self.renderer.close()
         if self._fatal is not None:
             raise self._fatal
         return self.stats
@@ -502,17 +513,65 @@ class Crawler:
 
     async def _parse_and_follow(self, record: Record, request: Request, result: FetchResult,
                                 header_nofollow: bool) -> str | None:
-        """Parse the page, fill its record, queue its links; returns the body's content hash
-        when the parse computed it."""
+        """Parse the page (rendered first, with --render), fill its record, queue its links;
+        returns the body's content hash when the parse computed it."""
+        if self.renderer is not None and self.render_policy is None:  # --render always
+            rendered = await self._render(record, request, result)
+            parsed = await self._parse(record, request, result, rendered or result.body)
+            if parsed is None:
+                return None
+            parsed.body_hash = content_hash(result.body)  # changes are the server's answer's
+            return await self._fill_and_follow(record, request, parsed, header_nofollow)
+        parsed = await self._parse(record, request, result, result.body)
+        if parsed is None:
+            return None
+        if self.render_policy is not None and self.render_policy.wants(
+                request.url, parsed.render_hint or self._rules_found_nothing(parsed)):
+            static_hash = parsed.body_hash
+            rendered = await self._render(record, request, result)
+            again = await self._parse(record, request, result, rendered) if rendered else None
+            if again is not None:
+                self.render_policy.learn(request.url, _view(parsed), _view(again))
+                again.body_hash = static_hash
+                parsed = again
+        return await self._fill_and_follow(record, request, parsed, header_nofollow)
+
+    def _rules_found_nothing(self, parsed: ParseResult) -> str | None:
+        if self.extraction.rules is not None and parsed.data is not None and \
+                not any(parsed.data.values()):
+            return "no rules field found anything"
+        return None
+
+    async def _render(self, record: Record, request: Request, result: FetchResult
+                      ) -> bytes | None:
+        """The page as Chromium built it (UTF-8 HTML), or None when rendering gave nothing;
+        the record says what happened."""
+        assert self.renderer is not None
+        answer = Answer(result.status or 200, list((result.headers or {}).items()) or [
+            ("Content-Type", result.content_type or "text/html")], result.body)
+        rendered = await self.renderer.render(request.url, answer)
+        record.render_ms = round(rendered.elapsed * 1000)
+        record.render_error = rendered.error
+        self.stats.rendered += 1
+        if rendered.html is None:
+            return None
+        record.rendered = True
+        return rendered.html.encode("utf-8", "replace")
+
+    async def _parse(self, record: Record, request: Request, result: FetchResult,
+                     body: bytes) -> ParseResult | None:
         config = self.parse_config
         meta = PageMeta(status=result.status or 200, headers=result.headers or {}) \
             if config.extractor is not None else None
+        content_type = "text/html; charset=utf-8" if record.rendered else result.content_type
         try:
-            parsed = await self.parser.parse(request.url, result.body, result.content_type,
-                                             config, meta)
+            return await self.parser.parse(request.url, body, content_type, config, meta)
         except ParseFailed as exc:
             record.error = str(exc)
             return None
+
+    async def _fill_and_follow(self, record: Record, request: Request, parsed: ParseResult,
+                               header_nofollow: bool) -> str | None:
         record.title = parsed.title
         record.data, record.content = parsed.data, parsed.content
         record.item_data, record.items = parsed.items, len(parsed.items)
@@ -539,3 +598,10 @@ class Crawler:
         for url, fp, reason in pruned:
             await self._write_pruned(url, fp, depth, request.url, reason)
         return parsed.body_hash
+
+
+def _view(parsed: ParseResult) -> PageView:
+    """What --render auto compares between a page's static and rendered parses."""
+    data = parsed.data or {}
+    return PageView(parsed.links_found, parsed.text_chars,
+                    sum(1 for value in data.values() if value))

@@ -15,7 +15,8 @@ from crawler.util.textsafe import safe_text, safe_value
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4  # 3: data, content, items; 4: simhash, near_duplicate_of
+SCHEMA_VERSION = 5  # 3: data, content, items; 4: simhash, near_duplicate_of; 5: rendered,
+# render_ms, render_error
 
 
 @dataclass(slots=True)
@@ -47,6 +48,9 @@ class Record:
     content_hash: str | None = None
     simhash: str | None = None  # 64-bit simhash of the page's text, 16 hex digits
     near_duplicate_of: str | None = None  # --skip-near-duplicates: the page this one nearly is
+    rendered: bool = False  # links, data and content come from the page as Chromium built it
+    render_ms: int | None = None  # how long rendering took, when the page was rendered
+    render_error: str | None = None  # why rendering was cut short or failed (--render)
     etag: str | None = None
     last_modified: str | None = None
     data: dict[str, Any] | None = None  # what the extraction rules or function found

@@ -123,6 +123,7 @@ def _extractor(value: str) -> str | None:
 
 SCOPES = ("host", "domain", "any")
 CONTENT_FORMS = ("none", "text", "markdown", "html")
+RENDER_MODES = ("never", "auto", "always")
 PARSE_MODES = ("auto", "process", "inline", "thread")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -295,6 +296,27 @@ class Settings:
                            "pool)", _one_of(*CONTENT_FORMS))
     extractor: str = setting("", "module:function called with each HTML page; its dict is the "
                              "page's `data`, the dicts it yields are items", _extractor)
+    render: str = setting("never", "render HTML pages in headless Chromium before parsing: "
+                          "never, auto (the pages that look built by their scripts, learned "
+                          "per host) or always", _one_of(*RENDER_MODES))
+    render_tabs: int = setting(4, "pages rendered at once (browser tabs)", _at_least(1))
+    render_timeout: float = setting(20.0, "seconds one page may take to render; past it the "
+                                    "page's DOM as it is then is used", _at_least(1))
+    render_settle_ms: int = setting(500, "a rendered page is done when no request is in flight "
+                                    "and its DOM has not changed for this long", _at_least(50))
+    render_wait_selector: str = setting("", "also wait until this CSS selector matches in the "
+                                        "rendered page (or --render-timeout)")
+    render_scrolls: int = setting(0, "scroll each rendered page to the bottom this many times "
+                                  "(pages that load more as you scroll)", _at_least(0))
+    render_load_media: bool = setting(False, "let rendered pages load images, fonts and media "
+                                      "(blocked by default: the DOM does not need them)")
+    render_max_requests: int = setting(200, "requests one rendered page may make; more are "
+                                       "refused", _at_least(1))
+    render_restart_pages: int = setting(500, "restart the browser after this many pages",
+                                        _at_least(1))
+    render_memory_mb: int = setting(2048, "restart the browser once its processes use more "
+                                    "than this much memory (PSS)", _at_least(64))
+    render_browser: str = setting("", "the Chromium to run (empty = chromium on PATH)")
     sink_batch_size: int = setting(200, "records written to the sinks per batch", _at_least(1))
     sink_flush_seconds: float = setting(1.0, "longest a finished record waits to be written",
                                         _at_least(0.01))
@@ -349,6 +371,10 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Parsing and extraction", ["extract", "content", "extractor", "parse_mode",
                                 "parse_inline_max_bytes", "parse_workers", "parse_timeout",
                                 "parse_memory_mb"]),
+    ("Rendering: JavaScript in headless Chromium",
+     ["render", "render_tabs", "render_timeout", "render_settle_ms", "render_wait_selector",
+      "render_scrolls", "render_load_media", "render_max_requests", "render_restart_pages",
+      "render_memory_mb", "render_browser"]),
     ("Scale-out: Redis frontier, PostgreSQL output",
      ["frontier", "job_name", "lease_seconds", "outage_seconds", "seen_buckets",
       "pg_pool_size"]),
@@ -361,6 +387,7 @@ METAVARS = {"outputs": "PATH", "allow": "REGEX", "deny": "REGEX", "strip_params"
             "extractor": "MODULE:FUNCTION", "job_dir": "DIR",
             "frontier": "URL", "job_name": "NAME", "user_agent": "TEXT"}
 CHOICES = {"scope": SCOPES, "content": CONTENT_FORMS, "parse_mode": PARSE_MODES,
+           "render": RENDER_MODES,
            "log_level": LOG_LEVELS}
 TYPES: dict[str, Any] = get_type_hints(Settings)
 ENV_PREFIX = "CRAWLER_"

@@ -161,9 +161,11 @@ class Fetcher:
             await self._session.close()
 
     async def fetch(self, url: str, max_bytes: int | None = None,
-                    headers: dict[str, str] | None = None) -> FetchResult:
+                    headers: dict[str, str] | None = None, method: str = "GET",
+                    data: bytes | None = None, keep_headers: bool = False) -> FetchResult:
         """GET `url` (canonical, already percent-encoded) within the total deadline, with
-        `headers` added (a recrawl's If-None-Match / If-Modified-Since)."""
+        `headers` added (a recrawl's If-None-Match / If-Modified-Since). A rendered page's own
+        requests come with their `method` and `data`, and `keep_headers` for the browser."""
         assert self._session is not None, "use Fetcher as an async context manager"
         settings = self.settings
         result = FetchResult(url)
@@ -177,12 +179,13 @@ class Fetcher:
                 auth = self.auth.get(origin(url)) if self.auth else None
                 if auth is not None:
                     headers = {**(headers or {}), "Authorization": auth}
-                async with self._session.get(URL(url, encoded=True), allow_redirects=False,
-                                             headers=headers) as resp:
+                async with self._session.request(method, URL(url, encoded=True),
+                                                 allow_redirects=False, headers=headers,
+                                                 data=data) as resp:
                     result.status = resp.status
                     result.ip = peer_address(resp)
                     take_headers(result, resp.headers)
-                    if self.keep_headers:
+                    if self.keep_headers or keep_headers:
                         result.headers = all_headers(resp.headers)
                     cap = max_bytes or settings.max_body_bytes
                     result.body, result.truncated = await read_capped(resp.content, cap)

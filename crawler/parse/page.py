@@ -63,6 +63,7 @@ class ParseConfig:
     content: str = "none"  # --content: none, text, markdown or html
     extractor: Extractor | None = None  # --extractor / on_page: an importable function
     simhash: bool = False  # the page text's 64-bit simhash (crawler.parse.simhash)
+    render_hints: bool = False  # --render auto: say whether the page looks built by scripts
 
     @property
     def heavy(self) -> bool:
@@ -101,6 +102,8 @@ class ParseResult:
     body_hash: str | None = None  # crawler.jobs.changes.content_hash of the body, for change labels
     simhash: int | None = None  # of the page's text, for near-duplicates
     pruned_unrecorded: int = 0  # trap links beyond MAX_PRUNED_RECORDS: counted, not recorded
+    render_hint: str | None = None  # why the page looks built by its scripts (render_hints)
+    text_chars: int = 0  # characters of body text (render_hints), to compare with a rendering
 
 
 def is_html(content_type: str | None) -> bool:
@@ -249,6 +252,11 @@ def parse_page(url: str, body: bytes, content_type: str | None,
     _collect_links(nodes.links, resolver, config, result)
     if config.simhash and tree.body is not None:
         result.simhash = simhash(tree.body.text(separator="\n"))
+    if config.render_hints:
+        from crawler.render.hints import render_hint, text_chars  # --render auto only
+
+        result.text_chars = text_chars(tree)
+        result.render_hint = render_hint(tree, result.text_chars)
     if config.extract is not None or config.heavy:
         _extract(tree, text, url, base, config, meta or PageMeta(), result)
     return result

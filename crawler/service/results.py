@@ -15,7 +15,7 @@ import orjson
 from crawler.records import RECORD_FIELDS
 from crawler.sinks.sqlite import JSON_COLUMNS
 
-BOOLEAN_COLUMNS = frozenset({"truncated", "noindex", "nofollow"})
+BOOLEAN_COLUMNS = frozenset({"truncated", "noindex", "nofollow", "rendered"})
 ITEM_FIELDS = ("url", "run_id", "index", "fetched_at", "data")
 TABLES = {"records": ("pages", RECORD_FIELDS), "items": ("items", ITEM_FIELDS)}
 MAX_LIMIT = 10_000

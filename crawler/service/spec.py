@@ -27,7 +27,8 @@ from crawler.urls import BadURL, canonical
 
 RULES_FILE = "rules.json"
 SERVICE_ONLY = frozenset({"job_dir", "outputs", "status_file", "metrics_listen", "frontier",
-                          "allow_networks", "job_name", "recrawl"})
+                          "allow_networks", "job_name", "recrawl",
+                          "render_browser"})  # a client never names a program to run
 REQUEST_KEYS = frozenset({"seeds", "settings", "schedule"})
 SOURCE = "settings.{name}"
 
@@ -106,6 +107,8 @@ CEILINGS: dict[str, float] = {
     "max_crawl_delay": 3600, "host_pause": 3600, "backoff_base": 600,
     "robots_retry_seconds": 3600, "autothrottle_start": 3600, "sink_flush_seconds": 60,
     "progress_seconds": 3600, "parse_inline_max_bytes": 100 << 20, "parse_memory_mb": 8192,
+    "render_tabs": 16, "render_timeout": 120, "render_settle_ms": 10_000, "render_scrolls": 50,
+    "render_max_requests": 2000, "render_restart_pages": 100_000, "render_memory_mb": 8192,
 }
 
 

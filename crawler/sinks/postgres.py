@@ -31,7 +31,7 @@ _TYPES = {"depth": "integer", "status": "integer", "fetched_at": "timestamptz",
           "links_found": "integer", "links": "jsonb", "redirects": "integer",
           "attempts": "integer", "noindex": "boolean", "nofollow": "boolean",
           "schema_version": "integer", "data": "jsonb", "items": "integer",
-          "headers": "jsonb"}
+          "headers": "jsonb", "rendered": "boolean", "render_ms": "integer"}
 JSON_COLUMNS = frozenset({"links", "data", "headers"})
 CREATE_ITEMS = ('CREATE TABLE IF NOT EXISTS items (job text NOT NULL, url text NOT NULL, '
                 'run_id text NOT NULL, "index" integer NOT NULL, fetched_at timestamptz, '

@@ -18,7 +18,8 @@ from crawler.util.sqlbatch import STATEMENT_CACHE, run_rows
 _COLUMN_TYPES = {"depth": "INTEGER", "status": "INTEGER", "elapsed_ms": "INTEGER",
                  "content_length": "INTEGER", "truncated": "INTEGER", "links_found": "INTEGER",
                  "redirects": "INTEGER", "attempts": "INTEGER", "noindex": "INTEGER",
-                 "nofollow": "INTEGER", "schema_version": "INTEGER", "items": "INTEGER"}
+                 "nofollow": "INTEGER", "schema_version": "INTEGER", "items": "INTEGER",
+                 "rendered": "INTEGER", "render_ms": "INTEGER"}
 JSON_COLUMNS = frozenset({"links", "data", "headers"})  # stored as JSON text
 CREATE_PAGES = (
     "CREATE TABLE IF NOT EXISTS pages ("

@@ -1,0 +1,135 @@
+"""The rendering pool: one Chromium, at most `tabs` pages at once, each in a fresh tab of a
+browser context of its own (no cookie or storage carried from page to page). The browser is
+started on the first page, restarted after `restart_pages` pages or when its memory passes
+`memory_mb`, and relaunched when it dies; a page the browser died under is tried once more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Self
+
+from crawler.render.browser import Browser
+from crawler.render.cdp import BrowserGone, CommandFailed
+from crawler.render.tab import Answer, Policy, Rendered, RenderOptions, SubFetch, Tab
+
+log = logging.getLogger(__name__)
+
+
+RECYCLE_PAGES = 100  # a tab (and its browser context) renders this many pages, then a new one
+
+
+class Renderer:
+    """`async with Renderer(...) as renderer: await renderer.render(url, answer)`."""
+
+    def __init__(self, binary: str, fetch: SubFetch, policy: Policy, tabs: int = 4,
+                 options: RenderOptions | None = None, restart_pages: int = 500,
+                 memory_mb: int = 2048) -> None:
+        self.binary = binary
+        self.fetch = fetch
+        self.policy = policy
+        self.tabs = tabs
+        self.options = options or RenderOptions()
+        self.restart_pages = restart_pages
+        self.memory_mb = memory_mb
+        self.browser: Browser | None = None
+        self.pages_since_start = 0
+        self.rendered = 0  # pages rendered in all
+        self.restarts = 0  # browsers started after the first
+        self.crashes = 0  # pages the tab or the browser died under
+        self._slots = asyncio.Semaphore(tabs)
+        self._idle_tabs: list[Tab] = []
+        self._busy = 0
+        self._restart = False
+        self._starting = asyncio.Lock()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def render(self, url: str, answer: Answer) -> Rendered:
+        """Render `url`, whose document the crawler fetched as `answer`; a page the tab or the
+        browser died under is tried once more, in a new tab."""
+        result = await self._render_once(url, answer)
+        if result.crashed:
+            self.crashes += 1
+            log.warning("render %s: %s; trying once more", url, result.error)
+            retried = await self._render_once(url, answer)
+            if retried.crashed:
+                self.crashes += 1
+                retried.error = f"{retried.error} (twice)"
+            return retried
+        return result
+
+    async def _render_once(self, url: str, answer: Answer) -> Rendered:
+        async with self._slots:
+            browser = await self._browser()
+            self._busy += 1
+            self._idle.clear()
+            tab: Tab | None = None
+            try:
+                tab = self._idle_tabs.pop() if self._idle_tabs else await self._new_tab(browser)
+                result = await tab.render(url, answer)
+            except (BrowserGone, CommandFailed) as exc:
+                result = Rendered(error=f"render: the browser failed ({exc})", crashed=True)
+            finally:
+                if tab is not None:
+                    if tab.healthy and tab.pages < RECYCLE_PAGES and browser.alive:
+                        self._idle_tabs.append(tab)
+                    else:
+                        await tab.close()
+                self._busy -= 1
+                if self._busy == 0:
+                    self._idle.set()
+            self.rendered += 1
+            self.pages_since_start += 1
+            if not browser.alive:
+                result.crashed = True
+            elif self.pages_since_start >= self.restart_pages or \
+                    browser.memory_bytes() > self.memory_mb << 20:
+                self._restart = True
+            return result
+
+    async def _new_tab(self, browser: Browser) -> Tab:
+        tab = Tab(browser.connection, self.fetch, self.policy, self.options)
+        try:
+            await tab.open()
+        except BaseException:
+            await tab.close()
+            raise
+        return tab
+
+    async def _browser(self) -> Browser:
+        """The running browser, started (or restarted, once the pages in it are done)."""
+        async with self._starting:
+            browser = self.browser
+            if browser is not None and browser.alive and not self._restart:
+                return browser
+            if browser is not None:
+                if browser.alive:
+                    await self._idle.wait()  # the pages still in it finish first
+                    log.info("render: restarting the browser after %d pages (%d MiB)",
+                             self.pages_since_start, browser.memory_bytes() >> 20)
+                else:
+                    log.warning("render: the browser died; starting it again")
+                self._idle_tabs.clear()
+                await browser.close()
+                self.restarts += 1
+            self.browser = await Browser.launch(
+                self.binary, heap_mb=max(64, self.memory_mb // (2 * self.tabs)))
+            self.pages_since_start = 0
+            self._restart = False
+            return self.browser
+
+    async def close(self) -> None:
+        for tab in self._idle_tabs:
+            await tab.close()
+        self._idle_tabs.clear()
+        if self.browser is not None:
+            await self.browser.close()
+            self.browser = None

@@ -1,0 +1,194 @@
+"""System: --render with Debian's real Chromium, headless. A single-page app's content and
+links appear; a page that never settles, or loops forever, costs at most its deadline; a page
+cannot make the browser reach a denied address; dialogs and popups never stall a tab; a tab
+that dies takes one page, not the crawl; --render auto renders what needs it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from crawler.errors import UsageError
+from crawler.render.browser import chromium_binary
+from tests.conftest import by_url
+from tests.real_servers import require
+from tests.site import Site
+
+pytestmark = pytest.mark.system
+
+BUILT_LATER = """<!doctype html><html><head><title>app</title></head><body><div id="root"></div>
+<script>setTimeout(function () {
+  document.getElementById('root').innerHTML =
+    '<h1>Built by script</h1><p>' + 'words '.repeat(80) + '</p><a href="/built/1">one</a>' +
+    '<a href="/built/2">two</a><a href="/built/3">three</a>';
+}, 300);</script></body></html>"""
+
+
+@pytest.fixture(autouse=True)
+def needs_chromium() -> None:
+    try:
+        chromium_binary()
+    except UsageError:
+        require(False, "chromium")
+
+
+def app_page(site: Site, path: str, body: str) -> None:
+    site.add(path, body.encode(), content_type="text/html; charset=utf-8")
+
+
+async def test_a_single_page_app_is_rendered_with_its_links(site: Site, crawl: Any) -> None:
+    app_page(site, "/", BUILT_LATER)
+    for n in (1, 2, 3):
+        site.page(f"/built/{n}")
+    static = by_url(await crawl([site.url("/")]))
+    assert static[site.url("/")]["links"] == [] and len(static) == 1
+    records = by_url(await crawl([site.url("/")], render="always"))
+    home = records[site.url("/")]
+    assert home["rendered"] and home["render_error"] is None and home["render_ms"] > 0
+    assert home["links"] == [site.url(f"/built/{n}") for n in (1, 2, 3)]
+    assert {site.url(f"/built/{n}") for n in (1, 2, 3)} <= set(records)
+    assert site.page_hits()["/"] == 2  # once a crawl: the browser got the crawler's copy
+
+
+async def test_a_page_that_never_settles_costs_its_deadline(site: Site, crawl: Any) -> None:
+    """A DOM changed every 20 ms forever, and a script that never returns: each ends at
+    --render-timeout with the DOM as it was (or the static page), and a record that says so."""
+    app_page(site, "/", '<a href="/busy">b</a><a href="/loop">l</a>' + "<p>x</p>" * 50)
+    app_page(site, "/busy", "<div id=n></div><script>var i = 0; setInterval(function () {"
+             "document.getElementById('n').textContent = i++; }, 20);</script>"
+             "<a href='/after-busy'>next</a>")
+    app_page(site, "/loop", "<p>static text</p><a href='/after-loop'>next</a><script>"
+             "setTimeout(function () { while (true) {} }, 50);</script>")
+    site.page("/after-busy")
+    site.page("/after-loop")
+    started = time.monotonic()
+    records = by_url(await crawl([site.url("/")], render="always", render_timeout=3))
+    assert time.monotonic() - started < 30
+    busy, loop = records[site.url("/busy")], records[site.url("/loop")]
+    for record in (busy, loop):
+        assert record["render_error"].startswith("render: the page did not settle"), record
+        assert record["render_ms"] < 3000 + 4000
+        assert record["status"] == 200 and record["error"] is None
+    assert busy["rendered"] and site.url("/after-busy") in busy["links"]
+    assert site.url("/after-loop") in loop["links"]
+    assert {site.url("/after-busy"), site.url("/after-loop")} <= set(records)
+
+
+async def test_a_page_cannot_make_the_browser_reach_a_denied_address(site: Site,
+                                                                     crawl: Any) -> None:
+    """The page's script fetches, images, frames, beacons and a WebSocket aimed at a server on
+    127.0.0.2 (denied: only the seed's own address is allowed) get nowhere: that server sees
+    no request at all, while the page's own script on the seed's host loads."""
+    decoy = Site()
+    await decoy.start()
+    port = int(decoy.url().rsplit(":", 1)[1].split("/")[0])
+    target = f"127.0.0.2:{port}"
+    try:
+        decoy.page("/decoy")
+        site.add("/app.js", b"document.getElementById('out').textContent = 'script ran';",
+                 content_type="application/javascript")
+        app_page(site, "/", f"""<div id="out"></div><script src="/app.js"></script>
+<img src="http://{target}/img.png"><iframe src="http://{target}/frame"></iframe>
+<link rel="stylesheet" href="http://{target}/style.css">
+<script>fetch('http://{target}/decoy').catch(function () {{}});
+var x = new XMLHttpRequest(); x.open('GET', 'http://{target}/xhr'); x.send();
+navigator.sendBeacon('http://{target}/beacon', 'x');
+try {{ new WebSocket('ws://{target}/ws'); }} catch (e) {{}}
+new Image().src = 'http://{target}/pixel';</script>""")
+        records = by_url(await crawl([site.url("/")], render="always", render_settle_ms=300))
+        home = records[site.url("/")]
+        assert home["rendered"], home
+        assert sum(decoy.page_hits().values()) == 0, decoy.page_hits()
+        assert site.page_hits()["/app.js"] == 1
+    finally:
+        await decoy.stop()
+
+
+async def test_dialogs_popups_and_downloads_never_stall_a_tab(site: Site, crawl: Any) -> None:
+    app_page(site, "/", """<p id=p>before</p><script>
+alert('hello'); confirm('sure?'); prompt('name?');
+window.open('/popup'); window.open('/popup2', '_blank');
+var a = document.createElement('a'); a.href = '/file.bin'; a.download = 'f.bin';
+document.body.appendChild(a); a.click();
+window.onbeforeunload = function () { return 'stay'; };
+document.getElementById('p').textContent = 'after dialogs';</script>""")
+    site.add("/file.bin", b"\0" * 1000, content_type="application/octet-stream")
+    started = time.monotonic()
+    records = by_url(await crawl([site.url("/")], render="always", render_timeout=15))
+    home = records[site.url("/")]
+    assert home["rendered"] and home["render_error"] is None, home
+    assert time.monotonic() - started < 12
+    assert site.page_hits()["/popup"] == 0 and site.page_hits()["/popup2"] == 0
+
+
+async def test_a_tab_that_dies_costs_one_page(site: Site, crawl: Any) -> None:
+    """A page that allocates until its renderer dies is tried once more, then recorded with
+    the static page and an error; the pages after it render as before."""
+    app_page(site, "/", '<a href="/hog">h</a><a href="/fine">f</a><p>index</p>' * 3)
+    app_page(site, "/hog", "<p>hog</p><a href='/after-hog'>a</a><script>var keep = [];"
+             "setTimeout(function () { while (true) { keep.push(new Array(1e7).fill(1)); } },"
+             " 10);</script>")
+    app_page(site, "/fine", BUILT_LATER)
+    site.page("/after-hog")
+    for n in (1, 2, 3):
+        site.page(f"/built/{n}")
+    records = by_url(await crawl([site.url("/")], render="always", render_timeout=20,
+                                 render_tabs=2))
+    hog = records[site.url("/hog")]
+    assert hog["render_error"] is not None and hog["status"] == 200, hog
+    assert site.url("/after-hog") in hog["links"]  # the static page's links still count
+    fine = records[site.url("/fine")]
+    assert fine["rendered"] and fine["render_error"] is None
+    assert {site.url(f"/built/{n}") for n in (1, 2, 3)} <= set(records)
+
+
+async def test_auto_renders_what_needs_it(site: Site, crawl: Any) -> None:
+    """A site of 60 pages rendered by the server (with scripts of their own), 40 single-page
+    app pages (an empty root) and 40 pages whose server sends text but whose links a script
+    builds: --render auto renders the ones that need it (both shares at least 95%)."""
+    needs: dict[str, bool] = {}
+
+    def add(path: str, body: str, needed: bool) -> None:
+        app_page(site, path, body)
+        needs[site.url(path)] = needed
+
+    words = "<p>" + "server text " * 60 + "</p>"
+    index = "".join(f'<a href="/docs/{n}">d</a>' for n in range(60)) + \
+        "".join(f'<a href="/app/{n}">a</a><a href="/hybrid/{n}">h</a>' for n in range(40))
+    add("/", words + index + "<script>var analytics = 1;</script>", False)
+    for n in range(60):
+        add(f"/docs/{n}", words + f'<a href="/docs/{(n + 1) % 60}">next</a>'
+            "<script>window.dataLayer = [];</script>", False)
+    for n in range(40):
+        add(f"/app/{n}", '<div id="app"></div><script>document.getElementById("app")'
+            f'.innerHTML = "<h1>App {n}</h1><p>" + "built text ".repeat(50) + "</p>'
+            f'<a href=/app/{(n + 1) % 40}>n</a><a href=/docs/{n}>d</a>";</script>', True)
+        add(f"/hybrid/{n}", words + '<nav id="menu"></nav><script>var m = '
+            'document.getElementById("menu"); for (var i = 0; i < 8; i++) {'
+            ' var a = document.createElement("a"); a.href = "/hybrid/" + i; '
+            'a.textContent = "h" + i; m.appendChild(a); }</script>', True)
+    records = by_url(await crawl([site.url("/")], render="auto", render_settle_ms=100,
+                                 concurrency=8, per_host=4))
+    assert set(records) == set(needs)
+    rendered = {url for url, record in records.items() if record["rendered"]}
+    needed = {url for url, need in needs.items() if need}
+    precision = len(rendered & needed) / len(rendered)
+    recall = len(rendered & needed) / len(needed)
+    print(f"auto: rendered {len(rendered)}, needed {len(needed)}, precision "
+          f"{precision:.3f}, recall {recall:.3f}")
+    assert precision >= 0.95 and recall >= 0.95
+
+
+async def test_no_chromium_is_a_one_line_error(site: Site, crawl: Any) -> None:
+    site.page("/")
+    with pytest.raises(UsageError, match="--render needs Chromium: no-such-browser"):
+        await crawl([site.url("/")], render="always", render_browser="no-such-browser")
+
+
+def test_render_options_have_service_ceilings() -> None:
+    from crawler.service.spec import CEILINGS, SERVICE_ONLY
+
+    assert CEILINGS["render_tabs"] <= 16 and "render_browser" in SERVICE_ONLY
+
