@@ -5,7 +5,13 @@ that dies takes one page, not the crawl; --render auto renders what needs it."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import signal
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +21,8 @@ from crawler.render.browser import chromium_binary
 from tests.conftest import by_url
 from tests.real_servers import require
 from tests.site import Site
+from tests.test_cli import clean_env
+from tests.test_orphans import alive, descendants
 
 pytestmark = pytest.mark.system
 
@@ -192,3 +200,93 @@ def test_render_options_have_service_ceilings() -> None:
 
     assert CEILINGS["render_tabs"] <= 16 and "render_browser" in SERVICE_ONLY
 
+
+
+def _session_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def in_sessions(sessions: set[int]) -> set[int]:
+    """Every live Chromium process in one of `sessions` (its helpers may leave the tree)."""
+    return {int(entry) for entry in os.listdir("/proc") if entry.isdigit()
+            and _session_of(int(entry)) in sessions and alive(int(entry))
+            and "chromium" in _command(int(entry))}
+
+
+async def test_kill_9_mid_render_leaves_no_browser_and_resume_renders_every_page_once(
+        site: Site, tmp_path: Path) -> None:
+    pages = 40
+    site.delay = 0.05
+    app_page(site, "/", "".join(f'<a href="/app/{n}">{n}</a>' for n in range(pages)) +
+             "<p>index</p>" * 40)
+    for n in range(pages):
+        app_page(site, f"/app/{n}", '<div id="app"></div><script>setTimeout(function () {'
+                 f'document.getElementById("app").innerHTML = "<h1>page {n}</h1>";'
+                 "}, 200);</script>")
+    (tmp_path / "seeds.txt").write_text(site.url("/") + "\n")
+    command = [sys.executable, "-m", "crawler", "seeds.txt", "--render", "always", "--quiet",
+               "--render-tabs", "2", "-o", "out.jsonl"]
+    proc = await asyncio.create_subprocess_exec(*command, cwd=tmp_path, env=clean_env(),
+                                                stderr=asyncio.subprocess.DEVNULL)
+    browsers: set[int] = set()
+    for _ in range(400):
+        out = tmp_path / "out.jsonl"
+        browsers = {pid for pid in descendants(proc.pid) if "chromium" in _command(pid)}
+        if browsers and out.exists() and len(out.read_text().splitlines()) >= 5:
+            break
+        await asyncio.sleep(0.05)
+    assert browsers, "no Chromium started"
+    sessions = {session for pid in browsers if (session := _session_of(pid)) is not None}
+    assert os.getsid(0) not in sessions and 0 not in sessions
+    everything = in_sessions(sessions) | descendants(proc.pid)
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    for _ in range(100):
+        left = [pid for pid in everything | in_sessions(sessions) if alive(pid)]
+        if not left:
+            break
+        await asyncio.sleep(0.05)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], f"processes left behind: {left}"
+    again = await asyncio.create_subprocess_exec(*command, cwd=tmp_path, env=clean_env(),
+                                                 stderr=asyncio.subprocess.PIPE)
+    _, err = await again.communicate()
+    assert again.returncode == 0, err.decode()
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    urls = [record["url"] for record in records]
+    assert sorted(urls) == sorted({site.url("/"), *(site.url(f"/app/{n}") for n in range(pages))})
+    assert all(record["rendered"] for record in records if "/app/" in record["url"])
+
+
+async def test_the_browser_is_restarted_by_page_count_and_memory() -> None:
+    """--render-restart-pages 3 over 7 pages restarts the browser twice; a memory cap below
+    what one browser takes restarts it after every page; every page still renders."""
+    from crawler.render.browser import chromium_binary as binary
+    from crawler.render.pool import Renderer
+    from crawler.render.tab import Answer
+
+    async def fetch(url: str, method: str, headers: dict[str, str], body: bytes | None) -> str:
+        return "not fetched"
+
+    async def policy(url: str, kind: str, main_frame: bool) -> str | None:
+        return None
+
+    page = Answer(200, [("Content-Type", "text/html")], BUILT_LATER.encode())
+    for pages, restart_pages, memory_mb, restarts in ((7, 3, 4096, 2), (4, 1000, 64, 3)):
+        async with Renderer(binary(), fetch, policy, tabs=1, restart_pages=restart_pages,
+                            memory_mb=memory_mb) as renderer:
+            results = [await renderer.render(f"http://127.0.0.1:9/{n}", page)
+                       for n in range(pages)]
+            assert all(r.html is not None and "Built by script" in r.html for r in results)
+            assert renderer.restarts == restarts
