@@ -556,7 +556,10 @@ class Crawler:
         if rendered.html is None:
             return None
         record.rendered = True
-        return rendered.html.encode("utf-8", "replace")
+        dom = rendered.html.encode("utf-8", "replace")
+        if result.exchange is not None:  # a WARC output keeps it beside the response
+            result.exchange.rendered = dom
+        return dom
 
     async def _parse(self, record: Record, request: Request, result: FetchResult,
                      body: bytes) -> ParseResult | None:

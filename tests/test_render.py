@@ -14,14 +14,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from crawler.errors import UsageError
 from crawler.render.browser import chromium_binary
 from tests.conftest import by_url
-from tests.real_servers import require
+from tests.real_servers import RedisServer, require
+from tests.service_process import Service
 from tests.site import Site
 from tests.test_cli import clean_env
+from tests.test_cluster import Workers
 from tests.test_orphans import alive, descendants
 
 pytestmark = pytest.mark.system
@@ -58,6 +61,38 @@ async def test_a_single_page_app_is_rendered_with_its_links(site: Site, crawl: A
     assert home["links"] == [site.url(f"/built/{n}") for n in (1, 2, 3)]
     assert {site.url(f"/built/{n}") for n in (1, 2, 3)} <= set(records)
     assert site.page_hits()["/"] == 2  # once a crawl: the browser got the crawler's copy
+
+
+async def test_a_warc_keeps_the_response_and_the_rendered_page(site: Site, crawl: Any,
+                                                               tmp_path: Path) -> None:
+    """The server's answer stays a `response` record; the DOM the record was taken from is a
+    `conversion` record that refers to it."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    app_page(site, "/", BUILT_LATER)
+    await crawl([site.url("/")], render="always", max_depth=0,
+                outputs=[str(tmp_path / "out.jsonl"), str(tmp_path / "crawl.warc.gz")])
+    [warc] = tmp_path.glob("crawl-*.warc.gz")  # serial-numbered files
+    with warc.open("rb") as stream:
+        records = [(r.rec_type, r.rec_headers.get_header("WARC-Record-ID"),
+                    r.rec_headers.get_header("WARC-Refers-To"), r.content_stream().read())
+                   for r in ArchiveIterator(stream)]
+    response = next(r for r in records if r[0] == "response")
+    conversion = next(r for r in records if r[0] == "conversion")
+    assert b'<div id="root"></div>' in response[3] and b"<h1>" not in response[3]
+    assert b"<h1>Built by script</h1>" in conversion[3] and conversion[2] == response[1]
+
+
+async def test_rules_and_content_read_the_rendered_page(site: Site, crawl: Any,
+                                                        tmp_path: Path) -> None:
+    app_page(site, "/", BUILT_LATER)
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rule]]\n[rule.fields]\nheading = "h1"\n')
+    records = by_url(await crawl([site.url("/")], render="always", extract=str(rules),
+                                 content="text", max_depth=0))
+    home = records[site.url("/")]
+    assert home["data"] == {"heading": "Built by script"}
+    assert "words words" in home["content"]
 
 
 async def test_a_page_that_never_settles_costs_its_deadline(site: Site, crawl: Any) -> None:
@@ -290,3 +325,45 @@ async def test_the_browser_is_restarted_by_page_count_and_memory() -> None:
                        for n in range(pages)]
             assert all(r.html is not None and "Built by script" in r.html for r in results)
             assert renderer.restarts == restarts
+
+
+def spa_site(site: Site) -> None:
+    """/p0: an app whose links a script builds; /built/N: plain pages."""
+    app_page(site, "/p0", BUILT_LATER)
+    for n in (1, 2, 3):
+        site.page(f"/built/{n}")
+
+
+async def test_a_cluster_worker_renders(site: Site, redis_server: RedisServer, pg_dsn: str,
+                                        tmp_path: Path) -> None:
+    spa_site(site)
+    workers = Workers(tmp_path, redis_server.url, pg_dsn)
+    await workers.seed([site])
+    worker = await workers.worker("--render", "always", "--render-tabs", "2")
+    assert await workers.wait_all([worker], 90) == [0], workers.log(1)
+    db = await asyncpg.connect(pg_dsn)
+    try:
+        rows = {row["url"]: row for row in await db.fetch(
+            "SELECT url, rendered, render_ms FROM pages")}
+    finally:
+        await db.close()
+    assert rows[site.url("/p0")]["rendered"] and rows[site.url("/p0")]["render_ms"] > 0
+    assert {site.url(f"/built/{n}") for n in (1, 2, 3)} <= set(rows)
+
+
+async def test_a_service_job_renders_within_the_services_caps(site: Site,
+                                                              tmp_path: Path) -> None:
+    spa_site(site)
+    service = await Service(tmp_path / "data").start()
+    try:
+        job_id = await service.submit([site.url("/p0")], render="always", render_tabs=2)
+        job = await service.wait_for(job_id, "completed")
+        assert job["pages"] == 4, job
+        records = {r["url"]: r for r in await service.records(job_id, "")}
+        assert records[site.url("/p0")]["rendered"] is True
+        for settings in ({"render_browser": "/bin/sh"}, {"render_tabs": 64}):
+            status, answer = await service.request("POST", "/jobs", {
+                "seeds": [site.url("/p0")], "settings": settings})
+            assert status == 400 and "render_" in answer["error"], answer
+    finally:
+        service.stop()

@@ -251,4 +251,11 @@ class WarcSink:
                                                                        or row["fetched_at"]),
                                                 "WARC-Concurrent-To": main.rec_headers.get_header(
                                                     "WARC-Record-ID")})
-        return [main, request]
+        records = [main, request]
+        if exchange.rendered is not None:  # --render: the DOM the record was taken from
+            records.append(writer.create_warc_record(
+                url, "conversion", payload=io.BytesIO(exchange.rendered),
+                length=len(exchange.rendered), warc_content_type="text/html; charset=utf-8",
+                warc_headers_dict={**common, "WARC-Refers-To": main.rec_headers.get_header(
+                    "WARC-Record-ID")}))
+        return records

@@ -17,6 +17,7 @@ class Exchange:
     body: bytes  # the payload: content codings decoded, cut at the body cap
     started_at: str  # when the request was sent (ISO 8601, UTC)
     method: str = "GET"
+    rendered: bytes | None = None  # the page as a browser built it (--render), UTF-8 HTML
 
     @property
     def request_line(self) -> str:
