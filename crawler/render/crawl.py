@@ -4,6 +4,8 @@ page opens must be in the crawl's scope and allowed by robots.txt."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from crawler.fetch.fetcher import Fetcher
 from crawler.fetch.robots import RobotsCache
 from crawler.frontier.scope import Scope
@@ -32,16 +34,62 @@ def renderer_for(settings: Settings, fetcher: Fetcher, scope: Scope,
                     settings.render_restart_pages, settings.render_memory_mb)
 
 
+class SubresourceCache:
+    """Scripts and stylesheets a rendered page loaded, kept for the next pages (most pages of
+    a site load the same bundles): GET answers with status 200, a script or style type and no
+    `no-store`, least recently used out first past `max_bytes`. The browser's own cache does
+    not see them: every request is answered by the crawler."""
+
+    def __init__(self, max_bytes: int = 64 << 20, max_entry: int = 4 << 20) -> None:
+        self.max_bytes = max_bytes
+        self.max_entry = max_entry
+        self.size = 0
+        self.hits = 0
+        self._entries: OrderedDict[str, Answer] = OrderedDict()
+
+    def get(self, url: str) -> Answer | None:
+        answer = self._entries.get(url)
+        if answer is not None:
+            self._entries.move_to_end(url)
+            self.hits += 1
+        return answer
+
+    def put(self, url: str, answer: Answer) -> None:
+        if answer.status != 200 or len(answer.body) > self.max_entry or url in self._entries:
+            return
+        headers = {name.lower(): value.lower() for name, value in answer.headers}
+        kind = headers.get("content-type", "")
+        if not any(word in kind for word in CACHED_TYPES) or \
+                "no-store" in headers.get("cache-control", ""):
+            return
+        self._entries[url] = answer
+        self.size += len(answer.body)
+        while self.size > self.max_bytes:
+            _, dropped = self._entries.popitem(last=False)
+            self.size -= len(dropped.body)
+
+
+CACHED_TYPES = ("javascript", "ecmascript", "text/css", "wasm")
+
+
 def _fetch_with(fetcher: Fetcher, settings: Settings) -> SubFetch:
     cap = min(settings.max_body_bytes, SUBRESOURCE_BYTES)
+    cache = SubresourceCache()
 
     async def fetch(url: str, method: str, headers: dict[str, str],
                     body: bytes | None) -> Answer | str:
+        if method == "GET":
+            cached = cache.get(url)
+            if cached is not None:
+                return cached
         result = await fetcher.fetch(url, max_bytes=cap, headers=headers, method=method,
                                      data=body, keep_headers=True)
         if result.error is not None or result.status is None:
             return result.error or "no answer"
-        return Answer(result.status, list((result.headers or {}).items()), result.body)
+        answer = Answer(result.status, list((result.headers or {}).items()), result.body)
+        if method == "GET" and not result.truncated:
+            cache.put(url, answer)
+        return answer
 
     return fetch
 

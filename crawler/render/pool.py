@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Self
 
 from crawler.render.browser import Browser
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 
 RECYCLE_PAGES = 100  # a tab (and its browser context) renders this many pages, then a new one
+MEMORY_CHECK = 2.0  # seconds between two readings of the browser's memory
 
 
 class Renderer:
@@ -38,6 +40,8 @@ class Renderer:
         self.rendered = 0  # pages rendered in all
         self.restarts = 0  # browsers started after the first
         self.crashes = 0  # pages the tab or the browser died under
+        self.memory = 0  # the browser's memory (PSS, bytes) when last read
+        self._memory_checked = 0.0
         self._slots = asyncio.Semaphore(tabs)
         self._idle_tabs: list[Tab] = []
         self._busy = 0
@@ -90,10 +94,19 @@ class Renderer:
             self.pages_since_start += 1
             if not browser.alive:
                 result.crashed = True
-            elif self.pages_since_start >= self.restart_pages or \
-                    browser.memory_bytes() > self.memory_mb << 20:
+            elif self.pages_since_start >= self.restart_pages or await self._over_memory(browser):
                 self._restart = True
             return result
+
+    async def _over_memory(self, browser: Browser) -> bool:
+        """Whether the browser's memory passed the cap; read at most every MEMORY_CHECK
+        seconds, in a thread (PSS walks every page table of every Chromium process)."""
+        now = time.monotonic()
+        if now - self._memory_checked < MEMORY_CHECK:
+            return False
+        self._memory_checked = now
+        self.memory = await asyncio.to_thread(browser.memory_bytes)
+        return self.memory > self.memory_mb << 20
 
     async def _new_tab(self, browser: Browser) -> Tab:
         tab = Tab(browser.connection, self.fetch, self.policy, self.options)

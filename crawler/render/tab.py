@@ -202,7 +202,7 @@ class Tab:
                 since_change = await self._evaluate(SETTLED)
                 if isinstance(since_change, int | float) and since_change >= quiet * 1000:
                     return
-            await asyncio.sleep(quiet / 4)
+            await asyncio.sleep(min(0.05, quiet / 4))
 
     async def _until(self, expression: str) -> None:
         """Poll the page until `expression` is true (a page has no event to wait on for it)."""
