@@ -19,7 +19,8 @@ BLOCKED = {"image", "media", "font"}
 
 
 async def main(urls_file: str, tabs: int, out_path: str) -> None:
-    urls = [line.strip() for line in Path(urls_file).read_text().splitlines() if line.strip()]
+    urls = [line.strip() for line in Path(urls_file).read_text().splitlines()  # noqa: ASYNC240
+            if line.strip()]
     queue: asyncio.Queue[str] = asyncio.Queue()
     for url in urls:
         queue.put_nowait(url)
