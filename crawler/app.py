@@ -30,6 +30,7 @@ from crawler.jobs.state import DONE, HELD, PRUNED, JobState, Run
 from crawler.parse.page import parse_page
 from crawler.parse.pool import ParsePool
 from crawler.parse.worker import ParseFn
+from crawler.render.browser import chromium_binary
 from crawler.settings import Settings
 from crawler.sinks import Sink, open_sinks
 from crawler.sinks.base import ArchiveSink
@@ -132,6 +133,8 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     user and password by origin (crawler.frontier.seeds); `trust_seed_networks` False (seeds
     from the service's API) stops the networks the seeds are on from being allowed by that alone."""
     extraction = extraction_for(settings, on_page)  # bad rules stop us before the job starts
+    if settings.render != "never":
+        chromium_binary(settings.render_browser)  # so does a missing browser
     sinks = open_sinks(settings.outputs, settings.job_name, settings.pg_pool_size,
                        settings.outage_seconds, extraction.data_columns,
                        settings.warc_max_bytes, warc_info(settings, seeds),
