@@ -2,7 +2,7 @@
 # The Debian packages the system tests use: nginx (a real static server), wget2 (the reference
 # crawler), python3.11-doc and postgresql-doc-15 (real documentation sites to crawl), redis-server and postgresql
 # (the scale-out tests start their own servers from these binaries) and docker-compose (it
-# validates docker-compose.yml), chromium (the service dashboard is tested in it, headless) and
+# validates docker-compose.yml), chromium (--render drives it; the dashboard is tested in it, headless) and
 # podman, runc and debootstrap (the image is built and run with podman, on a stand-in base image
 # that debootstrap makes: tests/containers.py). Installs
 # them when we are root; otherwise lists what is missing. STRICT=1 makes a failed install an
