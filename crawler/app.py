@@ -145,7 +145,8 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     with JobLock(job_dir):  # before anything in the directory is touched
         spill = open_spill(job_dir, settings.frontier_memory > 0)
         state = JobState.open(job_dir)
-        state.extraction = extraction.fingerprint
+        state.extraction = extraction.fingerprint if settings.render == "never" else (
+            f"{extraction.fingerprint}+render-{settings.render}")  # a rendering reads other data
         try:
             return await _run_job(settings, seeds, state, spill, sinks, handle_signals,
                                   parse_fn, extraction, credentials or {}, trust_seed_networks)
@@ -179,8 +180,8 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
                      len(plan.retry))
     elif run.kind == "resume" and (stale := state.stale_extraction()):
         log.warning("job %s: %d pages of this run were extracted with other settings than "
-                    "these (--extract, --content, --extractor); --recrawl after this run "
-                    "extracts them again", settings.job_dir, stale)
+                    "these (--extract, --content, --extractor, --render); --recrawl after this "
+                    "run extracts them again", settings.job_dir, stale)
     # before any output is opened; a run that refuses or has nothing to do claims none
     claim_outputs(settings.outputs, state.job_id, Path(settings.job_dir))
     frontier = build_frontier(settings, spill)

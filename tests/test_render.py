@@ -23,7 +23,7 @@ from tests.conftest import by_url
 from tests.real_servers import RedisServer, require
 from tests.service_process import Service
 from tests.site import Site
-from tests.test_cli import clean_env
+from tests.test_cli import clean_env, run_cli
 from tests.test_cluster import Workers
 from tests.test_orphans import alive, descendants
 
@@ -368,3 +368,22 @@ async def test_a_service_job_renders_within_the_services_caps(site: Site,
             assert status == 400 and "render_" in answer["error"], answer
     finally:
         service.stop()
+
+
+async def test_a_finished_job_run_again_with_render_says_its_data_is_stale(
+        site: Site, tmp_path: Path) -> None:
+    """Rendering changes what a page's record holds: a finished job run again with --render
+    refuses with one line naming --recrawl, and --recrawl renders its pages."""
+    spa_site(site)
+    (tmp_path / "seeds.txt").write_text(site.url("/p0") + "\n")
+    code, _, err = await run_cli("seeds.txt", "-o", "out.jsonl", cwd=tmp_path)
+    assert code == 0, err
+    code, _, err = await run_cli("seeds.txt", "-o", "out.jsonl", "--render", "always",
+                                 cwd=tmp_path)
+    assert code == 2 and "--render" in err and "add --recrawl" in err, err
+    code, _, err = await run_cli("seeds.txt", "-o", "out.jsonl", "--render", "always",
+                                 "--recrawl", cwd=tmp_path)
+    assert code == 0, err
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    home = [r for r in records if r["url"] == site.url("/p0")]
+    assert [r["rendered"] for r in home] == [False, True]
