@@ -78,9 +78,9 @@ def options_table() -> str:
     return "\n".join(rows)
 
 
-def readme_with_table(readme: str) -> str:
+def page_with_table(page: str) -> str:
     """A page with its options table (between the markers) written anew."""
-    head, rest = readme.split(README_START, 1)
+    head, rest = page.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
     return f"{head}{README_START}\n{options_table()}\n{README_END}{tail}"
 
@@ -143,7 +143,7 @@ def service_api_page(spec: dict[str, object] = OPENAPI) -> str:
 
 def main() -> None:
     (ROOT / "config" / "default.toml").write_text(default_toml())
-    OPTIONS_PAGE.write_text(readme_with_table(OPTIONS_PAGE.read_text()))
+    OPTIONS_PAGE.write_text(page_with_table(OPTIONS_PAGE.read_text()))
     API_PAGE.write_text(service_api_page())
 
 

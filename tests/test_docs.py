@@ -10,7 +10,7 @@ from pathlib import Path
 
 from crawler.records import RECORD_FIELDS
 from crawler.settings import FIELDS, flag_for
-from scripts.settings_docs import API_PAGE, OPTIONS_PAGE, readme_with_table, service_api_page
+from scripts.settings_docs import API_PAGE, OPTIONS_PAGE, page_with_table, service_api_page
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
@@ -34,7 +34,7 @@ def test_the_generated_pages_are_current() -> None:
     """The option reference and the service API page are what scripts/settings_docs.py
     writes (run it after changing a setting or an endpoint)."""
     options = OPTIONS_PAGE.read_text()
-    assert readme_with_table(options) == options
+    assert page_with_table(options) == options
     assert API_PAGE.read_text() == service_api_page()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -178,7 +179,7 @@ class Tab:
                                  "document.body.scrollHeight : 0)")
             await self._settle(visit, deadline)
         if self.options.wait_selector:
-            await self._until(f"!!document.querySelector({_js_string(self.options.wait_selector)})")
+            await self._until(f"!!document.querySelector({json.dumps(self.options.wait_selector)})")
         visit.result.html = await self._dom()
 
     async def _wait(self, event: asyncio.Event) -> None:
@@ -356,9 +357,3 @@ def _post_data(request: dict[str, Any]) -> bytes | None:
         return b"".join(base64.b64decode(entry.get("bytes", "")) for entry in entries)
     data = request.get("postData")
     return data.encode() if isinstance(data, str) else None
-
-
-def _js_string(text: str) -> str:
-    import json
-
-    return json.dumps(text)
