@@ -5,10 +5,12 @@ nginx on loopback: PAGES single-page-app pages, each loading a 150 KB script bun
 own JSON, from which the script builds the page's text and its links.
 
     bench/setup.sh && bench/.venv-playwright/bin/pip show playwright >/dev/null  # once
-    .venv/bin/python bench/render.py [--pages 300] [--tabs 4 8 16]
+    .venv/bin/python -m bench.render [--pages 300] [--tabs 4 8 16] [--long 2000 --memory-mb 1024]
 
 Prints pages/s, CPU seconds, peak RSS and PSS of each whole process tree (the browsers too),
-and the ratios to Playwright at the same number of tabs.
+and the ratios to Playwright at the same number of tabs. `--long N` also crawls a site of N
+pages with 8 tabs and `--render-memory-mb` from `--memory-mb`, over --pages pages and over all
+N, so the two peaks show whether memory stays bounded however long the crawl.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ fetch('/data/{n}.json').then(function (r) {{ return r.json(); }}).then(function 
 }});</script></body></html>"""
 
 
-def generate(root: Path, pages: int) -> list[str]:
-    """Write the site; the URLs of its pages."""
+def generate(root: Path, pages: int, port: int = PORT) -> list[str]:
+    """Write the site, to be served on `port`; the URLs of its pages."""
     (root / "app").mkdir(parents=True)
     (root / "data").mkdir()
     (root / "vendor.js").write_text("".join(
@@ -49,7 +51,7 @@ def generate(root: Path, pages: int) -> list[str]:
         links = [f"/app/{(n * 7 + k) % pages}.html" for k in range(1, 6)]
         (root / "data" / f"{n}.json").write_text(json.dumps(
             {"title": f"Page {n}", "text": "word " * 300, "links": links}))
-        urls.append(f"http://127.0.0.1:{PORT}/app/{n}.html")
+        urls.append(f"http://127.0.0.1:{port}/app/{n}.html")
     index = "".join(f'<a href="/app/{n}.html">{n}</a>' for n in range(0, pages, 50))
     (root / "index.html").write_text(f"<html><body>{index}</body></html>")
     return urls
@@ -87,14 +89,24 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--tabs", type=int, nargs="+", default=[4, 8, 16])
+    parser.add_argument("--long", type=int, default=0, metavar="PAGES",
+                        help="also crawl a site of PAGES pages with 8 tabs and "
+                             "--render-memory-mb MEMORY_MB: is memory bounded by the cap?")
+    parser.add_argument("--memory-mb", type=int, default=1024)
     args = parser.parse_args()
     site = Path(tempfile.mkdtemp(prefix="bench-render-site-"))
     site.chmod(0o755)  # nginx's workers read it as another user
     urls = generate(site, args.pages)
+    sites = {("127.0.0.1", PORT): site}
+    long_urls: list[str] = []
+    if args.long:
+        sites[("127.0.0.1", PORT + 1)] = site / "long"
+        long_urls = generate(site / "long", args.long, PORT + 1)
+        (site / "long").chmod(0o755)
     rows = ["| crawler | pages | pages/s | CPU s | peak RSS MiB | peak PSS MiB |",
             "|---|---|---|---|---|---|"]
     ratios = []
-    with serve_static({("127.0.0.1", PORT): site}):
+    with serve_static(sites):
         for tabs in args.tabs:
             results = {}
             for name in ("ours", "playwright"):
@@ -116,6 +128,13 @@ def main() -> None:
         (work / "seeds.txt").write_text("\n".join(urls) + "\n")
         rows.append(line("ours, static (no rendering)", *ours(work, [])))
         shutil.rmtree(work, ignore_errors=True)
+        for pages in sorted({min(args.pages, len(long_urls)), len(long_urls)} - {0}):
+            work = Path(tempfile.mkdtemp(prefix="bench-render-long-"))
+            (work / "seeds.txt").write_text("\n".join(long_urls) + "\n")
+            rows.append(line(f"ours, 8 tabs, --render-memory-mb {args.memory_mb}", *ours(
+                work, ["--render", "always", "--render-tabs", "8", "--max-pages", str(pages),
+                       "--render-memory-mb", str(args.memory_mb)])))
+            shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(site, ignore_errors=True)
     print("\n".join(rows))
     print("\n".join(ratios))

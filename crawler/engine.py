@@ -232,6 +232,8 @@ class Crawler:
     async def run(self) -> CrawlStats:
         """Crawl until nothing is pending (or stop()); re-raise a fatal sink failure."""
         slots = asyncio.Semaphore(self.settings.concurrency)
+        if self.renderer is not None and self.render_policy is None:
+            self.renderer.warm()  # --render always: every page will want a tab
         try:
             while True:
                 await slots.acquire()

@@ -328,6 +328,33 @@ async def test_the_browser_is_restarted_by_page_count_and_memory() -> None:
             assert renderer.restarts == restarts if memory_mb > 64 else renderer.restarts >= 1
 
 
+async def test_a_warmed_pool_opens_its_tabs_once_in_one_context() -> None:
+    """warm() starts the browser and opens `tabs` tabs; pages that arrive meanwhile wait for
+    them rather than open more; every tab is in one browser context."""
+    from crawler.render.browser import chromium_binary as binary
+    from crawler.render.pool import Renderer
+    from crawler.render.tab import Answer
+
+    async def fetch(url: str, method: str, headers: dict[str, str], body: bytes | None) -> str:
+        return "not fetched"
+
+    async def policy(url: str, kind: str, main_frame: bool) -> str | None:
+        return None
+
+    page = Answer(200, [("Content-Type", "text/html")], BUILT_LATER.encode())
+    async with Renderer(binary(), fetch, policy, tabs=3) as renderer:
+        renderer.warm()
+        results = await asyncio.gather(*(renderer.render(f"http://127.0.0.1:9/{n}", page)
+                                         for n in range(9)))
+        assert all(r.html is not None and "Built by script" in r.html for r in results)
+        assert renderer.browser is not None
+        targets = await renderer.browser.connection.send("Target.getTargets")
+        pages = [t for t in targets["targetInfos"] if t["type"] == "page"]
+        ours = [t for t in pages if t["browserContextId"] == renderer.browser.context]
+        assert len(ours) == 3
+        assert [t["url"] for t in pages if t not in ours] == ["about:blank"]  # the startup one
+
+
 def spa_site(site: Site) -> None:
     """/p0: an app whose links a script builds; /built/N: plain pages."""
     app_page(site, "/p0", BUILT_LATER)

@@ -57,6 +57,7 @@ class Browser:
         self.process = process
         self.connection = connection
         self.profile = profile
+        self.context = ""  # the browser context every tab opens in (Browser.launch makes it)
 
     @classmethod
     async def launch(cls, binary: str, heap_mb: int = 512) -> Browser:
@@ -88,11 +89,21 @@ class Browser:
         try:
             async with asyncio.timeout(30):
                 await browser.connection.send("Browser.getVersion")
+                browser.context = await browser.new_context()
         except (TimeoutError, BrowserGone) as exc:
             await browser.close()
             raise UsageError(f"--render: Chromium ({binary}) did not start: {exc or 'timeout'}"
                              ) from None
         return browser
+
+    async def new_context(self) -> str:
+        """A browser context (cookies, storage, cache of its own) that downloads nothing."""
+        send = self.connection.send
+        created = await send("Target.createBrowserContext", {"disposeOnDetach": True})
+        context: str = created["browserContextId"]
+        await send("Browser.setDownloadBehavior", {"behavior": "deny",
+                                                   "browserContextId": context})
+        return context
 
     @property
     def alive(self) -> bool:

@@ -98,8 +98,8 @@ class _Visit:
 
 
 class Tab:
-    """One tab in a browser context of its own, kept for RECYCLE_PAGES pages: `await
-    tab.open()`, then `await tab.render(url, answer)` page after page; `healthy` turns False
+    """One tab, kept for RECYCLE_PAGES pages: `await tab.open(context)` in the browser context
+    it is to live in, then `await tab.render(url, answer)` page after page; `healthy` turns False
     when a page broke it (a crash, a script that would not stop), and it is closed then."""
 
     def __init__(self, connection: CdpConnection, fetch: SubFetch, policy: Policy,
@@ -108,7 +108,6 @@ class Tab:
         self.fetch = fetch
         self.policy = policy
         self.options = options
-        self.context = ""
         self.target = ""
         self.session = ""
         self.pages = 0
@@ -117,14 +116,10 @@ class Tab:
         self._visit: _Visit | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def open(self) -> None:
+    async def open(self, context: str) -> None:
         send = self.connection.send
-        created = await send("Target.createBrowserContext", {"disposeOnDetach": True})
-        self.context = created["browserContextId"]
-        await send("Browser.setDownloadBehavior", {"behavior": "deny",
-                                                   "browserContextId": self.context})
         target = await send("Target.createTarget", {
-            "url": "about:blank", "browserContextId": self.context,
+            "url": "about:blank", "browserContextId": context, "newWindow": True,
             "width": self.options.width, "height": self.options.height})
         self.target = target["targetId"]
         attached = await send("Target.attachToTarget", {"targetId": self.target,
@@ -256,20 +251,21 @@ class Tab:
             return None
         return html if isinstance(html, str) else None
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
+        """Stop answering the tab's requests (the browser is about to close it)."""
         self.connection.listen(self.session, None)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.stop()
         if self.connection.closed:
             return
         with contextlib.suppress(BrowserGone, CommandFailed, TimeoutError):
             async with asyncio.timeout(5):
                 if self.target:
                     await self.connection.send("Target.closeTarget", {"targetId": self.target})
-                if self.context:
-                    await self.connection.send("Target.disposeBrowserContext",
-                                               {"browserContextId": self.context})
 
     # --- events -----------------------------------------------------------------------------
 
