@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from aiohttp.abc import AbstractCookieJar
+
 from crawler.engine import Crawler, CrawlStats
 from crawler.errors import UsageError
 from crawler.extract.setup import Extraction, extraction_for
+from crawler.fetch.cookies import JarSaver, keep_saving, open_jar
 from crawler.fetch.fetcher import Fetcher
 from crawler.fetch.guard import AddressGuard, addresses_of
 from crawler.fetch.robots import RobotsCache
@@ -162,6 +165,7 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
                    credentials: dict[str, tuple[str, str]],
                    trust_seed_networks: bool) -> CrawlOutcome:
     claim_outputs(settings.outputs, state.job_id, Path(settings.job_dir), check_only=True)
+    cookies = open_jar(settings, Path(settings.job_dir))  # a bad --cookies: before the run
     run = state.begin_run(new_run_id(), recrawl=settings.recrawl,
                           recrawl_after=settings.recrawl_after)
     outcome = CrawlOutcome(CrawlStats(), run, [str(state.path), *(s.name for s in sinks)])
@@ -200,7 +204,7 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
     result = "failed"
     try:
         await _crawl(settings, seeds, moved, frontier, guard, sinks, state, outcome,
-                     handle_signals, parse_fn, extraction, credentials)
+                     handle_signals, parse_fn, extraction, credentials, cookies)
         result = "stopped" if outcome.stopped_by is not None or frontier.pending else "completed"
     finally:
         _report(settings, state, outcome, result)
@@ -224,13 +228,15 @@ def _report(settings: Settings, state: JobState, outcome: CrawlOutcome, result: 
 async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontier: Frontier,
                  guard: AddressGuard, sinks: list[Sink], state: JobState,
                  outcome: CrawlOutcome, handle_signals: bool, parse_fn: ParseFn,
-                 extraction: Extraction, credentials: dict[str, tuple[str, str]]) -> None:
+                 extraction: Extraction, credentials: dict[str, tuple[str, str]],
+                 cookies: tuple[AbstractCookieJar, JarSaver | None]) -> None:
+    jar, saver = cookies
     scope = Scope.for_seeds(settings.scope, seeds + moved, settings.allow, settings.deny)
     async with (
         ParsePool(settings.parse_mode, settings.parse_workers, timeout=settings.parse_timeout,
                   parse_fn=parse_fn, inline_max_bytes=settings.parse_inline_max_bytes,
                   preload=extraction.preload, memory_mb=settings.parse_memory_mb) as parser,
-        Fetcher(settings, guard, credentials) as fetcher,
+        Fetcher(settings, guard, credentials, jar) as fetcher,
         RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds,
                      state) as writer,
     ):
@@ -255,11 +261,17 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
                 loop.add_signal_handler(signum, _on_signal, signum, crawler, outcome)
         progress.start()
         base = RunBase(*_recorded_so_far(state, outcome.run_id))
+        saving = asyncio.create_task(keep_saving(saver)) if saver is not None else None
         try:
             async with monitored(crawler, settings, settings.job_name, base):
                 await crawler.run()
         finally:
             await progress.stop()
+            if saving is not None:
+                saving.cancel()
+                await asyncio.gather(saving, return_exceptions=True)
+            if saver is not None:
+                saver.save()
             if handle_signals:
                 for signum in STOP_SIGNALS:
                     loop.remove_signal_handler(signum)

@@ -25,6 +25,7 @@ from typing import Any, get_type_hints
 
 from crawler.errors import SettingsError
 from crawler.urls import DEFAULT_STRIP_PARAMS, UrlRules
+from crawler.util.headers import check_headers
 from crawler.util.tomlfile import read_toml
 from crawler.version import __version__
 
@@ -199,6 +200,15 @@ class Settings:
     user_agent: str = setting(f"crawler/{__version__}", "User-Agent header sent with every "
                               "request; its first word before '/' is the robots.txt product token",
                               _header_text)
+    headers: tuple[str, ...] = setting(
+        (), "a request header, 'Name: value' for every host or 'HOST Name: value' for one host "
+        "('*.HOST' for its subdomains too); its value never appears in logs, reports or WARC "
+        "request records (repeatable)", check_headers)
+    cookies: str = setting("", "a Netscape cookies.txt (as curl -c and wget --save-cookies "
+                           "write it) whose cookies the crawl starts with")
+    keep_cookies: bool = setting(True, "keep the cookies sites set, in the job directory "
+                                 "(cookies.json, owner-only) so a resumed or recrawled job "
+                                 "stays signed in; --no-keep-cookies sends none but --cookies'")
     robots: bool = setting(True, "obey robots.txt, <meta name=robots> and X-Robots-Tag")
     robots_cache_seconds: float = setting(86400.0, "seconds a fetched robots.txt is trusted",
                                           _between(1, 86400))
@@ -367,6 +377,7 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Outputs", ["outputs", "record_links", "record_headers", "csv_escape_formulas",
                  "warc_max_bytes",
                  "sink_batch_size", "sink_flush_seconds"]),
+    ("Signed-in crawls: headers, cookies", ["headers", "cookies", "keep_cookies"]),
     ("Jobs: resume, recrawl, stop", ["job_dir", "recrawl", "recrawl_after", "shutdown_grace"]),
     ("Parsing and extraction", ["extract", "content", "extractor", "parse_mode",
                                 "parse_inline_max_bytes", "parse_workers", "parse_timeout",
@@ -385,7 +396,8 @@ METAVARS = {"outputs": "PATH", "allow": "REGEX", "deny": "REGEX", "strip_params"
             "allow_networks": "CIDR", "deny_networks": "CIDR", "autothrottle_target": "N",
             "extract": "FILE", "metrics_listen": "HOST:PORT", "status_file": "FILE",
             "extractor": "MODULE:FUNCTION", "job_dir": "DIR",
-            "frontier": "URL", "job_name": "NAME", "user_agent": "TEXT"}
+            "frontier": "URL", "job_name": "NAME", "user_agent": "TEXT",
+            "headers": "'[HOST ]NAME: VALUE'", "cookies": "FILE"}
 CHOICES = {"scope": SCOPES, "content": CONTENT_FORMS, "parse_mode": PARSE_MODES,
            "render": RENDER_MODES,
            "log_level": LOG_LEVELS}
@@ -394,7 +406,8 @@ ENV_PREFIX = "CRAWLER_"
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
-_SINGULAR_FLAGS = {"outputs": "--output", "allow_networks": "--allow-network",
+_SINGULAR_FLAGS = {"outputs": "--output", "headers": "--header",
+                   "allow_networks": "--allow-network",
                    "deny_networks": "--deny-network"}
 
 
@@ -407,8 +420,12 @@ def help_for(name: str) -> str:
     return FIELDS[name].metadata["help"]
 
 
+SECRET_SETTINGS = frozenset({"headers"})  # values no message shows
+
+
 def _invalid(name: str, value: Any, source: str, problem: str) -> SettingsError:
-    return SettingsError(f"invalid setting {name}={value!r} (from {source}): {problem}")
+    shown = "[redacted]" if name in SECRET_SETTINGS else repr(value)
+    return SettingsError(f"invalid setting {name}={shown} (from {source}): {problem}")
 
 
 def _coerce(name: str, value: Any, source: str, *, from_text: bool) -> Any:

@@ -138,6 +138,7 @@ class Site:
     async def start(self, port: int = 0) -> Site:
         app = web.Application()
         app.router.add_route("GET", "/{tail:.*}", self._dispatch)
+        app.router.add_route("POST", "/{tail:.*}", self._dispatch)  # a sign-in form's
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         tcp = web.TCPSite(self._runner, self.host, port)

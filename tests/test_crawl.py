@@ -246,20 +246,24 @@ async def test_default_sqlite_sink_holds_the_records(site: Site, crawl, tmp_path
     assert rows[0][2] == f'["{site.url("/a")}"]'
 
 
-async def test_credentials_and_cookies_do_not_travel(two_sites, crawl) -> None:
+@pytest.mark.parametrize("keep_cookies", [True, False])
+async def test_credentials_and_cookies_do_not_travel(two_sites, crawl, keep_cookies: bool
+                                                     ) -> None:
     """Credentials in a seed are sent to its own origin only, never to the origin a redirect
-    leads to; cookies a server sets are never sent back, to it or elsewhere."""
+    leads to; a cookie a server sets goes back to that server only (with --no-keep-cookies,
+    to nobody)."""
     home, other = two_sites
     home.add("/", b'<a href="/next">n</a>', headers={"Set-Cookie": "session=secret; Path=/"})
     home.redirect("/next", other.url("/landing"))
     other.page("/landing")
     user_seed = home.url("/").replace("http://", "http://user:pw@")
-    await crawl([user_seed], scope="any")
+    await crawl([user_seed], scope="any", keep_cookies=keep_cookies)
     assert other.hits["/landing"] == 1
     home_headers = dict(home.headers)
     assert home_headers["/"].get("Authorization", "").startswith("Basic ")
-    for path, headers in home.headers + other.headers:
-        assert "Cookie" not in headers, path
+    assert "Cookie" not in home_headers["/"]
+    assert home_headers["/next"].get("Cookie") == ("session=secret" if keep_cookies else None)
+    assert all("Cookie" not in h for _, h in other.headers)
     assert all("Authorization" not in h for _, h in other.headers)
 
 

@@ -24,6 +24,7 @@ from crawler.cluster.redis_frontier import FrontierUnavailable, RedisFrontier, R
 from crawler.engine import Crawler, CrawlStats
 from crawler.errors import UsageError
 from crawler.extract.setup import Extraction, extraction_for
+from crawler.fetch.cookies import open_jar
 from crawler.fetch.fetcher import Fetcher
 from crawler.fetch.guard import AddressGuard, addresses_of
 from crawler.fetch.robots import RobotsCache
@@ -178,7 +179,7 @@ async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
                       timeout=settings.parse_timeout, parse_fn=parse_fn,
                       inline_max_bytes=settings.parse_inline_max_bytes,
                       preload=extraction.preload, memory_mb=settings.parse_memory_mb) as parser,
-            Fetcher(settings, guard) as fetcher,
+            Fetcher(settings, guard, jar=open_jar(settings, None)[0]) as fetcher,
             RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds,
                          on_stored=frontier.ack) as writer,
         ):

@@ -22,6 +22,7 @@ from crawler.settings import Settings
 from crawler.urls import origin
 from crawler.util.counters import FetchCounts
 from crawler.util.exchange import Exchange
+from crawler.util.headers import HeaderRules, redact
 from crawler.util.textsafe import exact_or_none, safe_optional, safe_text, url_from_header
 
 READ_CHUNK = 64 * 1024
@@ -76,7 +77,7 @@ def take_headers(result: FetchResult, headers: CIMultiDictProxy[str]) -> None:
 def all_headers(headers: CIMultiDictProxy[str]) -> dict[str, str]:
     """Every header, made safe; a repeated one's values joined with ", " (RFC 9110 5.3)."""
     joined: dict[str, str] = {}
-    for name, value in headers.items():
+    for name, value in redact(list(headers.items()), NO_NAMES):  # no cookie in a record
         key, value = safe_text(name), safe_text(value)
         joined[key] = f"{joined[key]}, {value}" if key in joined else value
     return joined
@@ -93,17 +94,19 @@ def peer_address(resp: aiohttp.ClientResponse) -> str | None:
     return str(peer[0]) if peer else None
 
 
-def exchange_of(resp: aiohttp.ClientResponse, body: bytes, sent_at: str) -> Exchange:
-    """The exchange as sent and received (header bytes decoded as latin-1, byte for byte)."""
+def exchange_of(resp: aiohttp.ClientResponse, body: bytes, sent_at: str,
+                secret: frozenset[str] = frozenset()) -> Exchange:
+    """The exchange as sent and received (header bytes decoded as latin-1, byte for byte),
+    but for the values of the `secret` request headers (--header's) and of Set-Cookie."""
     request = resp.request_info
     version = resp.version
     return Exchange(
         target=request.url.raw_path_qs or "/",
-        request_headers=list(request.headers.items()),
+        request_headers=redact(list(request.headers.items()), secret),
         version=f"HTTP/{version.major}.{version.minor}" if version else "HTTP/1.1",
         status=resp.status, reason=resp.reason or "",
-        headers=[(name.decode("latin-1"), value.decode("latin-1"))
-                 for name, value in resp.raw_headers],
+        headers=redact([(name.decode("latin-1"), value.decode("latin-1"))
+                        for name, value in resp.raw_headers], NO_NAMES),
         body=body, started_at=sent_at, method=request.method)
 
 
@@ -124,13 +127,19 @@ def describe_error(exc: BaseException, timeout: float) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+NO_NAMES: frozenset[str] = frozenset()
+
+
 class Fetcher:
     """Owns the crawl's one ClientSession; `fetch(url)` never raises for network trouble."""
 
     def __init__(self, settings: Settings, guard: AddressGuard | None = None,
-                 credentials: dict[str, tuple[str, str]] | None = None) -> None:
+                 credentials: dict[str, tuple[str, str]] | None = None,
+                 jar: aiohttp.abc.AbstractCookieJar | None = None) -> None:
         self.settings = settings
         self.guard = guard or AddressGuard()
+        self.jar = jar if jar is not None else aiohttp.DummyCookieJar()
+        self.user_headers = HeaderRules(settings.headers)  # --header
         # the seeds' credentials, by origin: sent to that origin only (crawler.frontier.seeds)
         self.auth = {key: aiohttp.encode_basic_auth(user, password)
                      for key, (user, password) in (credentials or {}).items()}
@@ -151,7 +160,7 @@ class Fetcher:
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None, connect=self.settings.connect_timeout),
             headers={"User-Agent": self.settings.user_agent},
-            cookie_jar=aiohttp.DummyCookieJar(),  # a crawler carries no cookies between pages
+            cookie_jar=self.jar,  # the job's (crawler.fetch.cookies), or none
             auto_decompress=True,
         )
         return self
@@ -176,6 +185,8 @@ class Fetcher:
         sent_at = now_iso() if self.keep_exchanges else ""
         try:
             async with asyncio.timeout(settings.timeout):
+                if self.user_headers:
+                    headers = {**self.user_headers.for_url(url), **(headers or {})}
                 auth = self.auth.get(origin(url)) if self.auth else None
                 if auth is not None:
                     headers = {**(headers or {}), "Authorization": auth}
@@ -194,7 +205,8 @@ class Fetcher:
                         result.body, cut = decode_layers(result.body, layers, cap)
                         result.truncated = result.truncated or cut
                     if self.keep_exchanges:
-                        result.exchange = exchange_of(resp, result.body, sent_at)
+                        result.exchange = exchange_of(resp, result.body, sent_at,
+                                                      self.user_headers.names)
         except Undecodable as exc:
             result.error, result.body = str(exc), b""
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:

@@ -28,7 +28,9 @@ from crawler.urls import BadURL, canonical
 RULES_FILE = "rules.json"
 SERVICE_ONLY = frozenset({"job_dir", "outputs", "status_file", "metrics_listen", "frontier",
                           "allow_networks", "job_name", "recrawl",
-                          "render_browser"})  # a client never names a program to run
+                          "render_browser",  # a client never names a program to run
+                          "cookies",  # nor a file of the server's
+                          "headers"})  # a job's secrets are the operator's to give
 REQUEST_KEYS = frozenset({"seeds", "settings", "schedule"})
 SOURCE = "settings.{name}"
 
