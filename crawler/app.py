@@ -22,6 +22,7 @@ from crawler.extract.setup import Extraction, extraction_for
 from crawler.fetch.cookies import JarSaver, keep_saving, open_jar
 from crawler.fetch.fetcher import Fetcher
 from crawler.fetch.guard import AddressGuard, addresses_of
+from crawler.fetch.login import deny_for, signed_in
 from crawler.fetch.robots import RobotsCache
 from crawler.frontier.local import Frontier
 from crawler.frontier.scope import Scope
@@ -231,7 +232,8 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
                  extraction: Extraction, credentials: dict[str, tuple[str, str]],
                  cookies: tuple[AbstractCookieJar, JarSaver | None]) -> None:
     jar, saver = cookies
-    scope = Scope.for_seeds(settings.scope, seeds + moved, settings.allow, settings.deny)
+    scope = Scope.for_seeds(settings.scope, seeds + moved, settings.allow,
+                            deny_for(settings.deny, settings.login))
     async with (
         ParsePool(settings.parse_mode, settings.parse_workers, timeout=settings.parse_timeout,
                   parse_fn=parse_fn, inline_max_bytes=settings.parse_inline_max_bytes,
@@ -251,6 +253,7 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
         crawler = Crawler(settings, scope, frontier, fetcher, parser, writer, outcome.run_id,
                           robots, extraction)
         outcome.stats = crawler.stats
+        crawler.signer = await signed_in(settings, fetcher)  # --login, before the first page
         await crawler.add_seeds(seeds)
         if settings.sitemaps:
             await crawler.add_sitemaps(seeds)

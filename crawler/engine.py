@@ -24,6 +24,7 @@ from crawler.extract.setup import Extraction
 from crawler.fetch.fetcher import Fetcher, FetchResult
 from crawler.fetch.hosthealth import HostHealth, Verdict
 from crawler.fetch.ipslots import IpSlots
+from crawler.fetch.login import SignIn
 from crawler.fetch.politeness import (
     autothrottle_delay,
     backoff_seconds,
@@ -126,6 +127,7 @@ class Crawler:
         self.stopping = False
         self.sitemap_pruned = 0  # trap records the crawl's sitemaps added (SITEMAP_PRUNED_...)
         self.renderer = renderer_for(settings, fetcher, scope, robots)
+        self.signer: SignIn | None = None  # --login: set once signed in (crawler.fetch.login)
         self.render_policy = RenderPolicy() if settings.render == "auto" else None
         self.near_duplicates = NearDuplicates(settings.skip_near_duplicates) if (
             settings.skip_near_duplicates) else None
@@ -277,6 +279,21 @@ class Crawler:
             log.error("stopping the crawl: %s", self._fatal)
             self.stop()
 
+    async def _fetch_signed_in(self, request: Request) -> tuple[FetchResult, bool]:
+        """Fetch the page; with --login, a page that redirects to the login page signs the
+        crawl in again and is fetched once more. (result, still signed out)."""
+        generation = self.signer.generation if self.signer is not None else 0
+        for _ in range(2):
+            async with self.ip_slots.taken(request.url):
+                result = await self.fetcher.fetch(request.url,
+                                                  headers=conditional_headers(request.history))
+            if self.signer is None or not self.signer.is_login_redirect(result, request.url):
+                return result, False
+            if not await self.signer.again(generation):
+                break
+            generation = self.signer.generation
+        return result, True
+
     async def _process(self, request: Request) -> None:
         outcome: Record | Retry | None = None
         self.writer.leased(request.fp)
@@ -324,10 +341,11 @@ class Crawler:
                 record.error = verdict
                 return record
         request.attempts += 1
-        async with self.ip_slots.taken(request.url):
-            result = await self.fetcher.fetch(request.url,
-                                              headers=conditional_headers(request.history))
+        result, signed_out = await self._fetch_signed_in(request)
         self._fill_from_fetch(record, request, result)
+        if signed_out:
+            record.error = ("signed out: the page redirects to --login, and signing in again "
+                            "did not help (or --login-attempts were used up)")
         log.debug("fetched %s: %s, %d ms, %d bytes, attempt %d", request.url,
                   result.status or result.error, record.elapsed_ms, len(result.body),
                   request.attempts)

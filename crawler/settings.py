@@ -86,6 +86,20 @@ def _header_text(value: str) -> str | None:
     return None
 
 
+def _name_values(values: tuple[str, ...]) -> str | None:
+    """NAME=VALUE entries; a problem names the entry by its name only (values are secrets)."""
+    for number, value in enumerate(values, 1):
+        name, equals, _ = value.partition("=")
+        if not equals or not name.strip():
+            return f"entry {number} is not NAME=VALUE"
+    return None
+
+
+def _http_url_or_empty(value: str) -> str | None:
+    return None if value == "" or value.startswith(("http://", "https://")) else \
+        "must be an http:// or https:// URL"
+
+
 def _frontier_url(value: str) -> str | None:
     if value == "" or value.startswith(("redis://", "rediss://", "unix://", "redis-cluster://")):
         return None
@@ -209,6 +223,15 @@ class Settings:
     keep_cookies: bool = setting(True, "keep the cookies sites set, in the job directory "
                                  "(cookies.json, owner-only) so a resumed or recrawled job "
                                  "stays signed in; --no-keep-cookies sends none but --cookies'")
+    login: str = setting("", "sign in before crawling: the URL of the login page, whose form "
+                         "is filled with --login-field (its hidden fields, such as CSRF tokens, "
+                         "kept); a page redirecting back to it signs in again",
+                         _http_url_or_empty)
+    login_fields: tuple[str, ...] = setting(
+        (), "a field of the login form, NAME=VALUE (repeatable); values never appear in logs "
+        "or reports (CRAWLER_LOGIN_FIELDS keeps them off the command line)", _name_values)
+    login_attempts: int = setting(3, "sign-ins a run may make after the first, when pages "
+                                  "redirect to --login (signed out)", _at_least(0))
     robots: bool = setting(True, "obey robots.txt, <meta name=robots> and X-Robots-Tag")
     robots_cache_seconds: float = setting(86400.0, "seconds a fetched robots.txt is trusted",
                                           _between(1, 86400))
@@ -377,7 +400,8 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Outputs", ["outputs", "record_links", "record_headers", "csv_escape_formulas",
                  "warc_max_bytes",
                  "sink_batch_size", "sink_flush_seconds"]),
-    ("Signed-in crawls: headers, cookies", ["headers", "cookies", "keep_cookies"]),
+    ("Signed-in crawls: headers, cookies, sign-in",
+     ["headers", "cookies", "keep_cookies", "login", "login_fields", "login_attempts"]),
     ("Jobs: resume, recrawl, stop", ["job_dir", "recrawl", "recrawl_after", "shutdown_grace"]),
     ("Parsing and extraction", ["extract", "content", "extractor", "parse_mode",
                                 "parse_inline_max_bytes", "parse_workers", "parse_timeout",
@@ -397,7 +421,8 @@ METAVARS = {"outputs": "PATH", "allow": "REGEX", "deny": "REGEX", "strip_params"
             "extract": "FILE", "metrics_listen": "HOST:PORT", "status_file": "FILE",
             "extractor": "MODULE:FUNCTION", "job_dir": "DIR",
             "frontier": "URL", "job_name": "NAME", "user_agent": "TEXT",
-            "headers": "'[HOST ]NAME: VALUE'", "cookies": "FILE"}
+            "headers": "'[HOST ]NAME: VALUE'", "cookies": "FILE", "login": "URL",
+            "login_fields": "NAME=VALUE"}
 CHOICES = {"scope": SCOPES, "content": CONTENT_FORMS, "parse_mode": PARSE_MODES,
            "render": RENDER_MODES,
            "log_level": LOG_LEVELS}
@@ -407,6 +432,7 @@ _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 _SINGULAR_FLAGS = {"outputs": "--output", "headers": "--header",
+                   "login_fields": "--login-field",
                    "allow_networks": "--allow-network",
                    "deny_networks": "--deny-network"}
 
@@ -420,7 +446,7 @@ def help_for(name: str) -> str:
     return FIELDS[name].metadata["help"]
 
 
-SECRET_SETTINGS = frozenset({"headers"})  # values no message shows
+SECRET_SETTINGS = frozenset({"headers", "login_fields"})  # values no message shows
 
 
 def _invalid(name: str, value: Any, source: str, problem: str) -> SettingsError:

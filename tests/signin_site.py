@@ -20,6 +20,9 @@ class SignIn:
     """Sessions the server issued, and what it answered."""
 
     site: Site
+    logout_link: bool = False  # /private/3 links /logout, which signs the crawl out
+    expire_after: int = 0  # sessions end after this many private pages (0 = never)
+    served: int = 0  # private pages served
     sessions: set[str] = field(default_factory=set)
     logins: int = 0  # successful sign-ins
     refused: int = 0  # private pages asked for without a valid session
@@ -53,9 +56,14 @@ class SignIn:
         if self.session_of(request) is None:
             self.refused += 1
             raise web.HTTPFound(f"/login?next={request.path}")
+        self.served += 1
+        if self.expire_after and self.served % self.expire_after == 0:
+            self.sessions.clear()  # every session times out: the next page finds it gone
         tail = request.path.rsplit("/", 1)[-1]
         n = int(tail) if tail.isdigit() else 0
         links = [f"/private/{k}" for k in (n + 1, n + 2) if k <= 6]
+        if n == 3 and self.logout_link:
+            links.append("/logout")
         return web.Response(text=html(f"private {n}", *links), content_type="text/html")
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
@@ -70,9 +78,9 @@ class SignIn:
         return web.Response(text=html("api", "/api/2"), content_type="text/html")
 
 
-def signin_routes(site: Site) -> SignIn:
+def signin_routes(site: Site, logout_link: bool = False, expire_after: int = 0) -> SignIn:
     """Route the sign-in flow on `site`: /login, /private/ and /private/N, /logout, /api/N."""
-    flow = SignIn(site)
+    flow = SignIn(site, logout_link, expire_after)
     site.route("/login", flow.login)
     for path in ("/private/", *(f"/private/{n}" for n in range(1, 7))):
         site.route(path, flow.private)

@@ -196,3 +196,46 @@ async def test_no_secret_lands_in_any_output(site: Site, tmp_path: Path) -> None
                     if record.rec_type == "request"]
     assert any(h.get_header("X-Api-Key") == "[redacted]" for h in requests)
     assert any(h.get_header("Cookie") == "[redacted]" for h in requests)
+
+
+async def test_login_fills_the_form_and_signs_in_again_when_signed_out(site: Site,
+                                                                       tmp_path: Path) -> None:
+    """--login fills the page's own form (its CSRF token kept); a sign-out link is never
+    followed; when the server ends the session (every 3 pages here), pages redirect to the
+    login page: the crawl signs in again and fetches them once more. The password is in no
+    output and no log line."""
+    flow = signin_routes(site, logout_link=True, expire_after=3)
+    out = tmp_path / "out"
+    out.mkdir()
+    code, stdout, err = await crawl(
+        site.url("/private/"), "--job-dir", str(tmp_path / "job"), "--allow-network",
+        "127.0.0.0/8", "-o", str(out / "r.jsonl"), "--log-level", "debug",
+        "--login", site.url("/login"), "--login-field", f"user={USER}",
+        "--login-field", f"password={PASSWORD}", cwd=tmp_path)
+    assert code == 0, err
+    records = by_url(read_jsonl(out / "r.jsonl"))
+    private = {url: r for url, r in records.items() if "/private/" in url.split("?")[0]}
+    assert len(private) == 7
+    assert all(r["status"] == 200 and r["error"] is None for r in private.values()), private
+    assert flow.logins >= 2  # the first sign-in, and again after the session ended
+    assert site.hits["/logout"] == 0
+    leaks = [p.name for p in [*out.rglob("*"), *(tmp_path / "job").rglob("*")]
+             if p.is_file() and PASSWORD.encode() in p.read_bytes()]
+    assert leaks == [] and PASSWORD not in stdout + err
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ((f"user={USER}", "password=wrong"), "sign-in refused (403)"),
+    ((), "sign-in refused (403)"),
+])
+async def test_a_login_that_fails_is_one_line_before_the_crawl(
+        site: Site, tmp_path: Path, fields: tuple[str, ...], expected: str) -> None:
+    flow = signin_routes(site)
+    args = [arg for field in fields for arg in ("--login-field", field)]
+    code, _, err = await crawl(site.url("/private/"), "--job-dir", str(tmp_path / "job"),
+                               "--allow-network", "127.0.0.0/8", "--login",
+                               site.url("/login"), *args, cwd=tmp_path)
+    assert code == 2
+    one_line_error(err, expected)
+    assert "wrong" not in err
+    assert flow.logins == 0 and site.hits["/private/"] == 0  # no page before signing in

@@ -27,6 +27,7 @@ from crawler.extract.setup import Extraction, extraction_for
 from crawler.fetch.cookies import open_jar
 from crawler.fetch.fetcher import Fetcher
 from crawler.fetch.guard import AddressGuard, addresses_of
+from crawler.fetch.login import deny_for, signed_in
 from crawler.fetch.robots import RobotsCache
 from crawler.frontier.scope import Scope
 from crawler.parse.page import parse_page
@@ -165,7 +166,8 @@ async def run_worker(settings: Settings, *, handle_signals: bool = True,
 async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
                  outcome: WorkerOutcome, handle_signals: bool, parse_fn: ParseFn,
                  extraction: Extraction) -> None:
-    scope = Scope.for_seeds(job.scope, list(job.seeds), job.allow, job.deny)
+    scope = Scope.for_seeds(job.scope, list(job.seeds), job.allow,
+                            deny_for(job.deny, settings.login))
     guard = AddressGuard.build(await addresses_of(host_of(url) for url in job.seeds),
                                settings.allow_networks, settings.deny_networks)
     sinks = open_sinks(settings.outputs, job.name, settings.pg_pool_size,
@@ -192,6 +194,7 @@ async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
             crawler = Crawler(settings, scope, frontier, fetcher, parser, writer, job.run_id,
                               robots, extraction)
             outcome.stats = crawler.stats
+            crawler.signer = await signed_in(settings, fetcher)  # each worker signs in itself
             frontier.on_scope = crawler.widen_scope
             frontier.start()
             if handle_signals:

@@ -30,7 +30,7 @@ SERVICE_ONLY = frozenset({"job_dir", "outputs", "status_file", "metrics_listen",
                           "allow_networks", "job_name", "recrawl",
                           "render_browser",  # a client never names a program to run
                           "cookies",  # nor a file of the server's
-                          "headers"})  # a job's secrets are the operator's to give
+                          "headers", "login", "login_fields"})  # secrets: the operator's
 REQUEST_KEYS = frozenset({"seeds", "settings", "schedule"})
 SOURCE = "settings.{name}"
 
