@@ -23,6 +23,7 @@ from crawler.fetch.cookies import JarSaver, keep_saving, open_jar
 from crawler.fetch.fetcher import Fetcher
 from crawler.fetch.guard import AddressGuard, addresses_of
 from crawler.fetch.login import deny_for, signed_in
+from crawler.fetch.netrc_auth import netrc_credentials
 from crawler.fetch.robots import RobotsCache
 from crawler.frontier.local import Frontier
 from crawler.frontier.scope import Scope
@@ -167,6 +168,7 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
                    trust_seed_networks: bool) -> CrawlOutcome:
     claim_outputs(settings.outputs, state.job_id, Path(settings.job_dir), check_only=True)
     cookies = open_jar(settings, Path(settings.job_dir))  # a bad --cookies: before the run
+    host_auth = netrc_credentials(settings)  # and a bad --netrc
     run = state.begin_run(new_run_id(), recrawl=settings.recrawl,
                           recrawl_after=settings.recrawl_after)
     outcome = CrawlOutcome(CrawlStats(), run, [str(state.path), *(s.name for s in sinks)])
@@ -205,7 +207,7 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
     result = "failed"
     try:
         await _crawl(settings, seeds, moved, frontier, guard, sinks, state, outcome,
-                     handle_signals, parse_fn, extraction, credentials, cookies)
+                     handle_signals, parse_fn, extraction, credentials, cookies, host_auth)
         result = "stopped" if outcome.stopped_by is not None or frontier.pending else "completed"
     finally:
         _report(settings, state, outcome, result)
@@ -230,7 +232,8 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
                  guard: AddressGuard, sinks: list[Sink], state: JobState,
                  outcome: CrawlOutcome, handle_signals: bool, parse_fn: ParseFn,
                  extraction: Extraction, credentials: dict[str, tuple[str, str]],
-                 cookies: tuple[AbstractCookieJar, JarSaver | None]) -> None:
+                 cookies: tuple[AbstractCookieJar, JarSaver | None],
+                 host_auth: dict[str, str]) -> None:
     jar, saver = cookies
     scope = Scope.for_seeds(settings.scope, seeds + moved, settings.allow,
                             deny_for(settings.deny, settings.login))
@@ -238,7 +241,7 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
         ParsePool(settings.parse_mode, settings.parse_workers, timeout=settings.parse_timeout,
                   parse_fn=parse_fn, inline_max_bytes=settings.parse_inline_max_bytes,
                   preload=extraction.preload, memory_mb=settings.parse_memory_mb) as parser,
-        Fetcher(settings, guard, credentials, jar) as fetcher,
+        Fetcher(settings, guard, credentials, jar, host_auth) as fetcher,
         RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds,
                      state) as writer,
     ):

@@ -223,6 +223,9 @@ class Settings:
     keep_cookies: bool = setting(True, "keep the cookies sites set, in the job directory "
                                  "(cookies.json, owner-only) so a resumed or recrawled job "
                                  "stays signed in; --no-keep-cookies sends none but --cookies'")
+    netrc: bool = setting(False, "send the credentials of ~/.netrc (or $NETRC) to their hosts "
+                          "as Basic auth, as curl --netrc does (a `default` entry is not used)")
+    netrc_file: str = setting("", "the same, from this netrc file")
     login: str = setting("", "sign in before crawling: the URL of the login page, whose form "
                          "is filled with --login-field (its hidden fields, such as CSRF tokens, "
                          "kept); a page redirecting back to it signs in again",
@@ -401,7 +404,8 @@ GROUPS: list[tuple[str, list[str]]] = [
                  "warc_max_bytes",
                  "sink_batch_size", "sink_flush_seconds"]),
     ("Signed-in crawls: headers, cookies, sign-in",
-     ["headers", "cookies", "keep_cookies", "login", "login_fields", "login_attempts"]),
+     ["headers", "cookies", "keep_cookies", "netrc", "netrc_file", "login", "login_fields",
+      "login_attempts"]),
     ("Jobs: resume, recrawl, stop", ["job_dir", "recrawl", "recrawl_after", "shutdown_grace"]),
     ("Parsing and extraction", ["extract", "content", "extractor", "parse_mode",
                                 "parse_inline_max_bytes", "parse_workers", "parse_timeout",
@@ -422,7 +426,7 @@ METAVARS = {"outputs": "PATH", "allow": "REGEX", "deny": "REGEX", "strip_params"
             "extractor": "MODULE:FUNCTION", "job_dir": "DIR",
             "frontier": "URL", "job_name": "NAME", "user_agent": "TEXT",
             "headers": "'[HOST ]NAME: VALUE'", "cookies": "FILE", "login": "URL",
-            "login_fields": "NAME=VALUE"}
+            "login_fields": "NAME=VALUE", "netrc_file": "FILE"}
 CHOICES = {"scope": SCOPES, "content": CONTENT_FORMS, "parse_mode": PARSE_MODES,
            "render": RENDER_MODES,
            "log_level": LOG_LEVELS}

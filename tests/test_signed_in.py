@@ -5,17 +5,20 @@ record, WARC, report, status file or log."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import shutil
 import stat
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import by_url
+from tests.real_servers import require
 from tests.signin_site import API_KEY, PASSWORD, USER, signin_routes
-from tests.site import Site
+from tests.site import Site, html
 from tests.test_cli import one_line_error, run_cli
 
 
@@ -78,7 +81,8 @@ async def test_cookies_sites_set_are_kept_saved_and_resumed(site: Site, tmp_path
     jar is saved owner-only in the job, and a recrawl without --cookies is still signed in."""
     flow = signin_routes(site)
     curl = shutil.which("curl")
-    assert curl is not None, "curl is a system dependency of the tests"
+    require(curl is not None, "curl")
+    assert curl is not None
     jar_file = tmp_path / "curl-cookies.txt"
     process = await asyncio.create_subprocess_exec(  # the form, and its CSRF cookie
         curl, "-s", "-o", "/dev/null", "-c", str(jar_file), site.url("/login"))
@@ -113,8 +117,7 @@ async def test_cookies_sites_set_are_kept_saved_and_resumed(site: Site, tmp_path
 
 async def test_no_keep_cookies_sends_what_it_was_given_and_keeps_nothing(
         site: Site, tmp_path: Path) -> None:
-    async def sets_a_cookie(request: object) -> object:
-        from aiohttp import web
+    async def sets_a_cookie(request: web.Request) -> web.StreamResponse:
         response = web.Response(text="<a href=/b>b</a>", content_type="text/html")
         response.set_cookie("pref", "dark")
         return response
@@ -239,3 +242,37 @@ async def test_a_login_that_fails_is_one_line_before_the_crawl(
     one_line_error(err, expected)
     assert "wrong" not in err
     assert flow.logins == 0 and site.hits["/private/"] == 0  # no page before signing in
+
+
+async def test_netrc_credentials_go_to_their_host_only(two_sites: tuple[Site, Site],
+                                                       tmp_path: Path) -> None:
+    first, second = two_sites
+
+    async def needs_auth(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != "Basic " + base64.b64encode(
+                f"{USER}:{PASSWORD}".encode()).decode():
+            return web.Response(status=401, headers={"WWW-Authenticate": "Basic"})
+        return web.Response(text=html("in", second.url("/x")), content_type="text/html")
+
+    first.route("/", needs_auth)
+    second.page("/x")
+    netrc_file = tmp_path / "netrc"
+    netrc_file.write_text(f"machine 127.0.0.1 login {USER} password {PASSWORD}\n"
+                          "default login everyone password everywhere\n")
+    netrc_file.chmod(0o600)
+    code, _, err = await crawl(first.url("/"), "--job-dir", str(tmp_path / "job"),
+                               "-o", str(tmp_path / "o.jsonl"), "--scope", "any",
+                               "--allow-network", "127.0.0.0/8", "--netrc-file",
+                               str(netrc_file), cwd=tmp_path)
+    assert code == 0, err
+    records = by_url(read_jsonl(tmp_path / "o.jsonl"))
+    assert records[first.url("/")]["status"] == 200
+    assert records[second.url("/x")]["status"] == 200
+    assert all("Authorization" not in headers for _, headers in second.headers)  # no default
+
+    netrc_file.write_text("machine 127.0.0.1 lgin ada password s3cr3t-typo\n")
+    code, _, err = await crawl(first.url("/"), "--job-dir", str(tmp_path / "job2"),
+                               "--netrc-file", str(netrc_file), cwd=tmp_path)
+    assert code == 2
+    one_line_error(err, "--netrc-file")
+    assert "s3cr3t" not in err

@@ -28,6 +28,7 @@ from crawler.fetch.cookies import open_jar
 from crawler.fetch.fetcher import Fetcher
 from crawler.fetch.guard import AddressGuard, addresses_of
 from crawler.fetch.login import deny_for, signed_in
+from crawler.fetch.netrc_auth import netrc_credentials
 from crawler.fetch.robots import RobotsCache
 from crawler.frontier.scope import Scope
 from crawler.parse.page import parse_page
@@ -181,7 +182,8 @@ async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
                       timeout=settings.parse_timeout, parse_fn=parse_fn,
                       inline_max_bytes=settings.parse_inline_max_bytes,
                       preload=extraction.preload, memory_mb=settings.parse_memory_mb) as parser,
-            Fetcher(settings, guard, jar=open_jar(settings, None)[0]) as fetcher,
+            Fetcher(settings, guard, jar=open_jar(settings, None)[0],
+                    host_auth=netrc_credentials(settings)) as fetcher,
             RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds,
                          on_stored=frontier.ack) as writer,
         ):

@@ -19,7 +19,7 @@ from crawler.fetch.decoding import Undecodable, decode_layers, left_by_aiohttp
 from crawler.fetch.guard import AddressDenied, AddressGuard, GuardedResolver
 from crawler.records import now_iso
 from crawler.settings import Settings
-from crawler.urls import origin
+from crawler.urls import host_of, origin
 from crawler.util.counters import FetchCounts
 from crawler.util.exchange import Exchange
 from crawler.util.headers import HeaderRules, redact
@@ -135,7 +135,8 @@ class Fetcher:
 
     def __init__(self, settings: Settings, guard: AddressGuard | None = None,
                  credentials: dict[str, tuple[str, str]] | None = None,
-                 jar: aiohttp.abc.AbstractCookieJar | None = None) -> None:
+                 jar: aiohttp.abc.AbstractCookieJar | None = None,
+                 host_auth: dict[str, str] | None = None) -> None:
         self.settings = settings
         self.guard = guard or AddressGuard()
         self.jar = jar if jar is not None else aiohttp.DummyCookieJar()
@@ -143,6 +144,7 @@ class Fetcher:
         # the seeds' credentials, by origin: sent to that origin only (crawler.frontier.seeds)
         self.auth = {key: aiohttp.encode_basic_auth(user, password)
                      for key, (user, password) in (credentials or {}).items()}
+        self.host_auth = host_auth or {}  # --netrc's, by host (crawler.fetch.netrc_auth)
         self.keep_headers = False  # a user's extraction function reads them
         self.counts = FetchCounts()  # every exchange, for the live status and metrics
         self.keep_exchanges = False  # a WARC output archives them
@@ -188,6 +190,9 @@ class Fetcher:
                 if self.user_headers:
                     headers = {**self.user_headers.for_url(url), **(headers or {})}
                 auth = self.auth.get(origin(url)) if self.auth else None
+                if auth is None and self.host_auth and not any(
+                        name.lower() == "authorization" for name in headers or ()):
+                    auth = self.host_auth.get(host_of(url))
                 if auth is not None:
                     headers = {**(headers or {}), "Authorization": auth}
                 async with self._session.request(method, URL(url, encoded=True),

@@ -30,7 +30,8 @@ SERVICE_ONLY = frozenset({"job_dir", "outputs", "status_file", "metrics_listen",
                           "allow_networks", "job_name", "recrawl",
                           "render_browser",  # a client never names a program to run
                           "cookies",  # nor a file of the server's
-                          "headers", "login", "login_fields"})  # secrets: the operator's
+                          "headers", "login", "login_fields",  # secrets: the operator's
+                          "netrc", "netrc_file"})
 REQUEST_KEYS = frozenset({"seeds", "settings", "schedule"})
 SOURCE = "settings.{name}"
 
