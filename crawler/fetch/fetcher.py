@@ -26,6 +26,7 @@ from crawler.util.headers import HeaderRules, redact
 from crawler.util.textsafe import exact_or_none, safe_optional, safe_text, url_from_header
 
 READ_CHUNK = 64 * 1024
+NO_NAMES: frozenset[str] = frozenset()  # redact(): Set-Cookie's values only
 
 
 @dataclass(slots=True)
@@ -125,9 +126,6 @@ def describe_error(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, aiohttp.ClientResponseError):
         return f"bad response: {exc.message}"
     return f"{type(exc).__name__}: {exc}"
-
-
-NO_NAMES: frozenset[str] = frozenset()
 
 
 class Fetcher:
