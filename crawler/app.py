@@ -24,6 +24,7 @@ from crawler.fetch.fetcher import Fetcher
 from crawler.fetch.guard import AddressGuard, addresses_of
 from crawler.fetch.login import deny_for, signed_in
 from crawler.fetch.netrc_auth import netrc_credentials
+from crawler.fetch.proxies import ProxyPool, check_proxies
 from crawler.fetch.robots import RobotsCache
 from crawler.frontier.local import Frontier
 from crawler.frontier.scope import Scope
@@ -169,6 +170,13 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
     claim_outputs(settings.outputs, state.job_id, Path(settings.job_dir), check_only=True)
     cookies = open_jar(settings, Path(settings.job_dir))  # a bad --cookies: before the run
     host_auth = netrc_credentials(settings)  # and a bad --netrc
+    seed_addresses = await addresses_of(host_of(url) for url in seeds) if (
+        trust_seed_networks) else []
+    guard = AddressGuard.build(seed_addresses, settings.allow_networks, settings.deny_networks)
+    log.debug("address guard: %s", guard)
+    proxies = ProxyPool.from_settings(settings)
+    if proxies is not None:  # and a proxy that cannot be used
+        await check_proxies(proxies, guard)
     run = state.begin_run(new_run_id(), recrawl=settings.recrawl,
                           recrawl_after=settings.recrawl_after)
     outcome = CrawlOutcome(CrawlStats(), run, [str(state.path), *(s.name for s in sinks)])
@@ -200,14 +208,11 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
                  run.run_id, pending)
     if not settings.robots:
         log.warning("--no-robots: robots.txt, <meta name=robots> and X-Robots-Tag are ignored")
-    seed_addresses = await addresses_of(host_of(url) for url in seeds) if (
-        trust_seed_networks) else []
-    guard = AddressGuard.build(seed_addresses, settings.allow_networks, settings.deny_networks)
-    log.debug("address guard: %s", guard)
     result = "failed"
     try:
         await _crawl(settings, seeds, moved, frontier, guard, sinks, state, outcome,
-                     handle_signals, parse_fn, extraction, credentials, cookies, host_auth)
+                     handle_signals, parse_fn, extraction, credentials, cookies,
+                     (host_auth, proxies))
         result = "stopped" if outcome.stopped_by is not None or frontier.pending else "completed"
     finally:
         _report(settings, state, outcome, result)
@@ -233,15 +238,16 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
                  outcome: CrawlOutcome, handle_signals: bool, parse_fn: ParseFn,
                  extraction: Extraction, credentials: dict[str, tuple[str, str]],
                  cookies: tuple[AbstractCookieJar, JarSaver | None],
-                 host_auth: dict[str, str]) -> None:
+                 access: tuple[dict[str, str], ProxyPool | None]) -> None:
     jar, saver = cookies
+    host_auth, proxies = access
     scope = Scope.for_seeds(settings.scope, seeds + moved, settings.allow,
                             deny_for(settings.deny, settings.login))
     async with (
         ParsePool(settings.parse_mode, settings.parse_workers, timeout=settings.parse_timeout,
                   parse_fn=parse_fn, inline_max_bytes=settings.parse_inline_max_bytes,
                   preload=extraction.preload, memory_mb=settings.parse_memory_mb) as parser,
-        Fetcher(settings, guard, credentials, jar, host_auth) as fetcher,
+        Fetcher(settings, guard, credentials, jar, host_auth, proxies) as fetcher,
         RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds,
                      state) as writer,
     ):

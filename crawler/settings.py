@@ -26,6 +26,7 @@ from typing import Any, get_type_hints
 from crawler.errors import SettingsError
 from crawler.urls import DEFAULT_STRIP_PARAMS, UrlRules
 from crawler.util.headers import check_headers
+from crawler.util.proxy_url import check_proxies
 from crawler.util.tomlfile import read_toml
 from crawler.version import __version__
 
@@ -139,6 +140,7 @@ def _extractor(value: str) -> str | None:
 SCOPES = ("host", "domain", "any")
 CONTENT_FORMS = ("none", "text", "markdown", "html")
 RENDER_MODES = ("never", "auto", "always")
+PROXY_ROTATIONS = ("host", "request")
 PARSE_MODES = ("auto", "process", "inline", "thread")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -235,6 +237,23 @@ class Settings:
         "or reports (CRAWLER_LOGIN_FIELDS keeps them off the command line)", _name_values)
     login_attempts: int = setting(3, "sign-ins a run may make after the first, when pages "
                                   "redirect to --login (signed out)", _at_least(0))
+    proxies: tuple[str, ...] = setting(
+        (), "send requests through this proxy: [SCHEME://][USER:PASSWORD@]HOST[:PORT], SCHEME "
+        "http (default), https, socks4, socks5 or socks5h (the proxy resolves names); "
+        "repeatable: each host keeps one proxy (see --proxy-rotation) and a failing proxy "
+        "rests for --proxy-cooldown; credentials never appear in logs or records",
+        check_proxies)
+    proxy_env: bool = setting(False, "use the proxies of HTTP_PROXY, HTTPS_PROXY and ALL_PROXY "
+                              "(when no --proxy is given) and go direct to the hosts of "
+                              "NO_PROXY, as curl does")
+    proxy_rotation: str = setting("host", "with several proxies: host (each host keeps the "
+                                  "proxy it was given, so its session and address stay one) "
+                                  "or request (each request takes the next proxy)",
+                                  _one_of(*PROXY_ROTATIONS))
+    proxy_cooldown: float = setting(60.0, "seconds a proxy that failed (refused the "
+                                    "connection, failed its handshake or rejected the "
+                                    "credentials) is left out of the rotation",
+                                    _at_least(0))
     robots: bool = setting(True, "obey robots.txt, <meta name=robots> and X-Robots-Tag")
     robots_cache_seconds: float = setting(86400.0, "seconds a fetched robots.txt is trusted",
                                           _between(1, 86400))
@@ -403,9 +422,9 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("Outputs", ["outputs", "record_links", "record_headers", "csv_escape_formulas",
                  "warc_max_bytes",
                  "sink_batch_size", "sink_flush_seconds"]),
-    ("Signed-in crawls: headers, cookies, sign-in",
+    ("Signed-in crawls: headers, cookies, sign-in, proxies",
      ["headers", "cookies", "keep_cookies", "netrc", "netrc_file", "login", "login_fields",
-      "login_attempts"]),
+      "login_attempts", "proxies", "proxy_env", "proxy_rotation", "proxy_cooldown"]),
     ("Jobs: resume, recrawl, stop", ["job_dir", "recrawl", "recrawl_after", "shutdown_grace"]),
     ("Parsing and extraction", ["extract", "content", "extractor", "parse_mode",
                                 "parse_inline_max_bytes", "parse_workers", "parse_timeout",
@@ -426,16 +445,16 @@ METAVARS = {"outputs": "PATH", "allow": "REGEX", "deny": "REGEX", "strip_params"
             "extractor": "MODULE:FUNCTION", "job_dir": "DIR",
             "frontier": "URL", "job_name": "NAME", "user_agent": "TEXT",
             "headers": "'[HOST ]NAME: VALUE'", "cookies": "FILE", "login": "URL",
-            "login_fields": "NAME=VALUE", "netrc_file": "FILE"}
+            "login_fields": "NAME=VALUE", "netrc_file": "FILE", "proxies": "URL"}
 CHOICES = {"scope": SCOPES, "content": CONTENT_FORMS, "parse_mode": PARSE_MODES,
-           "render": RENDER_MODES,
+           "render": RENDER_MODES, "proxy_rotation": PROXY_ROTATIONS,
            "log_level": LOG_LEVELS}
 TYPES: dict[str, Any] = get_type_hints(Settings)
 ENV_PREFIX = "CRAWLER_"
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
-_SINGULAR_FLAGS = {"outputs": "--output", "headers": "--header",
+_SINGULAR_FLAGS = {"outputs": "--output", "headers": "--header", "proxies": "--proxy",
                    "login_fields": "--login-field",
                    "allow_networks": "--allow-network",
                    "deny_networks": "--deny-network"}
@@ -450,7 +469,7 @@ def help_for(name: str) -> str:
     return FIELDS[name].metadata["help"]
 
 
-SECRET_SETTINGS = frozenset({"headers", "login_fields"})  # values no message shows
+SECRET_SETTINGS = frozenset({"headers", "login_fields", "proxies"})  # values no message shows
 
 
 def _invalid(name: str, value: Any, source: str, problem: str) -> SettingsError:

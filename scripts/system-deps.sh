@@ -5,11 +5,12 @@
 # validates docker-compose.yml), chromium (--render drives it; the dashboard is tested in it, headless) and
 # podman, runc and debootstrap (the image is built and run with podman, on a stand-in base image
 # that debootstrap makes: tests/containers.py), curl (it writes the cookies.txt a signed-in
-# crawl test reads). Installs
+# crawl test reads), tinyproxy and microsocks (real HTTP and SOCKS5 proxies that the proxy tests
+# put between the crawler and a local site, counting what passes through). Installs
 # them when we are root; otherwise lists what is missing. STRICT=1 makes a failed install an
 # error (CI).
 set -uo pipefail
-packages=(nginx-light wget2 python3.11-doc postgresql-doc-15 redis-server postgresql docker-compose chromium podman runc debootstrap curl)
+packages=(nginx-light wget2 python3.11-doc postgresql-doc-15 redis-server postgresql docker-compose chromium podman runc debootstrap curl tinyproxy microsocks)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

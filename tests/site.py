@@ -62,6 +62,7 @@ class Site:
     log: list[str] = field(default_factory=list)
     arrivals: list[tuple[float, str]] = field(default_factory=list)  # (loop.time(), raw path)
     headers: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (path, headers)
+    peers: list[tuple[str, str]] = field(default_factory=list)  # (path, the client's address)
     gauge: Gauge = field(default_factory=Gauge)  # this site's own concurrency
     shared: Gauge | None = None  # a gauge shared with other sites
     base: str = ""
@@ -121,6 +122,7 @@ class Site:
         self.log.append(request.raw_path)
         self.arrivals.append((asyncio.get_running_loop().time(), request.raw_path))
         self.headers.append((request.raw_path, dict(request.headers)))
+        self.peers.append((request.raw_path, request.remote or ""))
         gauges = [self.gauge] + ([self.shared] if self.shared else [])
         for gauge in gauges:
             gauge.enter()

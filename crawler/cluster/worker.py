@@ -29,6 +29,7 @@ from crawler.fetch.fetcher import Fetcher
 from crawler.fetch.guard import AddressGuard, addresses_of
 from crawler.fetch.login import deny_for, signed_in
 from crawler.fetch.netrc_auth import netrc_credentials
+from crawler.fetch.proxies import ProxyPool, check_proxies
 from crawler.fetch.robots import RobotsCache
 from crawler.frontier.scope import Scope
 from crawler.parse.page import parse_page
@@ -171,6 +172,9 @@ async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
                             deny_for(job.deny, settings.login))
     guard = AddressGuard.build(await addresses_of(host_of(url) for url in job.seeds),
                                settings.allow_networks, settings.deny_networks)
+    proxies = ProxyPool.from_settings(settings)
+    if proxies is not None:
+        await check_proxies(proxies, guard)
     sinks = open_sinks(settings.outputs, job.name, settings.pg_pool_size,
                        settings.outage_seconds, extraction.data_columns,
                        settings.warc_max_bytes, warc_info(settings, list(job.seeds)),
@@ -183,7 +187,7 @@ async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
                       inline_max_bytes=settings.parse_inline_max_bytes,
                       preload=extraction.preload, memory_mb=settings.parse_memory_mb) as parser,
             Fetcher(settings, guard, jar=open_jar(settings, None)[0],
-                    host_auth=netrc_credentials(settings)) as fetcher,
+                    host_auth=netrc_credentials(settings), proxies=proxies) as fetcher,
             RecordWriter(sinks, settings.sink_batch_size, settings.sink_flush_seconds,
                          on_stored=frontier.ack) as writer,
         ):
