@@ -15,6 +15,9 @@ import pytest
 
 from tests.conftest import by_url
 from tests.proxy_servers import MicroSocks, ProxyServer, TinyProxy
+from tests.service_process import Service
+from tests.signin_site import API_KEY, USER, signin_routes
+from tests.signin_site import PASSWORD as SITE_PASSWORD
 from tests.site import Site
 from tests.test_cli import one_line_error, run_cli
 
@@ -230,3 +233,49 @@ async def test_the_environments_proxies_only_when_asked_and_no_proxy_goes_direct
     assert peers(first) == {"127.0.0.4"}  # through HTTP_PROXY
     assert peers(second) == {"127.0.0.1"}  # NO_PROXY: direct
 
+
+async def test_the_service_takes_credentials_only_where_its_operator_allows_them(
+        site: Site, proxies: list[ProxyServer], tmp_path: Path) -> None:
+    """serve --allow-credentials: a job's header, cookies (a cookies.txt's text), sign-in
+    fields and proxy are used, kept owner-only, and shown redacted; without it, refused."""
+    flow = signin_routes(site)
+    site.page("/", "/api/1", "/private/1")
+    proxy = started(proxies, TinyProxy(tmp_path, "127.0.0.4", "alice", PASSWORD))
+    cookies = "# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tpref\tdark-theme\n"
+    settings = {"headers": [f"127.0.0.1 X-Api-Key: {API_KEY}"], "proxies": [proxy.url],
+                "cookies": cookies, "login": site.url("/login"),
+                "login_fields": [f"user={USER}", f"password={SITE_PASSWORD}"]}
+    plain = await Service(tmp_path / "plain").start()
+    try:
+        for name, value in settings.items():
+            status, body = await plain.request("POST", "/jobs", {
+                "seeds": [site.url("/")], "settings": {name: value}})
+            assert status == 400 and "serve --allow-credentials" in body["error"], body
+            assert API_KEY not in body["error"] and PASSWORD not in body["error"]
+    finally:
+        plain.stop()
+    service = await Service(tmp_path / "data", "--allow-credentials").start()
+    try:
+        status, body = await service.request("POST", "/jobs", {
+            "seeds": [site.url("/")], "settings": {"cookies": "not a cookies file"}})
+        assert status == 400 and "settings.cookies" in body["error"], body
+        job_id = await service.submit([site.url("/")], **settings)
+        job = await service.wait_for(job_id, "completed")
+        records = {r["url"]: r for r in await service.records(job_id, "?limit=100")}
+        assert records[site.url("/api/1")]["status"] == 200  # the header
+        assert records[site.url("/private/1")]["status"] == 200  # the sign-in
+        assert flow.logins == 1
+        assert peers(site) == {"127.0.0.4"}  # the proxy
+        assert any(h.get("Cookie", "").find("pref=dark-theme") >= 0 for _, h in site.headers)
+        view = json.dumps(job)
+        for secret in (API_KEY, PASSWORD, SITE_PASSWORD, "dark-theme"):
+            assert secret not in view, secret
+        assert job["settings"]["headers"] == ["127.0.0.1 X-Api-Key: [redacted]"]
+        assert job["settings"]["proxies"] == [f"http://127.0.0.1:{proxy.port}"]
+        job_dir = tmp_path / "data" / "jobs" / job_id
+        assert job_dir.stat().st_mode & 0o077 == 0  # the spec holds them: owner-only
+        log = (job_dir / "crawl.log").read_text()
+        for secret in (API_KEY, PASSWORD, SITE_PASSWORD):
+            assert secret not in log
+    finally:
+        service.stop()

@@ -22,7 +22,7 @@ from crawler.service.jobs import ENDED, STATES, JobFiles, JobSpec, new_job_id
 from crawler.service.openapi import OPENAPI
 from crawler.service.origin import FRAMING_HEADERS, HostPolicy, cross_site_problem, needs_json
 from crawler.service.results import MAX_LIMIT, read_rows
-from crawler.service.spec import Limits, check_request, without_password
+from crawler.service.spec import Limits, check_request, shown_settings, without_password
 from crawler.service.supervisor import Conflict, Supervisor
 from crawler.watch.metrics import metrics_handler, registry_for
 
@@ -176,7 +176,7 @@ def job_view(job: JobFiles, supervisor: Supervisor) -> dict[str, Any]:
             "started_at": life.started_at, "finished_at": life.finished_at,
             "report": report, "error": life.error, "seeds": [without_password(seed)
                                                              for seed in spec.seeds],
-            "settings": spec.settings, "schedule": spec.schedule,
+            "settings": shown_settings(spec.settings), "schedule": spec.schedule,
             "next_run_at": life.next_run_at, "created_at": spec.created_at, "runs": life.runs}
 
 

@@ -131,7 +131,7 @@ class JobStore:
         """Write a new job: its spec, its queued state and `files` (the rules, by name); a
         half-written job (a crash) has no state.json and is never listed."""
         job = JobFiles(self.root / spec.id)
-        job.root.mkdir()
+        job.root.mkdir(mode=0o700)  # its spec and files may hold a job's credentials
         for name, data in files.items():
             (job.root / name).write_bytes(data)
         write_atomically(job.root / SPEC, orjson.dumps(asdict(spec)))

@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="MODULE:FUNCTION",
                         help="an extraction function jobs may name in their `extractor` "
                              "setting (repeatable); no other code is run for a job")
+    parser.add_argument("--allow-credentials", action="store_true",
+                        help="jobs may carry credentials: headers, cookies (a cookies.txt's "
+                             "text), login and login_fields, proxies; they are kept in the "
+                             "job's owner-only directory and job views show them redacted")
     parser.add_argument("--max-jobs", type=int, default=2, metavar="N",
                         help="jobs that crawl at once; the rest queue (default 2)")
     parser.add_argument("--max-seeds", type=int, default=10_000, metavar="N",
@@ -111,7 +115,7 @@ async def serve(args: argparse.Namespace, ready: asyncio.Event | None = None) ->
     host, port = split_listen(args.listen)
     supervisor = Supervisor(JobStore(args.data_dir), args.max_jobs, args.allow_network)
     limits = Limits(args.max_seeds, frozenset(args.allow_extractor),
-                    args.schedule_seconds)
+                    args.schedule_seconds, args.allow_credentials)
     config = ServiceConfig(args.token, limits, args.max_kept_jobs, args.max_body_bytes,
                            HostPolicy(host, port, args.allow_host))
     _open_files_to_hard_limit()  # many clients; an idle one is let go after IDLE_SECONDS

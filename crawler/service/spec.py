@@ -5,33 +5,42 @@ Seeds that arrive over the API are untrusted, and so are their settings. A clien
 choose where the service writes (`job_dir`, `outputs`, `status_file`), what code it runs
 (`extractor`: only the functions the service's `--allow-extractor` names), which servers it
 talks to besides the web (`frontier`, `metrics_listen`), or which private networks it may reach
-(`allow_networks`: only the service's own `--allow-network`).
+(`allow_networks`: only the service's own `--allow-network`). Credentials (headers, cookies,
+sign-in fields, proxies) are taken only from a service whose operator allows them
+(`--allow-credentials`); a job view shows them redacted.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 
 from crawler.errors import UsageError
 from crawler.extract.rules import compile_rules
 from crawler.extract.setup import extraction_for
+from crawler.fetch.cookies import read_cookies_file
 from crawler.frontier.seeds import Seeds, parse_seeds
 from crawler.jobs.cron import cron_problem
 from crawler.settings import Settings, load_settings
 from crawler.urls import BadURL, canonical
+from crawler.util.headers import REDACTED, parse_header
+from crawler.util.proxy_url import parse_proxy
 
 RULES_FILE = "rules.json"
 SERVICE_ONLY = frozenset({"job_dir", "outputs", "status_file", "metrics_listen", "frontier",
                           "allow_networks", "job_name", "recrawl",
                           "render_browser",  # a client never names a program to run
-                          "cookies",  # nor a file of the server's
-                          "headers", "login", "login_fields",  # secrets: the operator's
-                          "netrc", "netrc_file"})
+                          "netrc", "netrc_file", "proxy_env",  # nor the server's files, env
+                          "cookies", "headers", "login", "login_fields", "proxies"})
+# what serve --allow-credentials lets a job set; `cookies` is then the text of a cookies.txt
+CREDENTIALS = frozenset({"cookies", "headers", "login", "login_fields", "proxies"})
+COOKIES_FILE = "cookies.txt"
 REQUEST_KEYS = frozenset({"seeds", "settings", "schedule"})
 SOURCE = "settings.{name}"
 
@@ -47,6 +56,7 @@ class Limits:
     max_seeds: int = 10_000
     extractors: frozenset[str] = frozenset()  # --allow-extractor: functions jobs may name
     schedule_seconds: bool = False  # --schedule-seconds: six-field schedules (seconds)
+    credentials: bool = False  # --allow-credentials: jobs may carry CREDENTIALS
 
 
 @dataclass(frozen=True)
@@ -72,7 +82,11 @@ def check_request(body: bytes, limits: Limits) -> CheckedRequest:
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
         raise BadRequest("\"settings\" must be a JSON object of setting names and values")
-    refused = sorted(set(settings) & SERVICE_ONLY)
+    refused = sorted(set(settings) & (SERVICE_ONLY - (
+        CREDENTIALS if limits.credentials else frozenset())))
+    if refused and refused[0] in CREDENTIALS:
+        raise BadRequest(f"setting {refused[0]!r} carries credentials, which this service "
+                         "takes only when its operator allows them (serve --allow-credentials)")
     if refused:
         raise BadRequest(f"setting {refused[0]!r} cannot be set over the API (the service "
                          "sets it)")
@@ -81,6 +95,7 @@ def check_request(body: bytes, limits: Limits) -> CheckedRequest:
         raise BadRequest(f"extractor {extractor!r} is not one this service runs (its "
                          "--allow-extractor names them)")
     settings, files = _rules_file(settings)
+    settings, cookies = _cookies_file(settings)
     schedule = data.get("schedule")
     if schedule is not None and (problem := cron_problem(
             schedule, limits.schedule_seconds)) is not None:
@@ -94,7 +109,7 @@ def check_request(body: bytes, limits: Limits) -> CheckedRequest:
     elif checked.extract or checked.extractor:
         extraction_for(checked)
     seeds_of(seeds, checked)
-    return CheckedRequest(seeds, settings, schedule, files)
+    return CheckedRequest(seeds, settings, schedule, {**files, **cookies})
 
 
 # What one job of the service may ask for at most: a client must not be able to fork a
@@ -170,6 +185,46 @@ def _rules_file(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, byt
     return settings, {}
 
 
+def _cookies_file(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """A cookies.txt given as text becomes the job's cookies file, checked as --cookies is."""
+    text = settings.get("cookies")
+    if text is None:
+        return settings, {}
+    if not isinstance(text, str):
+        raise BadRequest("setting 'cookies' takes the text of a Netscape cookies.txt")
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / COOKIES_FILE
+        path.write_text(text)
+        try:
+            read_cookies_file(path, aiohttp.CookieJar(unsafe=True))
+        except UsageError as exc:
+            raise BadRequest(str(exc).replace(str(path), "settings.cookies")) from None
+    return ({k: v for k, v in settings.items() if k != "cookies"},
+            {COOKIES_FILE: text.encode()})
+
+
+def _entries(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value or ()]
+
+
+def shown_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """A job's settings as its view shows them: every credential redacted (a header by its
+    name, a login field by its name, a proxy by its address)."""
+    shown = dict(settings)
+    if "headers" in shown:
+        headers = [parse_header(entry) for entry in _entries(shown["headers"])]
+        shown["headers"] = [f"{h.host + ' ' if h.host else ''}{h.name}: {REDACTED}"
+                            for h in headers]
+    if "login_fields" in shown:
+        shown["login_fields"] = [f"{entry.partition('=')[0]}={REDACTED}"
+                                 for entry in _entries(shown["login_fields"])]
+    if "proxies" in shown:
+        shown["proxies"] = [parse_proxy(entry).label for entry in _entries(shown["proxies"])]
+    if "cookies" in shown:
+        shown["cookies"] = REDACTED
+    return shown
+
+
 def job_settings(job_root: Path, requested: dict[str, Any], allow_networks: list[str],
                  recrawl: bool, quiet: bool = True) -> Settings:
     """The settings a job's crawl runs with: the client's, and the service's own."""
@@ -180,4 +235,6 @@ def job_settings(job_root: Path, requested: dict[str, Any], allow_networks: list
     }
     if (job_root / RULES_FILE).exists():
         own["extract"] = str(job_root / RULES_FILE)
+    if (job_root / COOKIES_FILE).exists():
+        own["cookies"] = str(job_root / COOKIES_FILE)
     return load_settings({**requested, **own}, source=SOURCE)
