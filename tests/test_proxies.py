@@ -1,4 +1,4 @@
-"""Crawls through real proxies (tinyproxy for HTTP, microsocks for SOCKS5; tests/proxy_servers.py):
+"""Crawls through real proxies (tinyproxy for HTTP, microsocks for SOCKS5: bench/proxy_servers.py):
 every request passes through the proxy, a host keeps its proxy, a failing proxy rests, the
 address guard judges the target a proxy would connect to, the environment's proxies are used
 only when asked, and a proxy's credentials appear nowhere."""
@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.proxy_servers import MicroSocks, ProxyServer, TinyProxy
 from tests.conftest import by_url
-from tests.proxy_servers import MicroSocks, ProxyServer, TinyProxy
+from tests.real_servers import require
 from tests.service_process import Service
 from tests.signin_site import API_KEY, USER, signin_routes
 from tests.signin_site import PASSWORD as SITE_PASSWORD
@@ -47,6 +48,7 @@ def proxies(tmp_path: Path) -> Iterator[list[ProxyServer]]:
 
 
 def started(running: list[ProxyServer], proxy: ProxyServer) -> ProxyServer:
+    require(proxy.installed(), proxy.binary)
     running.append(proxy)
     return proxy.start()
 

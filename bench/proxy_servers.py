@@ -1,4 +1,5 @@
-"""Real proxy servers from Debian's packages, between the crawler and a local site: tinyproxy
+"""Real proxy servers from Debian's packages (scripts/system-deps.sh), between a crawler and a
+local site, for tests/test_proxies.py and bench/proxy.py: tinyproxy
 (HTTP, with Basic proxy auth) and microsocks (SOCKS5, with user/password). Each binds its
 outgoing connections to an address of its own in 127.0.0.0/8, so the site can tell a request
 that passed through the proxy (from that address) from one that did not (from 127.0.0.1);
@@ -18,7 +19,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.real_servers import free_port, require
+from bench.servers import free_port
 
 
 def wait_for_port(host: str, port: int, process: subprocess.Popen[bytes],
@@ -38,6 +39,11 @@ class ProxyServer:
     """A proxy process on 127.0.0.1:`port` whose outgoing connections come from `outgoing`."""
 
     scheme = ""
+    binary = ""
+
+    @classmethod
+    def installed(cls) -> bool:
+        return shutil.which(cls.binary) is not None
 
     def __init__(self, directory: Path, outgoing: str, user: str = "", password: str = "",
                  listen: str = "127.0.0.1") -> None:
@@ -78,13 +84,13 @@ class TinyProxy(ProxyServer):
     """tinyproxy in the foreground, logging every request it forwards."""
 
     scheme = "http"
+    binary = "tinyproxy"
 
     @property
     def log(self) -> Path:
         return self.directory / "tinyproxy.log"
 
     def command(self) -> list[str]:
-        require(shutil.which("tinyproxy") is not None, "tinyproxy")
         config = self.directory / "tinyproxy.conf"
         lines = [f"Port {self.port}", f"Listen {self.listen}", f"Bind {self.outgoing}",
                  "Timeout 30", f'LogFile "{self.log}"', "LogLevel Info", "MaxClients 200",
@@ -104,9 +110,9 @@ class MicroSocks(ProxyServer):
     """microsocks (SOCKS5), printing each connection it makes for a client."""
 
     scheme = "socks5"
+    binary = "microsocks"
 
     def command(self) -> list[str]:
-        require(shutil.which("microsocks") is not None, "microsocks")
         command = ["microsocks", "-i", self.listen, "-p", str(self.port), "-b", self.outgoing]
         if self.user:
             command += ["-u", self.user, "-P", self.password]
