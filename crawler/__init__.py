@@ -18,11 +18,14 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name loads on firs
     from crawler.app import CrawlOutcome
     from crawler.errors import CrawlerError, UsageError
     from crawler.extract.page import Follow, Page
+    from crawler.fetch.login import LoginResponse, LoginSession
 
 _EXPORTS = {"Crawl": "crawler.api", "CrawlOutcome": "crawler.app",
             "CrawlerError": "crawler.errors", "UsageError": "crawler.errors",
-            "Page": "crawler.extract.page", "Follow": "crawler.extract.page"}
-__all__ = ["Crawl", "CrawlOutcome", "CrawlerError", "Follow", "Page", "UsageError", "__version__"]
+            "Page": "crawler.extract.page", "Follow": "crawler.extract.page",
+            "LoginSession": "crawler.fetch.login", "LoginResponse": "crawler.fetch.login"}
+__all__ = ["Crawl", "CrawlOutcome", "CrawlerError", "Follow", "LoginResponse", "LoginSession",
+           "Page", "UsageError", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

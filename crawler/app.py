@@ -242,7 +242,7 @@ async def _crawl(settings: Settings, seeds: list[str], moved: list[str], frontie
     jar, saver = cookies
     host_auth, proxies = access
     scope = Scope.for_seeds(settings.scope, seeds + moved, settings.allow,
-                            deny_for(settings.deny, settings.login))
+                            deny_for(settings.deny, settings.login or settings.login_hook))
     async with (
         ParsePool(settings.parse_mode, settings.parse_workers, timeout=settings.parse_timeout,
                   parse_fn=parse_fn, inline_max_bytes=settings.parse_inline_max_bytes,

@@ -25,6 +25,7 @@ from typing import Any, get_type_hints
 
 from crawler.errors import SettingsError
 from crawler.urls import DEFAULT_STRIP_PARAMS, UrlRules
+from crawler.util.functions import function_spec_problem
 from crawler.util.headers import check_headers
 from crawler.util.proxy_url import check_proxies
 from crawler.util.tomlfile import read_toml
@@ -131,12 +132,6 @@ def _job_name(value: str) -> str | None:
     return "must be 1-100 letters, digits and _ . : -"
 
 
-def _extractor(value: str) -> str | None:
-    if value == "" or re.fullmatch(r"[\w.]+:\w+", value):
-        return None
-    return "must be module:function, e.g. myscraper:parse_page"
-
-
 SCOPES = ("host", "domain", "any")
 CONTENT_FORMS = ("none", "text", "markdown", "html")
 RENDER_MODES = ("never", "auto", "always")
@@ -235,6 +230,10 @@ class Settings:
     login_fields: tuple[str, ...] = setting(
         (), "a field of the login form, NAME=VALUE (repeatable); values never appear in logs "
         "or reports (CRAWLER_LOGIN_FIELDS keeps them off the command line)", _name_values)
+    login_hook: str = setting(
+        "", "module:function that signs in with the crawl's own session (async, given a "
+        "crawler.LoginSession) before the first page, and again when a page redirects to "
+        "--login", function_spec_problem)
     login_attempts: int = setting(3, "sign-ins a run may make after the first, when pages "
                                   "redirect to --login (signed out)", _at_least(0))
     proxies: tuple[str, ...] = setting(
@@ -350,7 +349,8 @@ class Settings:
                            "`content`: none, text, markdown or html (trafilatura, in the parse "
                            "pool)", _one_of(*CONTENT_FORMS))
     extractor: str = setting("", "module:function called with each HTML page; its dict is the "
-                             "page's `data`, the dicts it yields are items", _extractor)
+                             "page's `data`, the dicts it yields are items",
+                             function_spec_problem)
     render: str = setting("never", "render HTML pages in headless Chromium before parsing: "
                           "never, auto (the pages that look built by their scripts, learned "
                           "per host) or always", _one_of(*RENDER_MODES))
@@ -424,7 +424,7 @@ GROUPS: list[tuple[str, list[str]]] = [
                  "sink_batch_size", "sink_flush_seconds"]),
     ("Signed-in crawls: headers, cookies, sign-in, proxies",
      ["headers", "cookies", "keep_cookies", "netrc", "netrc_file", "login", "login_fields",
-      "login_attempts", "proxies", "proxy_env", "proxy_rotation", "proxy_cooldown"]),
+      "login_hook", "login_attempts", "proxies", "proxy_env", "proxy_rotation", "proxy_cooldown"]),
     ("Jobs: resume, recrawl, stop", ["job_dir", "recrawl", "recrawl_after", "shutdown_grace"]),
     ("Parsing and extraction", ["extract", "content", "extractor", "parse_mode",
                                 "parse_inline_max_bytes", "parse_workers", "parse_timeout",
@@ -442,7 +442,7 @@ GROUPS: list[tuple[str, list[str]]] = [
 METAVARS = {"outputs": "PATH", "allow": "REGEX", "deny": "REGEX", "strip_params": "GLOB",
             "allow_networks": "CIDR", "deny_networks": "CIDR", "autothrottle_target": "N",
             "extract": "FILE", "metrics_listen": "HOST:PORT", "status_file": "FILE",
-            "extractor": "MODULE:FUNCTION", "job_dir": "DIR",
+            "extractor": "MODULE:FUNCTION", "login_hook": "MODULE:FUNCTION", "job_dir": "DIR",
             "frontier": "URL", "job_name": "NAME", "user_agent": "TEXT",
             "headers": "'[HOST ]NAME: VALUE'", "cookies": "FILE", "login": "URL",
             "login_fields": "NAME=VALUE", "netrc_file": "FILE", "proxies": "URL"}

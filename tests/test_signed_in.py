@@ -227,6 +227,49 @@ async def test_login_fills_the_form_and_signs_in_again_when_signed_out(site: Sit
     assert leaks == [] and PASSWORD not in stdout + err
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_a_login_hook_signs_in_with_the_crawls_session_and_again_when_signed_out(
+        site: Site, tmp_path: Path) -> None:
+    """--login-hook runs the user's async function with the crawl's session (its cookie jar):
+    the session cookie it gets reaches every private page; when the server ends the session,
+    the hook signs in again; sign-out links stay out of scope."""
+    flow = signin_routes(site, logout_link=True, expire_after=3)
+    (tmp_path / "seeds.txt").write_text(site.url("/private/") + "\n")
+    code, stdout, err = await run_cli(
+        "seeds.txt", "--job-dir", str(tmp_path / "job"), "-o", str(tmp_path / "r.jsonl"),
+        "--login", site.url("/login"), "--login-hook", "tests.login_hooks:form_sign_in",
+        "--login-field", f"user={USER}", "--login-field", f"password={PASSWORD}",
+        cwd=tmp_path, env={"PYTHONPATH": str(ROOT)})
+    assert code == 0, err
+    records = by_url(read_jsonl(tmp_path / "r.jsonl"))
+    private = {url: r for url, r in records.items() if "/private/" in url.split("?")[0]}
+    assert len(private) == 7
+    assert all(r["status"] == 200 and r["error"] is None for r in private.values()), private
+    assert flow.logins >= 2 and site.hits["/logout"] == 0
+    assert "signed in at " in err and PASSWORD not in stdout + err
+
+
+@pytest.mark.parametrize(("hook", "expected"), [
+    ("tests.login_hooks:broken", "--login-hook tests.login_hooks:broken: RuntimeError: the "
+     "sign-in API answered 500"),
+    ("tests.login_hooks:says_no", "it returned False (not signed in)"),
+    ("tests.login_hooks:missing", "tests.login_hooks has no function 'missing'"),
+    ("no_such_module:hook", "cannot import no_such_module"),
+])
+async def test_a_login_hook_that_fails_is_one_line_before_the_crawl(
+        site: Site, tmp_path: Path, hook: str, expected: str) -> None:
+    flow = signin_routes(site)
+    (tmp_path / "seeds.txt").write_text(site.url("/private/") + "\n")
+    code, _, err = await run_cli("seeds.txt", "--job-dir", str(tmp_path / "job"),
+                                 "--login", site.url("/login"), "--login-hook", hook,
+                                 cwd=tmp_path, env={"PYTHONPATH": str(ROOT)})
+    assert code == 2
+    one_line_error(err, expected)
+    assert site.hits["/private/"] == 0 and flow.logins == 0
+
+
 @pytest.mark.parametrize(("fields", "expected"), [
     ((f"user={USER}", "password=wrong"), "sign-in refused (403)"),
     ((), "sign-in refused (403)"),

@@ -169,7 +169,7 @@ async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
                  outcome: WorkerOutcome, handle_signals: bool, parse_fn: ParseFn,
                  extraction: Extraction) -> None:
     scope = Scope.for_seeds(job.scope, list(job.seeds), job.allow,
-                            deny_for(job.deny, settings.login))
+                            deny_for(job.deny, settings.login or settings.login_hook))
     guard = AddressGuard.build(await addresses_of(host_of(url) for url in job.seeds),
                                settings.allow_networks, settings.deny_networks)
     proxies = ProxyPool.from_settings(settings)

@@ -6,15 +6,14 @@ parsed (a parse worker process), so it must be an importable top-level function.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from crawler.errors import UsageError
 from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, canonical
+from crawler.util.functions import load_function
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,15 +117,4 @@ def _size(value: Any) -> int:
 
 def load_extractor(spec: str) -> Extractor:
     """The function `module:function` names; UsageError when it cannot be imported."""
-    module_name, colon, name = spec.partition(":")
-    if not colon or not module_name or not name:
-        raise UsageError(f"--extractor {spec!r}: give it as module:function")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise UsageError(f"--extractor {spec!r}: cannot import {module_name}: "
-                         f"{type(exc).__name__}: {exc}") from None
-    function = getattr(module, name, None)
-    if not callable(function):
-        raise UsageError(f"--extractor {spec!r}: {module_name} has no function {name!r}")
-    return cast(Extractor, function)
+    return cast(Extractor, load_function(spec, "--extractor"))

@@ -5,6 +5,10 @@ top), and posted; the session cookie it sets lands in the job's jar. A page that
 the login URL means the crawl was signed out: `again()` signs in once more, a bounded number
 of times, and the page is fetched again.
 
+--login-hook MODULE:FUNCTION signs in with the user's own code instead: an async function given
+a `LoginSession` (the crawl's fetcher: its headers, cookie jar, proxies and address guard), for
+sign-ins a form cannot do (a JSON API, a token in a header, several steps).
+
 Field values are secrets: no message here holds one.
 """
 
@@ -12,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -21,6 +27,7 @@ from crawler.errors import UsageError
 from crawler.fetch.fetcher import Fetcher, FetchResult
 from crawler.settings import Settings
 from crawler.urls import BadURL, canonical
+from crawler.util.functions import load_function
 
 log = logging.getLogger(__name__)
 # Links a signed-in crawl does not follow: fetching one would sign it out (/logout, /sign-out,
@@ -84,14 +91,71 @@ def find_form(html: str, page_url: str, wanted: set[str]) -> Form | None:
     return Form(action, "POST" if method == "POST" else "GET", fields)
 
 
+@dataclass(frozen=True, slots=True)
+class LoginResponse:
+    """An answer a --login-hook got: where it ended (redirects followed), status, headers, text."""
+
+    url: str
+    status: int | None
+    headers: Mapping[str, str]
+    text: str
+    error: str | None = None  # why there was no answer
+
+
+class LoginSession:
+    """What a --login-hook function is given: the crawl's own session to sign in with. Its
+    requests follow redirects and go through the crawl's headers, cookie jar, proxies and
+    address guard; the cookies the site sets stay in the job's jar."""
+
+    def __init__(self, signer: SignIn) -> None:
+        self._signer = signer
+        self.login_url = signer.login_url  # --login, or ""
+        self.fields = dict(signer.fields)  # --login-field NAME=VALUE (keep the secrets off code)
+
+    async def get(self, url: str, headers: Mapping[str, str] | None = None) -> LoginResponse:
+        return await self._send(url, "GET", None, headers)
+
+    async def post(self, url: str, data: Mapping[str, str] | str | bytes,
+                   headers: Mapping[str, str] | None = None) -> LoginResponse:
+        """POST `data`: a mapping is sent form-encoded, text or bytes as they are (give the
+        Content-Type in `headers`, e.g. application/json)."""
+        sent = dict(headers or {})
+        if isinstance(data, Mapping):
+            body = urlencode(list(data.items())).encode()
+            sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        else:
+            body = data.encode() if isinstance(data, str) else bytes(data)
+        return await self._send(url, "POST", body, sent)
+
+    def form_fields(self, response: LoginResponse) -> dict[str, str]:
+        """The fields of the response's sign-in form as a browser would send them (hidden CSRF
+        tokens too), to update with the user's and post."""
+        form = find_form(response.text, response.url, set(self.fields))
+        return dict(form.fields) if form is not None else {}
+
+    async def _send(self, url: str, method: str, data: bytes | None,
+                    headers: Mapping[str, str] | None) -> LoginResponse:
+        try:
+            target = canonical(url, self.login_url or None)
+        except BadURL as exc:
+            return LoginResponse(url, None, {}, "", f"bad URL: {exc}")
+        result = await self._signer._follow(target, method, data, headers=dict(headers or {}))
+        return LoginResponse(result.url, result.status, result.headers or {},
+                             result.body.decode("utf-8", "replace"), result.error)
+
+
+LoginHook = Callable[[LoginSession], Awaitable[Any]]
+
+
 class SignIn:
     """Signs the crawl in through its fetcher; `sign_in()` first, `again()` when signed out."""
 
     def __init__(self, fetcher: Fetcher, login_url: str, fields: dict[str, str],
-                 attempts: int = 3) -> None:
+                 attempts: int = 3, hook: LoginHook | None = None, hook_name: str = "") -> None:
         self.fetcher = fetcher
         self.login_url = login_url
         self.fields = fields
+        self.hook, self.hook_name = hook, hook_name  # --login-hook
         self.attempts = attempts  # sign-ins after the first, in one run
         self.sign_ins = 0
         self.generation = 0  # bumped by each sign-in: a page fetched before it may retry
@@ -110,7 +174,29 @@ class SignIn:
         return target.split("?", 1)[0] == self._login_page
 
     async def sign_in(self) -> None:
-        """Fetch the login page, fill its form and post it; LoginFailed saying why."""
+        """Fetch the login page, fill its form and post it (or run --login-hook); LoginFailed
+        saying why."""
+        if self.hook is not None:
+            await self._run_hook()
+        else:
+            await self._fill_form()
+        self.sign_ins += 1
+        self.generation += 1
+        log.info("signed in at %s (sign-in %d)", self.login_url or self.hook_name,
+                 self.sign_ins)
+
+    async def _run_hook(self) -> None:
+        assert self.hook is not None
+        try:
+            outcome = await self.hook(LoginSession(self))
+        except Exception as exc:
+            raise LoginFailed(f"--login-hook {self.hook_name}: {type(exc).__name__}: "
+                              f"{str(exc)[:200]}") from None
+        if outcome is False:
+            raise LoginFailed(f"--login-hook {self.hook_name}: it returned False (not signed "
+                              "in)")
+
+    async def _fill_form(self) -> None:
         page = await self._follow(self.login_url, "GET", None)
         if page.error is not None or page.status != 200:
             raise LoginFailed(f"--login {self.login_url}: the login page did not load "
@@ -135,9 +221,6 @@ class SignIn:
                 set(self.fields) & {name for name, _ in returned.fields}:
             raise LoginFailed(f"--login {self.login_url}: the login form came back; check "
                               "--login-field (names and values)")
-        self.sign_ins += 1
-        self.generation += 1
-        log.info("signed in at %s (sign-in %d)", self.login_url, self.sign_ins)
 
     async def again(self, seen_generation: int) -> bool:
         """Sign in again after being signed out, unless another page already did since
@@ -156,13 +239,16 @@ class SignIn:
             return True
 
     async def _follow(self, url: str, method: str, data: bytes | None,
-                      referer: str | None = None) -> FetchResult:
+                      referer: str | None = None,
+                      headers: dict[str, str] | None = None) -> FetchResult:
         """Fetch `url`, following redirects (as GET) up to HOPS."""
-        headers = {"Referer": referer} if referer else {}
+        headers = dict(headers or {})
+        if referer:
+            headers["Referer"] = referer
         if data is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         result = await self.fetcher.fetch(url, max_bytes=FORM_BYTES, headers=headers,
-                                          method=method, data=data)
+                                          method=method, data=data, keep_headers=True)
         for _ in range(HOPS):
             if result.location is None or not (300 <= (result.status or 0) < 400):
                 break
@@ -175,16 +261,19 @@ class SignIn:
 
 
 async def signed_in(settings: Settings, fetcher: Fetcher) -> SignIn | None:
-    """Sign the crawl in (--login), before its first page; None without --login. LoginFailed
-    (one line, exit status 2) when it does not work."""
-    if not settings.login:
+    """Sign the crawl in (--login, --login-hook), before its first page; None without either.
+    LoginFailed (one line, exit status 2) when it does not work."""
+    if not settings.login and not settings.login_hook:
         return None
-    try:
-        login_url = canonical(settings.login, rules=settings.url_rules)
-    except BadURL as exc:
-        raise LoginFailed(f"--login {settings.login}: {exc}") from None
+    login_url = ""
+    if settings.login:
+        try:
+            login_url = canonical(settings.login, rules=settings.url_rules)
+        except BadURL as exc:
+            raise LoginFailed(f"--login {settings.login}: {exc}") from None
+    hook = load_function(settings.login_hook, "--login-hook") if settings.login_hook else None
     signer = SignIn(fetcher, login_url, parse_fields(settings.login_fields),
-                    settings.login_attempts)
+                    settings.login_attempts, hook, settings.login_hook)
     await signer.sign_in()
     return signer
 

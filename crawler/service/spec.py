@@ -35,7 +35,7 @@ from crawler.util.proxy_url import parse_proxy
 RULES_FILE = "rules.json"
 SERVICE_ONLY = frozenset({"job_dir", "outputs", "status_file", "metrics_listen", "frontier",
                           "allow_networks", "job_name", "recrawl",
-                          "render_browser",  # a client never names a program to run
+                          "render_browser", "login_hook",  # a client never names code to run
                           "netrc", "netrc_file", "proxy_env",  # nor the server's files, env
                           "cookies", "headers", "login", "login_fields", "proxies"})
 # what serve --allow-credentials lets a job set; `cookies` is then the text of a cookies.txt
