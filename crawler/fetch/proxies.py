@@ -56,7 +56,6 @@ class ProxyPool:
         self.resting: dict[ProxyUrl, float] = {}  # proxy -> when it may be used again
         self.sticky: dict[str, ProxyUrl] = {}  # host -> its proxy (rotation=host)
         self.turn = 0
-        self.failures: dict[str, int] = {}  # proxy label -> failures, for the report
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProxyPool | None:
@@ -106,7 +105,6 @@ class ProxyPool:
         if self.resting.get(proxy, 0.0) <= now:
             log.warning("%s; it rests for %gs (--proxy-cooldown)", why, self.cooldown)
         self.resting[proxy] = now + self.cooldown
-        self.failures[proxy.label] = self.failures.get(proxy.label, 0) + 1
 
     def describe(self) -> str:
         """The pool as the log shows it: the proxies' labels, never their credentials."""
