@@ -20,6 +20,7 @@ from selectolax.lexbor import LexborHTMLParser
 from crawler.frontier.scope import Scope
 from crawler.frontier.traps import TrapLimits, record_form, url_trap
 from crawler.jobs.changes import content_hash
+from crawler.parse.encoding import sniff_encoding
 from crawler.parse.nesting import limit_nesting, may_nest_deeply
 from crawler.parse.resolve import BaseResolver, LinkMemo, without_fragment
 from crawler.parse.simhash import simhash
@@ -33,12 +34,8 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 LINK_SELECTOR = "a[href], area[href], frame[src], iframe[src]"
 WALK_SELECTOR = f"title, base[href], meta, link[rel][href], {LINK_SELECTOR}"
 _LINK_TAGS = frozenset({"a", "area", "frame", "iframe"})
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
 _REFRESH_URL = re.compile(r"""^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?["']?([^"']*)""",
                           re.IGNORECASE)
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-         (codecs.BOM_UTF16_BE, "utf-16-be"))
-DETECT_BYTES = 64 * 1024
 LINK_BYTES = 1 << 20  # the links one record stores, at most (links_found counts them all)
 MAX_PRUNED_RECORDS = 1000  # trap records one page may add
 LINK_MEMO = LinkMemo(10_000)  # per process: links resolved on earlier pages (about 5 MB)
@@ -111,36 +108,6 @@ def is_html(content_type: str | None) -> bool:
     if not content_type:
         return False
     return content_type.split(";", 1)[0].strip().lower() in HTML_TYPES
-
-
-def _known_codec(name: bytes | str) -> str | None:
-    text = name.decode("ascii", "replace") if isinstance(name, bytes) else name
-    try:
-        return codecs.lookup(text.strip(" \"'")).name
-    except LookupError:
-        return None
-
-
-def sniff_encoding(body: bytes, content_type: str | None) -> str:
-    """The page's encoding: byte order mark, then the header, then a <meta>, then detection."""
-    for bom, name in _BOMS:
-        if body.startswith(bom):
-            return name
-    if content_type and "charset=" in content_type.lower():
-        declared = _known_codec(content_type.lower().split("charset=", 1)[1].split(";", 1)[0])
-        if declared:
-            return declared
-    match = _META_CHARSET.search(body, 0, 4096)
-    if match and (declared := _known_codec(match.group(1))):
-        return "utf-8" if declared.startswith("utf-16") else declared  # a <meta> can't be UTF-16
-    try:
-        body.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        from charset_normalizer import from_bytes  # 2.6 MiB: loaded by the first such page
-
-        best = from_bytes(body[:DETECT_BYTES]).best()
-        return (best and _known_codec(best.encoding)) or "cp1252"
 
 
 def robots_directives(value: str, token: str) -> set[str]:
