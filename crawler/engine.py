@@ -55,6 +55,7 @@ from crawler.render.tab import Answer
 from crawler.settings import Settings
 from crawler.sinks.writer import RecordWriter
 from crawler.urls import BadURL, canonical, fingerprint, host_of, origin
+from crawler.util.request_spec import RequestSpec
 
 log = logging.getLogger(__name__)
 NO_EXTRACTION = Extraction()
@@ -283,16 +284,30 @@ class Crawler:
         """Fetch the page; with --login, a page that redirects to the login page signs the
         crawl in again and is fetched once more. (result, still signed out)."""
         generation = self.signer.generation if self.signer is not None else 0
+        url = request.target
         for _ in range(2):
-            async with self.ip_slots.taken(request.url):
-                result = await self.fetcher.fetch(request.url,
-                                                  headers=conditional_headers(request.history))
-            if self.signer is None or not self.signer.is_login_redirect(result, request.url):
+            async with self.ip_slots.taken(url):
+                if request.spec is None:
+                    result = await self.fetcher.fetch(
+                        url, headers=conditional_headers(request.history))
+                else:
+                    result = await self._fetch_spec(url, request)
+            if self.signer is None or not self.signer.is_login_redirect(result, url):
                 return result, False
             if not await self.signer.again(generation):
                 break
             generation = self.signer.generation
         return result, True
+
+    async def _fetch_spec(self, url: str, request: Request) -> FetchResult:
+        """A Follow's POST or request with headers of its own (crawler.util.request_spec)."""
+        assert request.spec is not None
+        spec = RequestSpec.decode(request.spec)
+        headers = spec.body_headers()
+        if spec.method == "GET":  # a POST is never answered from a cache's validators
+            headers.update(conditional_headers(request.history) or {})
+        return await self.fetcher.fetch(url, headers=headers, method=spec.method,
+                                        data=spec.body or None, private=dict(spec.headers))
 
     async def _process(self, request: Request) -> None:
         outcome: Record | Retry | None = None
@@ -373,7 +388,7 @@ class Crawler:
         elif self.settings.sitemaps and 200 <= status < 300 and result.body:
             await self._follow_sitemap(record, request, result)
         elif result.location is not None and 300 <= status < 400 and status != 304:
-            await self._follow_redirect(record, request, result.location)
+            await self._follow_redirect(record, request, result.location, status)
             record.links = [record.final_url] if self.settings.record_links and \
                 record.final_url else []
             record.links_found = 1
@@ -382,7 +397,7 @@ class Crawler:
     async def _robots_verdict(self, request: Request) -> str | Retry | None:
         """None when robots.txt lets us fetch; else why not (a record error) or a Retry."""
         assert self.robots is not None
-        rules = await self.robots.rules_for(request.url)
+        rules = await self.robots.rules_for(request.target)
         if rules.unreachable is not None:
             if rules.permanent:
                 return rules.unreachable
@@ -400,7 +415,7 @@ class Crawler:
                 request.url, f"host asked for Crawl-delay {crawl_delay:g}s, more than "
                 f"--max-crawl-delay {self.settings.max_crawl_delay:g}s: host given up")
         self.frontier.set_host_rules(request.url, crawl_delay)
-        if not rules.allows(request.url, self.token):
+        if not rules.allows(request.target, self.token):
             return "disallowed by robots.txt"
         return None
 
@@ -498,14 +513,21 @@ class Crawler:
         self.stats.count(record)
         self.stats.pruned += 1
 
-    async def _follow_redirect(self, record: Record, request: Request, location: str) -> None:
-        """Queue the redirect target as a new request: it is scoped, deduped and paced anew."""
+    async def _follow_redirect(self, record: Record, request: Request, location: str,
+                               status: int = 302) -> None:
+        """Queue the redirect target as a new request: it is scoped, deduped and paced anew. A
+        Follow's request goes on as the redirect says (RequestSpec.redirected)."""
         try:
-            target = canonical(location, request.url, self.settings.url_rules)
+            target = canonical(location, request.target, self.settings.url_rules)
         except BadURL as exc:
             record.error = f"bad redirect: {exc}"
             return
-        record.final_url = record_form(target, fingerprint(target), self.parse_config.traps)
+        name, spec = target, None
+        if request.spec is not None:
+            follow = RequestSpec.decode(request.spec).redirected(
+                status, origin(target) == origin(request.target))
+            name, spec = follow.named(target), None if follow.plain else follow.encode()
+        record.final_url = record_form(name, fingerprint(name), self.parse_config.traps)
         if request.redirects >= self.settings.max_redirects:
             record.error = f"too many redirects (more than {self.settings.max_redirects})"
             return
@@ -514,13 +536,14 @@ class Crawler:
             await self.frontier.share_scope(target)  # before any of its pages can be leased
             log.info("seed %s redirects to %s; that host is now in scope", request.url, target)
         if self.scope.allows(target):
-            fp = fingerprint(target)
+            fp = fingerprint(name)
             traps = self.parse_config.traps
             trap = url_trap(target, traps)  # as a link's shape is checked
             pruned = await self.frontier.add_links(
-                [] if trap else [(target, fp)], request.depth, request.url,
+                [] if trap else [(name, fp)], request.depth, request.url,
                 request.redirects + 1,
-                pruned=[(record_form(target, fp, traps), fp, trap)] if trap else [])
+                pruned=[(record_form(name, fp, traps), fp, trap)] if trap else [],
+                specs={fp: spec} if spec else None)
             for url, fp, reason in pruned:
                 await self._write_pruned(url, fp, request.depth, request.url, reason)
 
@@ -546,12 +569,12 @@ class Crawler:
         if parsed is None:
             return None
         if self.render_policy is not None and self.render_policy.wants(
-                request.url, parsed.render_hint or self._rules_found_nothing(parsed)):
+                request.target, parsed.render_hint or self._rules_found_nothing(parsed)):
             static_hash = parsed.body_hash
             rendered = await self._render(record, request, result)
             again = await self._parse(record, request, result, rendered) if rendered else None
             if again is not None:
-                self.render_policy.learn(request.url, _view(parsed), _view(again))
+                self.render_policy.learn(request.target, _view(parsed), _view(again))
                 again.body_hash = static_hash
                 parsed = again
         return await self._fill_and_follow(record, request, parsed, header_nofollow)
@@ -569,7 +592,7 @@ class Crawler:
         assert self.renderer is not None
         answer = Answer(result.status or 200, list((result.headers or {}).items()) or [
             ("Content-Type", result.content_type or "text/html")], result.body)
-        rendered = await self.renderer.render(request.url, answer)
+        rendered = await self.renderer.render(request.target, answer)
         record.render_ms = round(rendered.elapsed * 1000)
         record.render_error = rendered.error
         self.stats.rendered += 1
@@ -588,7 +611,7 @@ class Crawler:
             if config.extractor is not None else None
         content_type = "text/html; charset=utf-8" if record.rendered else result.content_type
         try:
-            return await self.parser.parse(request.url, body, content_type, config, meta)
+            return await self.parser.parse(request.target, body, content_type, config, meta)
         except ParseFailed as exc:
             record.error = str(exc)
             return None
@@ -607,7 +630,7 @@ class Crawler:
         if self.settings.robots:
             record.noindex = record.noindex or parsed.noindex
             record.nofollow = record.nofollow or parsed.nofollow
-        if parsed.refresh_url is not None and parsed.refresh_url != request.url:
+        if parsed.refresh_url is not None and parsed.refresh_url != request.target:
             await self._follow_redirect(record, request, parsed.refresh_url)
         if header_nofollow or self._near_duplicate(record, parsed.simhash):
             return parsed.body_hash
@@ -617,7 +640,7 @@ class Crawler:
                         "one", request.url, parsed.pruned_unrecorded)
         pruned = await self.frontier.add_links(
             parsed.follow, depth, request.url, pruned=parsed.pruned,
-            chain_from=PatternChain.of(request.url, request.chain))
+            chain_from=PatternChain.of(request.target, request.chain), specs=parsed.specs)
         for url, fp, reason in pruned:
             await self._write_pruned(url, fp, depth, request.url, reason)
         return parsed.body_hash

@@ -62,3 +62,31 @@ def huge_items(page: Page) -> Iterator[dict[str, Any]]:
     while True:
         yield {"n": n, "text": "x" * 1000}
         n += 1
+
+
+FEED_TOKEN = "feed-t0ken-9f8e7d6c5b4a"
+
+
+def searches(page: Page) -> Iterator[Any]:
+    """On the home page: a POST search per term listed (`<li data-q>`), one twice, one as a
+    Follow yielded without page.follow, a GET with a token header of its own, and POSTs that
+    are redirected; on a result page, what it is the result for."""
+    from crawler import Follow
+
+    if page.css_first("ul#terms") is not None:
+        for node in page.css("ul#terms li"):
+            page.follow("/search", method="POST", data={"q": node.attributes["data-q"]})
+        page.follow("/search", method="POST", data={"q": "apple"})  # the same POST again
+        yield Follow("/search", method="POST", data={"q": "pear"})
+        page.follow("/api/feed", headers={"X-Token": FEED_TOKEN})
+        page.follow("/moved", method="POST", json={"q": "kept"})
+        page.follow("/seeother", method="POST", data={"q": "dropped"})
+    found = page.css_first("h1.results")
+    if found is not None:
+        yield {"results_for": found.text()}
+
+
+def bad_follow(page: Page) -> dict[str, Any]:
+    """Asks for a request the crawl cannot send (a header the crawler owns)."""
+    page.follow("/x", headers={"Host": "elsewhere"})
+    return {"never": True}

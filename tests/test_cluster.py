@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from crawler.cluster.job import job_prefix
 from tests.real_servers import RedisServer, free_port, start_postgres
+from tests.search_site import search_routes
 from tests.site import Site, tree_sites
 from tests.test_cli import clean_env
 
@@ -31,6 +32,7 @@ HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 PAGES = 300  # per host
 PER_HOST = 2
 JOB = "cluster-test"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -61,15 +63,15 @@ class Workers:
 
     async def run(self, *args: str) -> asyncio.subprocess.Process:
         with (self.tmp_path / f"worker-{len(self.procs)}.log").open("wb") as log:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "crawler", *args, cwd=self.tmp_path, env=clean_env(),
-                stdout=log, stderr=log)
+            proc = await asyncio.create_subprocess_exec(  # tests.extractors importable
+                sys.executable, "-m", "crawler", *args, cwd=self.tmp_path,
+                env={**clean_env(), "PYTHONPATH": str(ROOT)}, stdout=log, stderr=log)
         self.procs.append(proc)
         Workers.running.append(proc)
         return proc
 
-    async def seed(self, sites: list[Site]) -> None:
-        (self.tmp_path / "seeds.txt").write_text("".join(s.url("/p0") + "\n" for s in sites))
+    async def seed(self, sites: list[Site], path: str = "/p0") -> None:
+        (self.tmp_path / "seeds.txt").write_text("".join(s.url(path) + "\n" for s in sites))
         proc = await self.run("seed", "seeds.txt", "--frontier", self.redis_url, "--job-name",
                               JOB, "--per-host", str(PER_HOST), "--quiet")
         assert await asyncio.wait_for(proc.wait(), 30) == 0, self.log(len(self.procs) - 1)
@@ -165,6 +167,28 @@ async def test_three_workers_one_sigkilled_store_every_page_once(
     stats = await job_stats(redis_server.url)
     assert stats["done"] == 3 * PAGES and stats["queued"] == 0 and stats["leases"] == 0
     assert stats["reclaimed"] >= 1, "the killed worker held leases that came back"
+
+
+async def test_a_functions_posts_and_headers_go_through_the_cluster(
+        site: Site, redis_server: RedisServer, pg_dsn: str, tmp_path: Path) -> None:
+    """Follow(..., method="POST", headers=...) queued by one worker is sent as asked by
+    whichever worker takes it: the request travels in the Redis entry."""
+    sent = search_routes(site)
+    workers = Workers(tmp_path, redis_server.url, pg_dsn)
+    await workers.seed([site], "/")
+    procs = [await workers.worker("--extractor", "tests.extractors:searches")
+             for _ in range(2)]
+    assert await workers.wait_all(procs) == [0, 0], workers.log(1) + workers.log(2)
+    for term in ("apple", "banana", "pear"):
+        assert sent[("POST", "/search", f"q={term}")] == 1, sent
+    db = await asyncpg.connect(pg_dsn)
+    try:
+        rows = {r["url"]: r["status"] for r in await db.fetch("SELECT url, status FROM pages")}
+    finally:
+        await db.close()
+    feed, = (url for url in rows if url.startswith(site.url("/api/feed#get-")))
+    assert rows[feed] == 200  # its token header came along
+    assert sum(1 for url in rows if url.startswith(site.url("/search#post-"))) == 4
 
 
 async def test_redis_restarting_mid_crawl_is_survived(

@@ -17,6 +17,7 @@ from crawler.errors import CrawlerError
 from crawler.frontier.request import Request
 from crawler.settings import load_settings
 from crawler.urls import fingerprint
+from crawler.util.request_spec import RequestSpec, build_spec
 from tests.real_servers import RedisServer
 
 pytestmark = pytest.mark.system
@@ -61,6 +62,11 @@ def test_entries_round_trip() -> None:
     request = Request("http://a.test/x?y=1", 3, "http://a.test/", 2, fingerprint("u"),
                       attempts=1, robots_waits=1)
     assert decode_entry(encode_entry(request)) == request
+    spec = build_spec("POST", data={"q": "x"}, headers={"X-Token": "t"})
+    name = spec.named("http://a.test/s")
+    posted = Request(name, 1, "http://a.test/", 0, fingerprint(name), spec=spec.encode())
+    assert decode_entry(encode_entry(posted)) == posted
+    assert RequestSpec.decode(posted.spec or "") == spec and posted.target == "http://a.test/s"
 
 
 async def test_one_host_slot_holds_across_workers_until_released(client: aioredis.Redis

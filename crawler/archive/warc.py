@@ -38,6 +38,7 @@ from warcio.warcwriter import WARCWriter
 from crawler.sinks.append import AppendOnlyFile
 from crawler.sinks.base import Row, SinkError
 from crawler.util.exchange import Exchange
+from crawler.util.request_spec import target_of
 from crawler.version import __version__
 
 log = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ class WarcSink:
         return buffer.getvalue()
 
     def _records(self, writer: WARCWriter, row: Row, exchange: Exchange) -> list[Any]:
-        url, date = row["url"], warc_date(row["fetched_at"])
+        url, date = target_of(row["url"]), warc_date(row["fetched_at"])  # no POST's marker
         http = StatusAndHeaders(exchange.status_line, stored_headers(
             exchange.headers, len(exchange.body)), protocol=exchange.version)
         common = {"WARC-Date": date}
@@ -245,7 +246,9 @@ class WarcSink:
         request_http = StatusAndHeaders(exchange.request_line,
                                         redacted(exchange.request_headers),
                                         is_http_request=True)
+        sent = exchange.request_body
         request = writer.create_warc_record(url, "request", http_headers=request_http,
+                                            payload=io.BytesIO(sent), length=len(sent),
                                             warc_headers_dict={
                                                 "WARC-Date": warc_date(exchange.started_at
                                                                        or row["fetched_at"]),

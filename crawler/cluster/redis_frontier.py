@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -63,7 +63,8 @@ class FrontierUnavailable(Unavailable):
 def encode_entry(request: Request) -> str:
     """`FP|JSON`: the Lua scripts read the fingerprint; the rest is the worker's."""
     body = orjson.dumps([request.url, request.depth, request.referrer, request.redirects,
-                         request.attempts, request.robots_waits, request.chain]).decode()
+                         request.attempts, request.robots_waits, request.chain,
+                         request.spec]).decode()
     return f"{fp_to_sql(request.fp)}|{body}"
 
 
@@ -72,7 +73,8 @@ def decode_entry(entry: str | bytes) -> Request:
     fp, _, body = text.partition("|")
     url, depth, referrer, redirects, attempts, robots_waits, *rest = orjson.loads(body)
     return Request(url, depth, referrer, redirects, fp_from_sql(int(fp)), attempts=attempts,
-                   robots_waits=robots_waits, chain=rest[0] if rest else 0)
+                   robots_waits=robots_waits, chain=rest[0] if rest else 0,
+                   spec=rest[1] if len(rest) > 1 else None)
 
 
 class RedisLink:
@@ -182,7 +184,8 @@ class RedisFrontier:
     async def add_links(self, links: Iterable[tuple[str, int]], depth: int,
                         referrer: str | None, redirects: int = 0,
                         pruned: Iterable[tuple[str, int, str]] = (),
-                        chain_from: PatternChain | None = None
+                        chain_from: PatternChain | None = None,
+                        specs: Mapping[int, str] | None = None
                         ) -> list[tuple[str, int, str]]:
         """Queue `links` cluster-wide and mark `pruned` seen, in one round trip; returns the
         URLs to record as pruned (url, fingerprint, reason), each once in the whole job."""
@@ -201,7 +204,8 @@ class RedisFrontier:
                 calls.append(self._item("p", url, fp, "", ""))
                 items.append((url, fp, reason))
                 continue
-            request = Request(url, depth, referrer, redirects, fp, chain=chain)
+            request = Request(url, depth, referrer, redirects, fp, chain=chain,
+                              spec=specs.get(fp) if specs else None)
             calls.append(self._item("a", url, fp, encode_entry(request),
                                     self._query_counter(url)))
             items.append((url, fp, None))

@@ -14,13 +14,21 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, canonical
 from crawler.util.functions import load_function
+from crawler.util.request_spec import RequestSpec, build_spec
 
 
 @dataclass(frozen=True, slots=True)
 class Follow:
-    """A URL the page's function asks the crawl to follow (see Page.follow)."""
+    """A request the page's function asks the crawl to make (see Page.follow): a GET of `url`,
+    or with `method="POST"` and `data` (a dict sent as a form, or str/bytes) or `json`, and
+    `headers` of its own. Yielded, it is queued as page.follow queues it."""
 
     url: str
+    method: str = "GET"
+    data: Any = None
+    json: Any = None
+    headers: Mapping[str, str] | None = None
+    queued: bool = field(default=False, compare=False, repr=False)  # page.follow took it
 
 
 @dataclass
@@ -35,6 +43,7 @@ class Page:
     base: str  # what relative URLs resolve against: <base href>, else the page's URL
     url_rules: UrlRules = DEFAULT_RULES
     follows: list[str] = field(default_factory=list)
+    requests: list[tuple[str, RequestSpec]] = field(default_factory=list)  # POSTs, headers
     max_follows: int = 10_000  # --max-links-per-page: follows one page may ask for
 
     def css(self, selector: str) -> list[LexborNode]:
@@ -47,17 +56,24 @@ class Page:
         """`url` resolved against the page, canonical; BadURL for what is no http(s) URL."""
         return canonical(url.strip(), self.base, self.url_rules)
 
-    def follow(self, url: str) -> Follow:
+    def follow(self, url: str, method: str = "GET", data: Any = None, json: Any = None,
+               headers: Mapping[str, str] | None = None) -> Follow:
         """Queue `url` (relative or absolute) under the crawl's rules: scope, robots.txt,
         dedup, traps and politeness, as any link. Yield it or not: calling is enough. A URL
-        that is no http(s) URL is ignored."""
+        that is no http(s) URL is ignored. A POST (`data` or `json`) or a request with
+        `headers` is deduplicated by method, URL and body (crawler.util.request_spec);
+        BadRequestSpec (the page's extract error) when it cannot be sent."""
+        spec = build_spec(method, data, json, headers)
         try:
             absolute = self.urljoin(url)
         except BadURL:
-            return Follow(url)
-        if len(self.follows) < self.max_follows:  # --max-links-per-page, as for links
-            self.follows.append(absolute)
-        return Follow(absolute)
+            return Follow(url, method, data, json, headers)
+        if len(self.follows) + len(self.requests) < self.max_follows:  # --max-links-per-page
+            if spec.plain:
+                self.follows.append(absolute)
+            else:
+                self.requests.append((absolute, spec))
+        return Follow(absolute, method, data, json, headers, queued=True)
 
 
 Extractor = Callable[[Page], Any]
@@ -72,6 +88,8 @@ def run_extractor(function: Extractor, page: Page) -> tuple[dict[str, Any] | Non
     returned) dicts are items; Follow objects are taken by page.follow already. Raises
     TypeError for anything else it gives."""
     result = function(page)
+    if isinstance(result, Follow):
+        _queue(page, result)
     if result is None or isinstance(result, Follow):
         return None, []
     if isinstance(result, Mapping):
@@ -87,6 +105,7 @@ def run_extractor(function: Extractor, page: Page) -> tuple[dict[str, Any] | Non
     size = 0
     for value in result:
         if isinstance(value, Follow):
+            _queue(page, value)
             continue
         if not isinstance(value, Mapping):
             raise TypeError(f"the function yielded a {type(value).__name__}: yield dicts "
@@ -98,6 +117,12 @@ def run_extractor(function: Extractor, page: Page) -> tuple[dict[str, Any] | Non
                                          f"{ITEMS_BYTES} bytes on one page were dropped")
         items.append(item)
     return None, items
+
+
+def _queue(page: Page, follow: Follow) -> None:
+    """A Follow the function made itself (not by page.follow) is queued when given."""
+    if not follow.queued:
+        page.follow(follow.url, follow.method, follow.data, follow.json, follow.headers)
 
 
 class OutputCut(Exception):

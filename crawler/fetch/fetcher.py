@@ -112,9 +112,10 @@ def peer_address(resp: aiohttp.ClientResponse) -> str | None:
 
 
 def exchange_of(resp: aiohttp.ClientResponse, body: bytes, sent_at: str,
-                secret: frozenset[str] = frozenset()) -> Exchange:
+                secret: frozenset[str] = frozenset(), sent: bytes | None = None) -> Exchange:
     """The exchange as sent and received (header bytes decoded as latin-1, byte for byte),
-    but for the values of the `secret` request headers (--header's) and of Set-Cookie."""
+    but for the values of the `secret` request headers (--header's, a Follow's) and of
+    Set-Cookie; `sent`: the request's body."""
     request = resp.request_info
     version = resp.version
     return Exchange(
@@ -124,7 +125,7 @@ def exchange_of(resp: aiohttp.ClientResponse, body: bytes, sent_at: str,
         status=resp.status, reason=resp.reason or "",
         headers=redact([(name.decode("latin-1"), value.decode("latin-1"))
                         for name, value in resp.raw_headers], NO_NAMES),
-        body=body, started_at=sent_at, method=request.method)
+        body=body, started_at=sent_at, method=request.method, request_body=sent or b"")
 
 
 def describe_proxy_error(exc: BaseException, proxy: ProxyUrl) -> str:
@@ -255,10 +256,12 @@ class Fetcher:
 
     async def fetch(self, url: str, max_bytes: int | None = None,
                     headers: dict[str, str] | None = None, method: str = "GET",
-                    data: bytes | None = None, keep_headers: bool = False) -> FetchResult:
+                    data: bytes | None = None, keep_headers: bool = False,
+                    private: dict[str, str] | None = None) -> FetchResult:
         """GET `url` (canonical, already percent-encoded) within the total deadline, with
         `headers` added (a recrawl's If-None-Match / If-Modified-Since). A rendered page's own
-        requests come with their `method` and `data`, and `keep_headers` for the browser.
+        requests, and a Follow's POST, come with their `method` and `data`; `keep_headers` for
+        the browser; `private`: a Follow's own headers, whose values are redacted in archives.
         Through a proxy that fails, the request tries one other proxy."""
         settings = self.settings
         result = FetchResult(url)
@@ -269,10 +272,13 @@ class Fetcher:
         proxy = self.proxies.choose(url) if self.proxies is not None else None
         try:
             async with asyncio.timeout(settings.timeout):
+                if private:
+                    headers = {**(headers or {}), **private}
                 headers = self._headers_for(url, headers)
                 result.error = await self._exchange_through(
                     result, method, headers, data, proxy, max_bytes or settings.max_body_bytes,
-                    keep_headers or self.keep_headers)
+                    keep_headers or self.keep_headers,
+                    self.user_headers.names | {name.lower() for name in private or ()})
         except Undecodable as exc:
             result.error, result.body = str(exc), b""
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
@@ -284,7 +290,7 @@ class Fetcher:
     async def _exchange_through(self, result: FetchResult, method: str,
                                 headers: dict[str, str] | None, data: bytes | None,
                                 proxy: ProxyUrl | None, cap: int,
-                                keep_headers: bool) -> str | None:
+                                keep_headers: bool, secret: frozenset[str]) -> str | None:
         """The exchange, through `proxy` (the guard judging the target first) or one other
         proxy when that one fails; the error when there is no exchange, else None."""
         error = None
@@ -294,7 +300,8 @@ class Fetcher:
                 if error is not None:
                     return error
             try:
-                await self._exchange(result, method, headers, data, proxy, cap, keep_headers)
+                await self._exchange(result, method, headers, data, proxy, cap, keep_headers,
+                                     secret)
                 return None
             except (*PROXY_TROUBLE, ProxyRejected) as exc:
                 if self.proxies is None or proxy is None:
@@ -313,20 +320,22 @@ class Fetcher:
 
     async def _exchange(self, result: FetchResult, method: str, headers: dict[str, str] | None,
                         data: bytes | None, proxy: ProxyUrl | None, cap: int,
-                        keep_headers: bool) -> None:
+                        keep_headers: bool, secret: frozenset[str]) -> None:
         """One request and its response, into `result`; PROXY_TROUBLE when the proxy failed.
         A POST whose kept-alive connection turns out closed before it was written is sent
         once more, on a new connection (aiohttp does so for GET; browsers for both)."""
+        args = (result, method, headers, data, proxy, cap, keep_headers, secret)
         try:
-            await self._exchange_once(result, method, headers, data, proxy, cap, keep_headers)
+            await self._exchange_once(*args)
         except UNWRITTEN as exc:
             if method in IDEMPOTENT or isinstance(exc, aiohttp.ClientConnectorError):
                 raise
-            await self._exchange_once(result, method, headers, data, proxy, cap, keep_headers)
+            await self._exchange_once(*args)
 
     async def _exchange_once(self, result: FetchResult, method: str,
                              headers: dict[str, str] | None, data: bytes | None,
-                             proxy: ProxyUrl | None, cap: int, keep_headers: bool) -> None:
+                             proxy: ProxyUrl | None, cap: int, keep_headers: bool,
+                             secret: frozenset[str]) -> None:
         session, through = self._route(proxy)
         sent_at = now_iso() if self.keep_exchanges else ""
         async with session.request(method, URL(result.url, encoded=True), allow_redirects=False,
@@ -344,5 +353,4 @@ class Fetcher:
                 result.body, cut = decode_layers(result.body, layers, cap)
                 result.truncated = result.truncated or cut
             if self.keep_exchanges:
-                result.exchange = exchange_of(resp, result.body, sent_at,
-                                              self.user_headers.names)
+                result.exchange = exchange_of(resp, result.body, sent_at, secret, data)

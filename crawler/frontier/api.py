@@ -3,7 +3,7 @@ directory) and `crawler.cluster.redis_frontier.RedisFrontier` (many workers, Red
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from crawler.frontier.request import Request
@@ -38,7 +38,8 @@ class FrontierAPI(Protocol):
     async def add_links(self, links: Iterable[tuple[str, int]], depth: int,
                         referrer: str | None, redirects: int = 0,
                         pruned: Iterable[tuple[str, int, str]] = (),
-                        chain_from: PatternChain | None = None
+                        chain_from: PatternChain | None = None,
+                        specs: Mapping[int, str] | None = None
                         ) -> list[tuple[str, int, str]]: ...
 
     async def share_scope(self, url: str) -> None: ...

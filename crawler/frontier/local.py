@@ -17,7 +17,7 @@ import asyncio
 import heapq
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,7 +101,8 @@ class Frontier:
         return bool(self.max_pages) and self.admitted >= self.max_pages
 
     def add(self, url: str, fp: int, depth: int, referrer: str | None = None,
-            redirects: int = 0, chain_from: PatternChain | None = None) -> bool | str:
+            redirects: int = 0, chain_from: PatternChain | None = None,
+            spec: str | None = None) -> bool | str:
         """Queue a canonical, in-scope URL. Never blocks.
 
         True: queued. False: seen before or over --max-pages. A string: pruned by a trap limit
@@ -115,7 +116,8 @@ class Frontier:
                 self._seen.add(fp)                                 # start with a higher limit
                 self.held += 1
                 chain = chain_from.chain_of(url) if chain_from is not None else 0
-                self.on_hold(Request(url, depth, referrer, redirects, fp, chain=chain))
+                self.on_hold(Request(url, depth, referrer, redirects, fp, chain=chain,
+                                     spec=spec))
             return False
         key = host_of(url)
         host = self._host(key)
@@ -124,7 +126,7 @@ class Frontier:
         self._seen.add(fp)
         if pruned is not None:
             return pruned
-        request = Request(url, depth, referrer, redirects, fp, chain=chain)
+        request = Request(url, depth, referrer, redirects, fp, chain=chain, spec=spec)
         self._admit(key, host, request)
         if self.on_queue is not None:
             self.on_queue(request)
@@ -133,7 +135,8 @@ class Frontier:
     async def add_links(self, links: Iterable[tuple[str, int]], depth: int,
                         referrer: str | None, redirects: int = 0,
                         pruned: Iterable[tuple[str, int, str]] = (),
-                        chain_from: PatternChain | None = None
+                        chain_from: PatternChain | None = None,
+                        specs: Mapping[int, str] | None = None
                         ) -> list[tuple[str, int, str]]:
         """`add` each link and mark `pruned` (a parse worker's trap verdicts) seen; returns the
         URLs to record as pruned, (url, fingerprint, reason), each once. `chain_from`: the
@@ -144,7 +147,8 @@ class Frontier:
         if chain_from is not None and unseen:
             chain_from = chain_from.weighed(url for url, _ in unseen)
         for url, fp in unseen:
-            added = add(url, fp, depth, referrer, redirects, chain_from)
+            added = add(url, fp, depth, referrer, redirects, chain_from,
+                        specs.get(fp) if specs else None)
             if isinstance(added, str):
                 out.append((url, fp, added))
         for url, fp, reason in pruned:

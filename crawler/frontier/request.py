@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crawler.util.request_spec import target_of
+
 
 @dataclass(frozen=True, slots=True)
 class History:
@@ -29,3 +31,11 @@ class Request:
     attempts: int = 0  # fetch attempts made so far
     robots_waits: int = 0  # times it waited for an unreachable robots.txt
     chain: int = 0  # links in a row from pages of the same path pattern (crawler.frontier.traps)
+    # a POST or a request with headers of its own (crawler.util.request_spec), as JSON; its
+    # url is then the request's name, `URL#post-<key>`
+    spec: str | None = None
+
+    @property
+    def target(self) -> str:
+        """The URL to fetch: `url` without a request's marker."""
+        return self.url if self.spec is None else target_of(self.url)

@@ -10,9 +10,11 @@ from crawler.frontier.request import History, Request
 from crawler.urls import fp_from_sql, fp_to_sql
 
 FLUSH_AT = 2000
-COLUMNS = "url, depth, referrer, redirects, fp, ok, etag, last_modified, content_hash, chain"
-PLACES = ", ".join("?" * 10)
-Row = tuple[str, int, str | None, int, int, int | None, str | None, str | None, str | None, int]
+COLUMNS = ("url, depth, referrer, redirects, fp, ok, etag, last_modified, content_hash, chain, "
+           "request")
+PLACES = ", ".join("?" * 11)
+Row = tuple[str, int, str | None, int, int, int | None, str | None, str | None, str | None, int,
+            str | None]
 
 
 def to_row(request: Request) -> Row:
@@ -21,14 +23,16 @@ def to_row(request: Request) -> Row:
             fp_to_sql(request.fp))
     h = request.history
     if h is None:
-        return (*head, None, None, None, None, request.chain)
-    return (*head, int(h.ok), h.etag, h.last_modified, h.content_hash, request.chain)
+        return (*head, None, None, None, None, request.chain, request.spec)
+    return (*head, int(h.ok), h.etag, h.last_modified, h.content_hash, request.chain,
+            request.spec)
 
 
 def from_row(row: Row) -> Request:
-    url, depth, referrer, redirects, fp, ok, etag, last_modified, content_hash, chain = row
+    url, depth, referrer, redirects, fp, ok, etag, last_modified, content_hash, chain, spec = row
     history = None if ok is None else History(bool(ok), etag, last_modified, content_hash)
-    return Request(url, depth, referrer, redirects, fp_from_sql(fp), history, chain=chain or 0)
+    return Request(url, depth, referrer, redirects, fp_from_sql(fp), history, chain=chain or 0,
+                   spec=spec)
 
 
 class SpillQueue:
@@ -43,7 +47,7 @@ class SpillQueue:
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute("CREATE TABLE spill (id INTEGER PRIMARY KEY, url TEXT, depth INTEGER, "
                          "referrer TEXT, redirects INTEGER, fp INTEGER, ok INTEGER, etag TEXT, "
-                         "last_modified TEXT, content_hash TEXT, chain INTEGER)")
+                         "last_modified TEXT, content_hash TEXT, chain INTEGER, request TEXT)")
         self._buffer: list[Row] = []
         self._on_disk = 0
 

@@ -62,7 +62,8 @@ SCHEMA = (
     "NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
-ADDED_URL_COLUMNS = {"chain": "INTEGER NOT NULL DEFAULT 0", "extraction": "TEXT"}
+ADDED_URL_COLUMNS = {"chain": "INTEGER NOT NULL DEFAULT 0", "extraction": "TEXT",
+                     "request": "TEXT"}  # a POST's or a Follow's with headers (Request.spec)
 NO_EXTRACTION = "none"  # the fingerprint of a crawl that extracts nothing (and of older jobs)
 # Failures that can pass: tried again when the finished job runs again (wget -c style).
 RETRYABLE_ERRORS = ("timeout", "connection failed", "server disconnected", "incomplete body",
@@ -123,8 +124,11 @@ class JobState:
         """Open (or create) the job's state; a UsageError naming the problem if it cannot."""
         path = job_dir / DB_NAME
         try:
+            new = not path.exists()
             db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
                                  cached_statements=STATEMENT_CACHE)
+            if new:  # it keeps what a Follow's request sends (Request.spec): owner-only
+                path.chmod(0o600)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # a process crash loses no commit
             db.execute("PRAGMA busy_timeout=10000")

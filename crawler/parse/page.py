@@ -25,6 +25,7 @@ from crawler.parse.nesting import limit_nesting, may_nest_deeply
 from crawler.parse.resolve import BaseResolver, LinkMemo, without_fragment
 from crawler.parse.simhash import simhash
 from crawler.urls import DEFAULT_RULES, BadURL, UrlRules, fingerprint
+from crawler.util.request_spec import RequestSpec
 
 if TYPE_CHECKING:  # imported where used: a worker that extracts nothing never loads them
     from crawler.extract.page import Extractor
@@ -99,6 +100,7 @@ class ParseResult:
     body_hash: str | None = None  # crawler.jobs.changes.content_hash of the body, for change labels
     simhash: int | None = None  # of the page's text, for near-duplicates
     pruned_unrecorded: int = 0  # trap links beyond MAX_PRUNED_RECORDS: counted, not recorded
+    specs: dict[int, str] = field(default_factory=dict)  # a follow's request, by fingerprint
     render_hint: str | None = None  # why the page looks built by its scripts (render_hints)
     text_chars: int = 0  # characters of body text (render_hints), to compare with a rendering
 
@@ -256,6 +258,7 @@ def _extract(tree: LexborHTMLParser, text: str, url: str, base: str, config: Par
             if data is not None:
                 result.data = {**(result.data or {}), **data}
             follow_urls(page.follows, config, result)
+            follow_requests(page.requests, config, result)
     except (Exception, SystemExit, KeyboardInterrupt) as exc:  # the user's code: this page's
         result.extract_error = f"extract failed: {type(exc).__name__}: {exc}"
 
@@ -269,6 +272,27 @@ def follow_urls(urls: list[str], config: ParseConfig, result: ParseResult) -> No
     for link in urls:
         if config.scope.allows(link):
             _follow_or_prune(link, config, result)
+
+
+def follow_requests(requests: list[tuple[str, RequestSpec]], config: ParseConfig,
+                    result: ParseResult) -> None:
+    """A function's POSTs and requests with headers: as follow_urls, judged by their URL and
+    named by it with their marker (crawler.util.request_spec)."""
+    if result.nofollow and config.obey_robots_meta:
+        return
+    for url, spec in requests:
+        if not config.scope.allows(url):
+            continue
+        name = spec.named(url)
+        fp = fingerprint(name)
+        trap = url_trap(url, config.traps)
+        if trap is None:
+            result.follow.append((name, fp))
+            result.specs[fp] = spec.encode()
+        elif len(result.pruned) < MAX_PRUNED_RECORDS:
+            result.pruned.append((record_form(name, fp, config.traps), fp, trap))
+        else:
+            result.pruned_unrecorded += 1
 
 
 def _follow_or_prune(link: str, config: ParseConfig, result: ParseResult,

@@ -18,6 +18,7 @@ class Exchange:
     started_at: str  # when the request was sent (ISO 8601, UTC)
     method: str = "GET"
     rendered: bytes | None = None  # the page as a browser built it (--render), UTF-8 HTML
+    request_body: bytes = b""  # a POST's
 
     @property
     def request_line(self) -> str:

@@ -56,6 +56,14 @@ def parse_header(entry: str) -> Header:
     name, value = name.strip(), value.strip()
     if not colon or not TOKEN.fullmatch(name):
         raise BadHeader(f"{name[:40]!r} is not `Name: value` (or `HOST Name: value`)")
+    check_header(name, value)
+    return Header(host.rstrip("."), name, value)
+
+
+def check_header(name: str, value: str) -> None:
+    """BadHeader when the crawl cannot send `name: value` (never saying what the value is)."""
+    if not TOKEN.fullmatch(name):
+        raise BadHeader(f"{name[:40]!r} is not a header name")
     if name.lower() in OWNED:
         raise BadHeader(f"header {name} is the crawler's own to set")
     if name.lower() in HAS_OPTION:
@@ -64,7 +72,6 @@ def parse_header(entry: str) -> Header:
         raise BadHeader(f"header {name} has no value")
     if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value):
         raise BadHeader(f"header {name}: its value must be one line of printable text")
-    return Header(host.rstrip("."), name, value)
 
 
 def check_headers(entries: tuple[str, ...]) -> str | None:
