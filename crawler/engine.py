@@ -143,7 +143,7 @@ class Crawler:
         return ParseConfig(scope, s.url_rules, s.record_links, s.obey_rel_nofollow, s.robots,
                            self.token, traps, s.max_links_per_page, e.rules, e.content,
                            e.function, s.simhash or s.skip_near_duplicates > 0,
-                           render_hints=s.render == "auto")
+                           render_hints=s.render == "auto", structured=e.structured)
 
     async def add_seeds(self, seeds: list[str]) -> None:
         """Queue the seeds (canonical URLs) at depth 0."""
@@ -620,6 +620,7 @@ class Crawler:
                                header_nofollow: bool) -> str | None:
         record.title = parsed.title
         record.data, record.content = parsed.data, parsed.content
+        record.structured = parsed.structured
         record.item_data, record.items = parsed.items, len(parsed.items)
         record.error = record.error or parsed.extract_error
         record.truncated = record.truncated or parsed.cut_at_nesting

@@ -15,8 +15,8 @@ from crawler.util.textsafe import safe_text, safe_value
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5  # 3: data, content, items; 4: simhash, near_duplicate_of; 5: rendered,
-# render_ms, render_error
+SCHEMA_VERSION = 6  # 3: data, content, items; 4: simhash, near_duplicate_of; 5: rendered,
+# render_ms, render_error; 6: structured
 
 
 @dataclass(slots=True)
@@ -55,6 +55,7 @@ class Record:
     last_modified: str | None = None
     data: dict[str, Any] | None = None  # what the extraction rules or function found
     content: str | None = None  # the page's main content (--content)
+    structured: dict[str, Any] | None = None  # JSON-LD, microdata, OpenGraph (--structured-data)
     items: int = 0  # how many items the page yielded (they are stored as rows of their own)
     error: str | None = None
     schema_version: int = SCHEMA_VERSION

@@ -348,6 +348,9 @@ class Settings:
     content: str = setting("none", "each HTML page's main content, boilerplate removed, in its "
                            "`content`: none, text, markdown or html (trafilatura, in the parse "
                            "pool)", _one_of(*CONTENT_FORMS))
+    structured_data: bool = setting(True, "each HTML page's JSON-LD, microdata and OpenGraph / "
+                                    "Twitter meta in its record's `structured` (about 0.6 ms "
+                                    "of CPU a page)")
     extractor: str = setting("", "module:function called with each HTML page; its dict is the "
                              "page's `data`, the dicts it yields are items",
                              function_spec_problem)
@@ -426,7 +429,7 @@ GROUPS: list[tuple[str, list[str]]] = [
      ["headers", "cookies", "keep_cookies", "netrc", "netrc_file", "login", "login_fields",
       "login_hook", "login_attempts", "proxies", "proxy_env", "proxy_rotation", "proxy_cooldown"]),
     ("Jobs: resume, recrawl, stop", ["job_dir", "recrawl", "recrawl_after", "shutdown_grace"]),
-    ("Parsing and extraction", ["extract", "content", "extractor", "parse_mode",
+    ("Parsing and extraction", ["extract", "content", "structured_data", "extractor", "parse_mode",
                                 "parse_inline_max_bytes", "parse_workers", "parse_timeout",
                                 "parse_memory_mb"]),
     ("Rendering: JavaScript in headless Chromium",

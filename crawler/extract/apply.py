@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias
 
+import orjson
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.extract.rules import Field, Rules, bounded_search
@@ -37,6 +38,7 @@ class _Budget:
 
     def __init__(self, limit: int) -> None:
         self.left = limit
+        self.structured: dict[str, Any] = {}  # the page's, for `structured` fields
 
     def take(self, value: Any) -> Any:
         if self.left <= 0:
@@ -59,16 +61,20 @@ class _Partial(_Spent):
 
 
 def extract_data(tree: LexborHTMLParser, rules: Rules, url: str, base: str,
-                 url_rules: UrlRules = DEFAULT_RULES) -> dict[str, Any] | None:
+                 url_rules: UrlRules = DEFAULT_RULES,
+                 structured: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The fields of the first rule that matches `url`, or None when none does. Attribute
-    URLs resolve against `base` (the page's <base href> or its URL). Raises DataCut, with the
-    fields found so far, when they reach DATA_BYTES."""
+    URLs resolve against `base` (the page's <base href> or its URL); `structured` fields
+    query the page's structured data. Raises DataCut, with the fields found so far, when
+    they reach DATA_BYTES."""
     rule = rules.for_url(url)
     if rule is None:
         return None
     data: dict[str, Any] = {}
+    budget = _Budget(DATA_BYTES)
+    budget.structured = structured or {}
     try:
-        _object(tree, rule.fields, base, url_rules, _Budget(DATA_BYTES), data)
+        _object(tree, rule.fields, base, url_rules, budget, data)
     except _Spent:
         raise DataCut(data) from None
     return data
@@ -90,6 +96,8 @@ def _object(scope: Scope, fields: tuple[Field, ...], base: str, url_rules: UrlRu
 
 def _value(scope: Scope, field: Field, base: str, url_rules: UrlRules,
            budget: _Budget) -> Any:
+    if field.structured is not None:
+        return _queried(field, budget)
     if field.all:
         values: list[Any] = []
         try:
@@ -123,6 +131,43 @@ def _one(node: LexborNode, field: Field, base: str, url_rules: UrlRules,
             return None
         value = found.group(1) if found.re.groups else found.group(0)
     return convert(value, field.type)
+
+
+def _queried(field: Field, budget: _Budget) -> Any:
+    """A `structured` field: its JMESPath query's answer; a list with all = true (else its
+    first value when regex or type need one); regex and type apply to text and numbers, an
+    object or list is kept as it is."""
+    found = field.structured.search(budget.structured)
+    if field.all:
+        values = found if isinstance(found, list) else [] if found is None else [found]
+        out: list[Any] = []
+        try:
+            for value in values:
+                out.append(_queried_one(value, field, budget))
+        except _Spent:
+            raise _Partial(out) from None
+        return out
+    if isinstance(found, list) and (field.regex is not None or field.type != "str"):
+        found = found[0] if found else None
+    return _queried_one(found, field, budget)
+
+
+def _queried_one(value: Any, field: Field, budget: _Budget) -> Any:
+    budget.take("")
+    if value is None:
+        return None
+    if isinstance(value, dict | list):
+        budget.take(orjson.dumps(value).decode())
+        return value
+    if field.regex is None and field.type == "str":
+        return budget.take(value)
+    text = budget.take(value if isinstance(value, str) else orjson.dumps(value).decode())
+    if field.regex is not None:
+        match = bounded_search(field.regex, text)
+        if match is None:
+            return None
+        text = match.group(1) if match.re.groups else match.group(0)
+    return convert(text, field.type)
 
 
 def _absolute(value: str, base: str, url_rules: UrlRules) -> str:

@@ -11,6 +11,7 @@ headings = { css = "h2", all = true } # a list of every match
 image = { css = "img.main", attr = "src" }
 price = { css = ".price", regex = '[0-9.]+', type = "float" }
 body = { css = "article", html = true }
+sku = { structured = "json_ld[?\"@type\"=='Product'] | [0].sku" }  # JMESPath on `structured`
 [rule.fields.products]
 css = "div.product"
 all = true
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import cssselect
+import jmespath
 import regex
 from selectolax.lexbor import LexborHTMLParser
 
@@ -33,7 +35,7 @@ from crawler.errors import UsageError
 from crawler.util.tomlfile import read_toml
 
 TYPES = ("str", "int", "float", "bool")
-FIELD_KEYS = frozenset({"css", "all", "attr", "regex", "type", "html", "fields"})
+FIELD_KEYS = frozenset({"css", "all", "attr", "regex", "type", "html", "fields", "structured"})
 RULE_KEYS = frozenset({"match", "fields"})
 _PROBE = LexborHTMLParser("<p>")
 
@@ -50,6 +52,7 @@ class Field:
     type: str = "str"
     html: bool = False
     fields: tuple[Field, ...] = ()  # nested: an object per match
+    structured: Any = None  # a compiled JMESPath query of the page's structured data (no css)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,11 @@ class Rules:
             if rule.match is None or bounded_search(rule.match, url) is not None:
                 return rule
         return None
+
+    @property
+    def read_structured(self) -> bool:
+        """Whether a field queries the page's structured data."""
+        return any(field.structured is not None for rule in self.rules for field in rule.fields)
 
     def columns(self) -> list[str]:
         """Every top-level field name, in the order the rules first name them (CSV columns)."""
@@ -185,9 +193,11 @@ def _field(name: str, spec: Any, rule_where: str, path: str) -> Field:
     if unknown:
         raise RulesError(f"{where}: unknown key {unknown[0]!r} (known: "
                          f"{', '.join(sorted(FIELD_KEYS))})")
+    if "structured" in spec:
+        return _structured_field(name, spec, where)
     css = spec.get("css")
     if not isinstance(css, str):
-        raise RulesError(f"{where}: needs css = \"SELECTOR\"")
+        raise RulesError(f"{where}: needs css = \"SELECTOR\" (or structured = \"QUERY\")")
     problem = check_selector(css)
     if problem:
         raise RulesError(f"{where}: {problem}")
@@ -214,3 +224,27 @@ def _field(name: str, spec: Any, rule_where: str, path: str) -> Field:
         raise RulesError(f"{where}: html = true cannot go with attr or regex")
     return Field(name, css, bool(spec.get("all", False)), attr, regex, kind,
                  bool(spec.get("html", False)), inner)
+
+
+def _structured_field(name: str, spec: dict[str, Any], where: str) -> Field:
+    """A field that queries the page's structured data (crawler.extract.structured) with
+    JMESPath: `{structured = "opengraph.\"og:title\""}`; regex and type apply to its value."""
+    clash = sorted({"css", "attr", "html", "fields"} & set(spec))
+    if clash:
+        raise RulesError(f"{where}: {clash[0]} cannot go with structured (a JMESPath query)")
+    query = spec["structured"]
+    if not isinstance(query, str) or not query.strip():
+        raise RulesError(f"{where}: structured must be a JMESPath query (a string)")
+    try:
+        compiled = jmespath.compile(query)
+    except jmespath.exceptions.JMESPathError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RulesError(f"{where}: invalid JMESPath query {query!r} ({first})") from None
+    kind = spec.get("type", "str")
+    if kind not in TYPES:
+        raise RulesError(f"{where}: unknown type {kind!r} (known: {', '.join(TYPES)})")
+    if not isinstance(spec.get("all", False), bool):
+        raise RulesError(f"{where}: all must be true or false")
+    regex = _regex(spec["regex"], where, "regex") if "regex" in spec else None
+    return Field(name, "", bool(spec.get("all", False)), None, regex, kind,
+                 structured=compiled)

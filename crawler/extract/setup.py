@@ -17,11 +17,17 @@ if TYPE_CHECKING:  # imported by extraction_for when a crawl extracts (cssselect
     from crawler.extract.rules import Rules
 
 
+# the methods' versions: a recrawl after a change of method extracts again (no 304 carry-over)
+CONTENT_METHOD = "content 2"  # 2: the main container hinted, <pre> kept as code
+STRUCTURED_METHOD = "1"
+
+
 @dataclass(frozen=True, slots=True)
 class Extraction:
     rules: Rules | None = None
     content: str = "none"
     function: Extractor | None = None
+    structured: bool = False  # --structured-data
 
     @property
     def preload(self) -> tuple[str, ...]:
@@ -34,9 +40,12 @@ class Extraction:
         """What produced a page's `data`, `content` and items, as a short hash: the compiled
         rules, the content form, and the extraction function with its module's source (an
         edited function is another extraction). "none" when nothing is extracted."""
-        if self.rules is None and self.content == "none" and self.function is None:
+        if self.rules is None and self.content == "none" and self.function is None and \
+                not self.structured:
             return "none"
-        parts = [repr(self.rules.rules) if self.rules is not None else "", self.content]
+        parts = [repr(self.rules.rules) if self.rules is not None else "", self.content,
+                 f"structured {STRUCTURED_METHOD}" if self.structured else "",
+                 CONTENT_METHOD if self.content != "none" else ""]
         if self.function is not None:
             parts.append(f"{self.function.__module__}:{self.function.__qualname__}")
             parts.append(_module_source(self.function))
@@ -61,10 +70,10 @@ def _module_source(function: object) -> str:
 def extraction_for(settings: Settings, on_page: Extractor | None = None) -> Extraction:
     """The crawl's extraction: --extract, --content and --extractor (or the API's on_page)."""
     if not (settings.extract or settings.extractor or on_page):
-        return Extraction(content=settings.content)
+        return Extraction(content=settings.content, structured=settings.structured_data)
     from crawler.extract.page import load_extractor
     from crawler.extract.rules import load_rules
 
     rules = load_rules(settings.extract) if settings.extract else None
     function = on_page or (load_extractor(settings.extractor) if settings.extractor else None)
-    return Extraction(rules, settings.content, function)
+    return Extraction(rules, settings.content, function, settings.structured_data)

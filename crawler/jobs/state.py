@@ -81,7 +81,7 @@ UPDATE_DONE = (
     "etag = v.etag, last_modified = v.last_modified, content_hash = v.content_hash, "
     "ok = coalesce(v.ok, urls.ok), extraction = v.extraction FROM v WHERE urls.fp = v.fp")
 CARRIED = ("title", "content_type", "content_length", "links_found", "links", "canonical_url",
-           "data", "content", "items")
+           "data", "content", "structured", "items")
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,7 @@ class ParseConfig:
     extractor: Extractor | None = None  # --extractor / on_page: an importable function
     simhash: bool = False  # the page text's 64-bit simhash (crawler.parse.simhash)
     render_hints: bool = False  # --render auto: say whether the page looks built by scripts
+    structured: bool = False  # --structured-data: JSON-LD, microdata, OpenGraph
 
     @property
     def heavy(self) -> bool:
@@ -101,6 +102,7 @@ class ParseResult:
     simhash: int | None = None  # of the page's text, for near-duplicates
     pruned_unrecorded: int = 0  # trap links beyond MAX_PRUNED_RECORDS: counted, not recorded
     specs: dict[int, str] = field(default_factory=dict)  # a follow's request, by fingerprint
+    structured: dict[str, Any] | None = None  # crawler.extract.structured
     render_hint: str | None = None  # why the page looks built by its scripts (render_hints)
     text_chars: int = 0  # characters of body text (render_hints), to compare with a rendering
 
@@ -226,13 +228,20 @@ def parse_page(url: str, body: bytes, content_type: str | None,
 
         result.text_chars = text_chars(tree)
         result.render_hint = render_hint(tree, result.text_chars)
+    structured = None
+    if config.structured or (config.extract is not None and config.extract.read_structured):
+        from crawler.extract.structured import structured_data
+
+        structured = structured_data(tree)
+        result.structured = structured if config.structured else None
     if config.extract is not None or config.heavy:
-        _extract(tree, text, url, base, config, meta or PageMeta(), result)
+        _extract(tree, text, url, base, config, meta or PageMeta(), result, structured)
     return result
 
 
 def _extract(tree: LexborHTMLParser, text: str, url: str, base: str, config: ParseConfig,
-             meta: PageMeta, result: ParseResult) -> None:
+             meta: PageMeta, result: ParseResult,
+             structured: dict[str, Any] | None = None) -> None:
     """Rules, main content and the user's function; a failure is the page's error, never
     the crawl's."""
     from crawler.extract.apply import DataCut, extract_data
@@ -241,7 +250,8 @@ def _extract(tree: LexborHTMLParser, text: str, url: str, base: str, config: Par
     try:
         if config.extract is not None:
             try:
-                result.data = extract_data(tree, config.extract, url, base, config.rules)
+                result.data = extract_data(tree, config.extract, url, base, config.rules,
+                                           structured)
             except DataCut as cut:
                 result.data, result.extract_error = cut.data, str(cut)
         if config.content != "none":

@@ -31,8 +31,9 @@ _TYPES = {"depth": "integer", "status": "integer", "fetched_at": "timestamptz",
           "links_found": "integer", "links": "jsonb", "redirects": "integer",
           "attempts": "integer", "noindex": "boolean", "nofollow": "boolean",
           "schema_version": "integer", "data": "jsonb", "items": "integer",
-          "headers": "jsonb", "rendered": "boolean", "render_ms": "integer"}
-JSON_COLUMNS = frozenset({"links", "data", "headers"})
+          "headers": "jsonb", "rendered": "boolean", "render_ms": "integer",
+          "structured": "jsonb"}
+JSON_COLUMNS = frozenset({"links", "data", "headers", "structured"})
 CREATE_ITEMS = ('CREATE TABLE IF NOT EXISTS items (job text NOT NULL, url text NOT NULL, '
                 'run_id text NOT NULL, "index" integer NOT NULL, fetched_at timestamptz, '
                 'data jsonb, PRIMARY KEY (job, url, run_id, "index"))')

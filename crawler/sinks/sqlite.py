@@ -20,7 +20,7 @@ _COLUMN_TYPES = {"depth": "INTEGER", "status": "INTEGER", "elapsed_ms": "INTEGER
                  "redirects": "INTEGER", "attempts": "INTEGER", "noindex": "INTEGER",
                  "nofollow": "INTEGER", "schema_version": "INTEGER", "items": "INTEGER",
                  "rendered": "INTEGER", "render_ms": "INTEGER"}
-JSON_COLUMNS = frozenset({"links", "data", "headers"})  # stored as JSON text
+JSON_COLUMNS = frozenset({"links", "data", "headers", "structured"})  # stored as JSON text
 CREATE_PAGES = (
     "CREATE TABLE IF NOT EXISTS pages ("
     + ", ".join(f"{name} {_COLUMN_TYPES.get(name, 'TEXT')}" for name in RECORD_FIELDS)
