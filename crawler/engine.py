@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from crawler.errors import Unavailable
+from crawler.extract.documents import document_kind
 from crawler.extract.setup import Extraction
 from crawler.fetch.fetcher import Fetcher, FetchResult
 from crawler.fetch.hosthealth import HostHealth, Verdict
@@ -373,7 +374,9 @@ class Crawler:
             return record
         status = result.status or 0
         parse_it = is_html(result.content_type) and 200 <= status < 300
-        if not parse_it:  # a parsed page is hashed by the parse worker
+        document = not parse_it and self.parse_config.content != "none" and \
+            200 <= status < 300 and document_kind(result.content_type, result.body) is not None
+        if not (parse_it or document):  # a parsed page is hashed by the parse worker
             self._label_change(record, request, result)
         self._throttle(request.url, result)
         header_nofollow = False
@@ -385,6 +388,9 @@ class Crawler:
         if parse_it:
             digest = await self._parse_and_follow(record, request, result, header_nofollow)
             self._label_change(record, request, result, digest)
+        elif document:
+            self._label_change(record, request, result,
+                               await self._read_document(record, request, result))
         elif self.settings.sitemaps and 200 <= status < 300 and result.body:
             await self._follow_sitemap(record, request, result)
         elif result.location is not None and 300 <= status < 400 and status != 304:
@@ -578,6 +584,19 @@ class Crawler:
                 again.body_hash = static_hash
                 parsed = again
         return await self._fill_and_follow(record, request, parsed, header_nofollow)
+
+    async def _read_document(self, record: Record, request: Request, result: FetchResult
+                             ) -> str | None:
+        """A PDF's or DOCX's title and text (--content), read in the parse pool; returns the
+        body's content hash."""
+        parsed = await self._parse(record, request, result, result.body)
+        if parsed is None:
+            return None
+        record.title, record.content = parsed.title, parsed.content
+        if parsed.extract_error is not None:
+            cut = " (the body was cut at --max-body-bytes)" if result.truncated else ""
+            record.error = record.error or parsed.extract_error + cut
+        return parsed.body_hash
 
     def _rules_found_nothing(self, parsed: ParseResult) -> str | None:
         if self.extraction.rules is not None and parsed.data is not None and \

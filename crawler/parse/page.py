@@ -16,6 +16,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
+from crawler.extract.documents import document_kind  # no import of its libraries until used
 from crawler.frontier.traps import record_form, url_trap
 from crawler.jobs.changes import content_hash
 from crawler.parse.encoding import sniff_encoding
@@ -123,7 +124,10 @@ def _walk(tree: LexborHTMLParser, robots_token: str) -> _Nodes:
 def parse_page(url: str, body: bytes, content_type: str | None,
                config: ParseConfig, meta: PageMeta | None = None) -> ParseResult:
     """Title, links, directives and what the extraction asks for, of an HTML page fetched
-    from `url` (a canonical URL); one parse serves all of it."""
+    from `url` (a canonical URL); one parse serves all of it. A document (PDF, DOCX) gives
+    its title and text (crawler.extract.documents)."""
+    if document_kind(content_type, body) is not None:
+        return _document(body, content_type)
     result = ParseResult(encoding=sniff_encoding(body, content_type),
                          body_hash=content_hash(body))
     if may_nest_deeply(body):
@@ -168,6 +172,22 @@ def parse_page(url: str, body: bytes, content_type: str | None,
         result.structured = structured if config.structured else None
     if config.extract is not None or config.heavy:
         _extract(tree, text, url, base, config, meta or PageMeta(), result, structured)
+    return result
+
+
+def _document(body: bytes, content_type: str | None) -> ParseResult:
+    """A document's title and text as its `content`; its error when it cannot be read."""
+    from crawler.extract.documents import DocumentError, document_text
+
+    result = ParseResult(body_hash=content_hash(body))
+    kind = document_kind(content_type, body)
+    assert kind is not None
+    try:
+        found = document_text(body, kind)
+    except DocumentError as exc:
+        result.extract_error = str(exc)
+        return result
+    result.title, result.content, result.extract_error = found.title, found.text, found.cut
     return result
 
 

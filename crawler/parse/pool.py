@@ -41,6 +41,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Self
 
+from crawler.extract.documents import document_kind
 from crawler.parse.nesting import may_parse_slowly
 from crawler.parse.page import PageMeta, ParseConfig, ParseResult, parse_page
 from crawler.parse.pool_start import (
@@ -242,7 +243,8 @@ class ParsePool:
         heavy (main content, a user's function) go to the pool as well."""
         args = (url, body, content_type, config) if meta is None else (
             url, body, content_type, config, meta)
-        risky = self.mode != "process" and may_parse_slowly(body)
+        risky = self.mode != "process" and (  # a document: always with a deadline and a cap
+            may_parse_slowly(body) or document_kind(content_type, body) is not None)
         if not risky and (self.mode == "inline" or (
                 self.mode == "auto" and not config.heavy and len(body) <= self.inline_max_bytes)):
             try:
