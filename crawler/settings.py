@@ -349,7 +349,7 @@ class Settings:
                            "`content`: none, text, markdown or html (trafilatura, in the parse "
                            "pool)", _one_of(*CONTENT_FORMS))
     structured_data: bool = setting(True, "each HTML page's JSON-LD, microdata and OpenGraph / "
-                                    "Twitter meta in its record's `structured` (about 0.6 ms "
+                                    "Twitter meta in its record's `structured` (about 0.5 ms "
                                     "of CPU a page)")
     extractor: str = setting("", "module:function called with each HTML page; its dict is the "
                              "page's `data`, the dicts it yields are items",

@@ -22,6 +22,7 @@ MAX_ITEMS = 200
 MAX_PROPERTIES = 5000
 MAX_DEPTH = 8
 MAX_META = 200
+ANY_KIND = 'script[type="application/ld+json" i], [itemscope], meta[property], meta[name]'
 _COMMENTS = re.compile(r"^\s*(?:<!--|//\s*<!\[CDATA\[|<!\[CDATA\[)|(?:-->|//\s*\]\]>|\]\]>)\s*$")
 _URL_PROPERTY = {"a": "href", "area": "href", "link": "href", "audio": "src", "embed": "src",
                  "iframe": "src", "img": "src", "source": "src", "track": "src", "video": "src",
@@ -33,24 +34,28 @@ def structured_data(tree: LexborHTMLParser) -> dict[str, Any] | None:
     """{"json_ld": [...], "microdata": [...], "opengraph": {...}, "twitter": {...}}, with
     only the kinds the page has; None when it has none."""
     found: dict[str, Any] = {}
-    blocks, errors = json_ld(tree)
+    nodes = tree.css(ANY_KIND)  # one walk finds which kinds the page has (most have one)
+    scripts = [node for node in nodes if node.tag == "script"]
+    blocks, errors = json_ld(scripts) if scripts else ([], 0)
     if blocks:
         found["json_ld"] = blocks
     if errors:
         found["json_ld_errors"] = errors
-    items = microdata(tree)
+    items = microdata(tree) if any(
+        "itemscope" in node.attributes for node in nodes if node.tag != "script") else []
     if items:
         found["microdata"] = items
-    for name, values in meta_cards(tree).items():
+    for name, values in meta_cards([node for node in nodes if node.tag == "meta"]).items():
         found[name] = values
     return found or None
 
 
-def json_ld(tree: LexborHTMLParser) -> tuple[list[Any], int]:
-    """Every JSON-LD block that parses (a top-level array is spread), and how many did not."""
+def json_ld(scripts: list[LexborNode]) -> tuple[list[Any], int]:
+    """Every JSON-LD block of these <script> elements that parses (a top-level array is
+    spread), and how many did not."""
     blocks: list[Any] = []
     errors = 0
-    for node in tree.css('script[type="application/ld+json" i]')[:MAX_BLOCKS]:
+    for node in scripts[:MAX_BLOCKS]:
         text = (node.text(deep=True) or "").strip()
         if not text:
             continue
@@ -174,12 +179,12 @@ def _css_string(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def meta_cards(tree: LexborHTMLParser) -> dict[str, dict[str, Any]]:
+def meta_cards(metas: list[LexborNode]) -> dict[str, dict[str, Any]]:
     """OpenGraph (`og:`, and its `article:`, `product:`... namespaces) and Twitter card meta
-    tags: {"opengraph": {"og:title": ...}, "twitter": {"twitter:card": ...}}; a repeated
-    property (several og:image) becomes a list."""
+    tags among these <meta> elements: {"opengraph": {"og:title": ...}, "twitter": {...}}; a
+    repeated property (several og:image) becomes a list."""
     cards: dict[str, dict[str, Any]] = {}
-    for node in tree.css("meta[property], meta[name]")[: MAX_META * 5]:
+    for node in metas[: MAX_META * 5]:
         attrs = node.attributes
         key = (attrs.get("property") or attrs.get("name") or "").strip().lower()
         value = attrs.get("content")
