@@ -125,6 +125,11 @@ def _one(node: LexborNode, field: Field, base: str, url_rules: UrlRules,
             value = _absolute(value.strip(), base, url_rules)
     else:
         value = budget.take(folded_text(node))
+    return _finished(value, field)
+
+
+def _finished(value: str, field: Field) -> Any:
+    """A field's text through its regex (the first group, else the match) and its type."""
     if field.regex is not None:
         found = bounded_search(field.regex, value)
         if found is None:
@@ -161,13 +166,8 @@ def _queried_one(value: Any, field: Field, budget: _Budget) -> Any:
         return value
     if field.regex is None and field.type == "str":
         return budget.take(value)
-    text = budget.take(value if isinstance(value, str) else orjson.dumps(value).decode())
-    if field.regex is not None:
-        match = bounded_search(field.regex, text)
-        if match is None:
-            return None
-        text = match.group(1) if match.re.groups else match.group(0)
-    return convert(text, field.type)
+    return _finished(budget.take(value if isinstance(value, str) else orjson.dumps(
+        value).decode()), field)
 
 
 def _absolute(value: str, base: str, url_rules: UrlRules) -> str:
