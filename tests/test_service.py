@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from crawler.service.seed_guard import refused_seed
 from tests.service_process import ROOT, Service, alive
 from tests.site import Site
 
@@ -158,20 +159,25 @@ def test_a_public_address_without_a_token_is_refused() -> None:
         "CRAWLER_SERVICE_TOKEN) so that only those who hold it can start crawls")
 
 
-async def test_seeds_in_a_network_the_service_does_not_allow_get_no_request(
+async def test_seeds_in_a_network_the_service_does_not_allow_are_refused_at_once(
         site: Site, service: Service) -> None:
     """The API's seeds are untrusted: a seed on 127.0.0.2 (a loopback decoy; the service
-    allows only 127.0.0.1/32) gets an address-guard record and the decoy sees nothing, while
-    the same crawl from the command line would have allowed the seed's network."""
+    allows only 127.0.0.1/32), or a name that resolves to it, is a 400 naming the seed, its
+    address and the operator's flag; no job is made and the decoy sees nothing, while the
+    same crawl from the command line would have allowed the seed's network."""
     decoy = await Site(host="127.0.0.2").start()
     try:
         decoy.page("/", "/secret")
-        job_id = await service.submit([decoy.url("/")])
-        job = await service.wait_for(job_id, "completed", "failed")
-        records = await service.records(job_id)
+        seed = decoy.url("/")
+        status, body = await service.request("POST", "/jobs", {"seeds": [site.url("/"), seed]})
+        assert status == 400, body
+        assert body["error"] == (
+            f"seed 2 {seed!r}: 127.0.0.2 is a loopback address, which this service's jobs do "
+            "not crawl (its operator allows a network with serve --allow-network CIDR)")
         assert decoy.hits == Counter()
-        assert len(records) == 1 and records[0]["error"].startswith("address guard")
-        assert "127.0.0.2" in records[0]["error"] and job["errors"] == 1
+        status, jobs = await service.request("GET", "/jobs")
+        assert status == 200 and jobs["jobs"] == []
+        await service.submit([site.url("/")])  # the allowed network still is
     finally:
         await decoy.stop()
 
@@ -340,3 +346,13 @@ async def test_rules_object_schedule_and_caps(tmp_path: Path, site: Site) -> Non
         assert [j["id"] for j in listing["jobs"]] == [second, third]
     finally:
         service.stop()
+
+
+async def test_a_seed_name_is_judged_by_the_addresses_it_resolves_to() -> None:
+    """localhost resolves (through /etc/hosts, no DNS) to a loopback address: refused unless
+    the service allows it; a public address is fine."""
+    refused = await refused_seed(["https://93.184.215.14/", "http://localhost:8080/"], [])
+    assert refused is not None and refused.startswith(
+        "seed 2 'http://localhost:8080/': localhost is at ")
+    assert "loopback address" in refused
+    assert await refused_seed(["http://localhost:8080/"], ["127.0.0.0/8", "::1/128"]) is None
