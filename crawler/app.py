@@ -144,7 +144,7 @@ async def run_crawl(settings: Settings, seeds: list[str], *, handle_signals: boo
     sinks = open_sinks(settings.outputs, settings.job_name, settings.pg_pool_size,
                        settings.outage_seconds, extraction.data_columns,
                        settings.warc_max_bytes, warc_info(settings, seeds),
-                       settings.csv_escape_formulas)  # and a bad -o
+                       settings.csv_escape_formulas, settings.fields)  # and a bad -o
     job_dir = Path(settings.job_dir)
     raise_open_files_limit(settings.concurrency)
     make_job_dir(job_dir)

@@ -150,9 +150,12 @@ class Settings:
     """Everything a crawl can be told; built once by `load_settings` and passed down."""
 
     outputs: tuple[str, ...] = setting(
-        (), "extra result sinks, picked by suffix or scheme: .jsonl, .db/.sqlite/.sqlite3, "
-        "postgresql://USER@HOST:PORT/DB (repeatable)"
+        (), "extra result sinks, picked by suffix or scheme: .jsonl, .csv, .db/.sqlite/"
+        ".sqlite3, .warc/.warc.gz, postgresql://USER@HOST:PORT/DB (repeatable)"
     )
+    fields: str = setting("", "the record fields CSV and JSON Lines outputs keep, in order, "
+                          "comma-separated: url,status,title,data.price (data.KEY, "
+                          "structured.KEY, headers.KEY for keys of those; empty = every field)")
     job_dir: str = setting(
         "crawl-job", "job directory: the job's state and embedded SQLite results (crawl.db), "
         "its lock and its last run report; run again with the same one to resume", _non_empty
@@ -422,7 +425,7 @@ GROUPS: list[tuple[str, list[str]]] = [
       "max_headers", "max_url_length", "max_path_segments", "max_segment_repeats",
       "max_pages_per_host", "max_query_variants", "max_pattern_chain", "max_links_per_page",
       "allow_networks", "deny_networks", "frontier_memory"]),
-    ("Outputs", ["outputs", "record_links", "record_headers", "csv_escape_formulas",
+    ("Outputs", ["outputs", "fields", "record_links", "record_headers", "csv_escape_formulas",
                  "warc_max_bytes",
                  "sink_batch_size", "sink_flush_seconds"]),
     ("Signed-in crawls: headers, cookies, sign-in, proxies",

@@ -108,7 +108,7 @@ def schedule_main(argv: Sequence[str], crawl_parser: argparse.ArgumentParser) ->
     try:
         settings = load_settings(flags, config_file=config, environ=os.environ)
         extraction_for(settings)
-        open_sinks(settings.outputs)  # an unknown output suffix, likewise
+        open_sinks(settings.outputs, fields=settings.fields)  # an unknown output, likewise
         if seeds != "-":
             read_seeds(seeds, settings.url_rules)  # a missing seeds file, likewise
     except CrawlerError as exc:

@@ -178,7 +178,7 @@ async def _crawl(settings: Settings, job: ClusterJob, frontier: RedisFrontier,
     sinks = open_sinks(settings.outputs, job.name, settings.pg_pool_size,
                        settings.outage_seconds, extraction.data_columns,
                        settings.warc_max_bytes, warc_info(settings, list(job.seeds)),
-                       settings.csv_escape_formulas)
+                       settings.csv_escape_formulas, settings.fields)
     log.info("worker joining job %s (run %s) at %s", job.name, job.run_id, settings.frontier)
     try:
         async with (

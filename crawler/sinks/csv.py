@@ -23,9 +23,11 @@ from typing import Any
 
 import orjson
 
+from crawler.errors import UsageError
 from crawler.records import ITEM_FIELDS, RECORD_FIELDS
 from crawler.sinks.append import AppendOnlyFile
 from crawler.sinks.base import Row
+from crawler.sinks.fields import field_value
 
 RECORD_COLUMNS = tuple(name for name in RECORD_FIELDS if name not in ("links", "data"))
 ITEM_COLUMNS = tuple(name for name in ITEM_FIELDS if name != "data")
@@ -52,8 +54,10 @@ class CsvSink:
     """`items=False`: the records file; `items=True`: the items file, made on the first item."""
 
     def __init__(self, path: Path, data_columns: list[str] | None = None,
-                 items: bool = False, escape_formulas: bool = True) -> None:
+                 items: bool = False, escape_formulas: bool = True,
+                 fields: tuple[str, ...] = ()) -> None:
         self.path = path
+        self.fields = () if items else fields  # --fields: the columns (crawler.sinks.fields)
         self.escape_formulas = escape_formulas
         self.items = items
         self.name = str(path.absolute())
@@ -73,7 +77,20 @@ class CsvSink:
             first = self._out.head().decode("utf-8", "replace").splitlines()[:1]
             self.columns = next(csv.reader(first), None) if first else None
 
+    def check_fields(self) -> None:
+        """UsageError, before the crawl, when the file already has a header that --fields
+        does not match (one file, one header)."""
+        if not self.fields or not self.path.is_file():
+            return
+        with self.path.open(newline="", encoding="utf-8", errors="replace") as stream:
+            header = next(csv.reader(stream), None)
+        if header is not None and header != list(self.fields):
+            raise UsageError(f"output {self.path} has the columns {','.join(header)}; "
+                             f"--fields asks for {','.join(self.fields)}: give another file")
+
     def _header(self, first: Row | None) -> list[str]:
+        if self.fields:
+            return list(self.fields)
         if self.items:
             data = first["data"] if first and isinstance(first["data"], dict) else {}
             return [*ITEM_COLUMNS, *(k for k in data if k not in _ITEM_OWN), EXTRA]
@@ -105,6 +122,8 @@ class CsvSink:
                 columns = set(self.columns) - _ITEM_OWN
                 values.update({k: v for k, v in data.items() if k in columns})
                 values[EXTRA] = {k: v for k, v in data.items() if k not in columns} or None
+        elif self.fields:
+            values = {name: field_value(row, name) for name in self.fields}
         else:
             values = dict(row)
             if isinstance(data, dict) and self.data_columns is not None:

@@ -14,15 +14,17 @@ import orjson
 
 from crawler.sinks.append import AppendOnlyFile
 from crawler.sinks.base import Row
+from crawler.sinks.fields import picked
 
 
 class JsonLinesSink:
     """Writes each batch as whole lines and fsyncs it before the job state commits it;
     `items=True`: the items file, opened when the first item comes."""
 
-    def __init__(self, path: Path, items: bool = False) -> None:
+    def __init__(self, path: Path, items: bool = False, fields: tuple[str, ...] = ()) -> None:
         self.path = path
         self.items = items
+        self.fields = fields  # --fields: the record fields kept (crawler.sinks.fields)
         self.name = str(path.absolute())
         self._out = AppendOnlyFile(path)
         self._checkpoint: int | None = None
@@ -38,6 +40,8 @@ class JsonLinesSink:
             return
         if not self._out.is_open:
             self._out.open(self._checkpoint)
+        if self.fields and not self.items:
+            chosen = [picked(row, self.fields) for row in chosen]
         data = b"".join(orjson.dumps(row) + b"\n" for row in chosen)
         await asyncio.to_thread(self._out.append, data)
 
