@@ -57,6 +57,7 @@ async def test_an_unknown_field_is_one_line_before_the_crawl(site: Site, tmp_pat
 
 async def test_help_names_every_output_format(tmp_path: Path) -> None:
     code, out, _ = await run_cli("--help", cwd=tmp_path)
+    assert code == 0
     text = " ".join(out.split())
     for suffix in (".jsonl", ".csv", ".db", ".warc.gz", "postgresql://"):
         assert suffix in text, suffix
