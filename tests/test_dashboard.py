@@ -44,7 +44,10 @@ async def test_dashboard_lists_jobs_submits_one_and_drills_down(tmp_path: Path,
     site.page("/b", title="B")
     service = await Service(tmp_path / "data").start()
     try:
-        first = await service.submit([site.url("/")])
+        status, body = await service.request("POST", "/jobs", {"seeds": [site.url("/")],
+                                                                "name": "the home page"})
+        assert status == 201, body
+        first = body["id"]
         await service.wait_for(first, "completed")
         async with chromium(tmp_path / "profile") as page:
             await page.send("Page.navigate", url=service.base + "/")
@@ -52,8 +55,8 @@ async def test_dashboard_lists_jobs_submits_one_and_drills_down(tmp_path: Path,
             row = await page.evaluate(
                 f"[...document.querySelector('tr[data-job-id=\"{first}\"]').cells]"
                 ".map(c => c.textContent)")
-            assert row[0] == first and row[1] == "completed" and row[2] == "4"
-            assert row[4] == "0"  # errors: a 404 is an answer, not an error
+            assert row[:4] == ["the home page", first, "completed", "4"]
+            assert row[5] == "0"  # errors: a 404 is an answer, not an error
             # submit a second job through the form
             await page.evaluate(
                 f"document.getElementById('seeds').value = {site.url('/a')!r};"
@@ -64,6 +67,8 @@ async def test_dashboard_lists_jobs_submits_one_and_drills_down(tmp_path: Path,
             second = next(j["id"] for j in jobs["jobs"] if j["id"] != first)
             assert jobs["jobs"][1]["seeds"] == [site.url("/a")]
             assert jobs["jobs"][1]["settings"]["max_pages"] == 10
+            await page.wait_for(f"document.querySelector('tr[data-job-id=\"{second}\"]')"
+                                f".cells[0].textContent === {site.url('/a')!r}")  # no name
             await service.wait_for(second, "completed")
             # drill down into the first job: its recent records
             await page.evaluate(

@@ -216,7 +216,8 @@ async def test_two_jobs_run_at_once_and_a_third_waits(tmp_path: Path) -> None:
 
 async def test_pause_resume_cancel_and_recrawl(site: Site, service: Service) -> None:
     """Pause stops the crawl and keeps its state; resume finishes it with every page once;
-    recrawl starts a new run; DELETE cancels and keeps the records."""
+    recrawl starts a new run; cancel stops it and keeps the records; DELETE stops a running
+    job and removes it with its records (204, then 404), a completed one too."""
     site.delay = 0.15  # the crawl runs for seconds, so the pause falls inside it
     tree(site, 40)
     job_id = await service.submit([site.url("/")], per_host=1)
@@ -237,11 +238,27 @@ async def test_pause_resume_cancel_and_recrawl(site: Site, service: Service) -> 
     status, body = await service.request("POST", f"/jobs/{job_id}/recrawl")
     assert status == 200 and body["state"] == "queued"
     await service.wait_for(job_id, "running")
-    status, body = await service.request("DELETE", f"/jobs/{job_id}")
+    status, body = await service.request("POST", f"/jobs/{job_id}/cancel")
     assert status == 200 and body["state"] == "cancelled"
     await asyncio.sleep(1.0)
     assert (await service.job(job_id))["state"] == "cancelled" and not service.child_pids()
     assert len(await service.records(job_id, "?limit=10000")) >= 41  # the records stay
+    # DELETE removes it: a cancelled job, and a running one (stopped first)
+    running = await service.submit([site.url("/")], per_host=1)
+    await service.wait_for(running, "running")
+    for gone in (job_id, running):
+        status, _ = await service.request("DELETE", f"/jobs/{gone}")
+        assert status == 204
+        for path in (f"/jobs/{gone}", f"/jobs/{gone}/records"):
+            status, _ = await service.request("GET", path)
+            assert status == 404
+        status, _ = await service.request("DELETE", f"/jobs/{gone}")
+        assert status == 404
+    assert not service.child_pids()
+    assert not [p for p in (service.data_dir / "jobs").iterdir() if p.name in (job_id, running)
+                or p.name.startswith(".deleted-")]
+    status, body = await service.request("GET", "/jobs")
+    assert status == 200 and body["jobs"] == []
 
 
 async def test_kill_9_of_the_service_resumes_every_job_with_each_page_once(
@@ -324,6 +341,7 @@ async def test_rules_object_schedule_and_caps(tmp_path: Path, site: Site) -> Non
         job_id = body["id"]
         first = await service.wait_for(job_id, "completed")
         assert first["next_run_at"] is not None and first["schedule"] == "* * * * * */2"
+        assert first["settings"] == {"extract": {"rule": [{"fields": {"heading": "h1"}}]}}
         data = {r["url"]: r["data"] for r in await service.records(job_id)}
         assert data == {site.url("/"): {"heading": "Welcome"}, site.url("/a"): {
             "heading": "Page A"}}

@@ -177,7 +177,8 @@ def job_view(job: JobFiles, supervisor: Supervisor) -> dict[str, Any]:
             "started_at": life.started_at, "finished_at": life.finished_at,
             "report": report, "error": life.error, "seeds": [without_password(seed)
                                                              for seed in spec.seeds],
-            "settings": shown_settings(spec.settings), "schedule": spec.schedule,
+            "name": spec.name, "settings": shown_settings(spec.settings, job.rules()),
+            "schedule": spec.schedule,
             "next_run_at": life.next_run_at, "created_at": spec.created_at, "runs": life.runs}
 
 
@@ -224,7 +225,8 @@ async def create_job(request: web.Request) -> web.Response:
                               "none has ended; cancel one or wait")
         store.remove(ended[0])
         supervisor.version += 1
-    spec = JobSpec(new_job_id(), checked.seeds, checked.settings, checked.schedule)
+    spec = JobSpec(new_job_id(), checked.seeds, checked.settings, checked.schedule,
+                   name=checked.name)
     store.create(spec, checked.files)
     supervisor.version += 1
     supervisor.wake()
@@ -359,6 +361,13 @@ def _action(name: str) -> Any:
     return act
 
 
+async def delete_job(request: web.Request) -> web.Response:
+    """DELETE /jobs/{id}: stop the job if it runs, remove it and its records; 204, and 404
+    from then on."""
+    await request.app[SUPERVISOR].delete(_job(request))
+    return web.Response(status=204)
+
+
 def build_app(supervisor: Supervisor, config: ServiceConfig) -> web.Application:
     app = web.Application(middlewares=[guard],
                           client_max_size=config.max_body_bytes)
@@ -376,10 +385,10 @@ def build_app(supervisor: Supervisor, config: ServiceConfig) -> web.Application:
     app.router.add_post("/jobs", create_job)
     app.router.add_get("/jobs", list_jobs)
     app.router.add_get("/jobs/{id}", get_job)
-    app.router.add_delete("/jobs/{id}", _action("cancel"))
+    app.router.add_delete("/jobs/{id}", delete_job)
     app.router.add_get("/jobs/{id}/records", records)
     app.router.add_get("/jobs/{id}/items", items)
-    for name in ("pause", "resume", "recrawl"):
+    for name in ("pause", "resume", "recrawl", "cancel"):
         app.router.add_post(f"/jobs/{{id}}/{name}", _action(name))
     return app
 

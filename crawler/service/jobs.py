@@ -21,6 +21,8 @@ import orjson
 from crawler.records import now_iso
 from crawler.util.atomicfile import write_atomically
 
+RULES = "rules.json"  # crawler.service.spec.RULES_FILE
+DELETED = ".deleted-"  # a job directory being deleted
 STATES = ("queued", "running", "paused", "completed", "failed", "cancelled")
 ENDED = frozenset({"completed", "failed", "cancelled"})
 SPEC, STATE, STATUS, LOG, CRAWL = "spec.json", "state.json", "status.json", "crawl.log", "crawl"
@@ -35,6 +37,7 @@ class JobSpec:
     settings: dict[str, Any]
     schedule: str | None = None
     created_at: str = field(default_factory=now_iso)
+    name: str | None = None  # what the client calls it (shown beside the id)
 
 
 @dataclass
@@ -64,6 +67,7 @@ class JobFiles:
         self._spec: JobSpec | None = None  # fixed once written
         self._state: Lifecycle | None = None  # the service alone writes it: kept in memory
         self._report: tuple[tuple[int, int], dict[str, Any]] | None = None  # (stat, report)
+        self._rules: tuple[dict[str, Any] | None] | None = None  # read once
 
     @property
     def crawl_dir(self) -> Path:
@@ -96,6 +100,15 @@ class JobFiles:
             self._state = Lifecycle(**orjson.loads((self.root / STATE).read_bytes()))
         return replace(self._state)
 
+    def rules(self) -> dict[str, Any] | None:
+        """The rules object the client gave (`settings.extract`), kept as rules.json."""
+        if self._rules is None:
+            try:
+                self._rules = (orjson.loads((self.root / RULES).read_bytes()),)
+            except (OSError, orjson.JSONDecodeError):
+                self._rules = (None,)
+        return self._rules[0]
+
     def write_state(self, state: Lifecycle) -> None:
         write_atomically(self.root / STATE, orjson.dumps(asdict(state)))
         self._state = replace(state)
@@ -126,6 +139,8 @@ class JobStore:
         self.root = data_dir / "jobs"
         self.root.mkdir(parents=True, exist_ok=True)
         self._jobs: dict[str, JobFiles] | None = None  # read from disk once, oldest first
+        for left in self.root.glob(f"{DELETED}*"):  # a delete the service died in
+            shutil.rmtree(left, ignore_errors=True)
 
     def create(self, spec: JobSpec, files: dict[str, bytes]) -> JobFiles:
         """Write a new job: its spec, its queued state and `files` (the rules, by name); a
@@ -143,7 +158,8 @@ class JobStore:
         """The jobs by id, oldest first: the directory is read once; the service alone adds
         and removes jobs after that, so a tick or a listing reads no file."""
         if self._jobs is None:
-            jobs = [JobFiles(path) for path in self.root.iterdir() if (path / STATE).exists()]
+            jobs = [JobFiles(path) for path in self.root.iterdir()
+                    if not path.name.startswith(DELETED) and (path / STATE).exists()]
             jobs.sort(key=lambda job: job.spec().created_at)
             self._jobs = {job.id: job for job in jobs}
         return self._jobs
@@ -155,6 +171,16 @@ class JobStore:
         """Every job, oldest first."""
         return list(self._index().values())
 
-    def remove(self, job: JobFiles) -> None:
+    def forget(self, job: JobFiles) -> None:
+        """Take the job out of the index (its directory stays until `remove`)."""
         self._index().pop(job.id, None)
-        shutil.rmtree(job.root, ignore_errors=True)
+
+    def remove(self, job: JobFiles) -> None:
+        """Forget the job and delete its directory: renamed first (the step that commits the
+        delete, atomic; a service killed after it deletes the rest when it starts), then
+        removed."""
+        self._index().pop(job.id, None)
+        gone = job.root.with_name(f"{DELETED}{job.id}")
+        with contextlib.suppress(FileNotFoundError):
+            job.root.rename(gone)
+        shutil.rmtree(gone, ignore_errors=True)

@@ -46,7 +46,10 @@ OPENAPI: dict[str, Any] = {
                 "seeds": {"type": "array", "items": {"type": "string"}, "minItems": 1},
                 "settings": {"type": "object", "description": "any crawl setting by name "
                              "(python -m crawler --help); extract takes the rules object"},
-                "schedule": {"type": "string", "description": "cron expression, UTC"}}},
+                "schedule": {"type": "string", "description": "cron expression, UTC"},
+                "name": {"type": "string", "maxLength": 200,
+                         "description": "what the client calls the job (the dashboard shows "
+                                        "it)"}}},
             "Job": {"type": "object", "properties": {
                 "id": {"type": "string"},
                 "state": {"enum": ["queued", "running", "paused", "completed", "failed",
@@ -57,7 +60,11 @@ OPENAPI: dict[str, Any] = {
                 "started_at": {"type": ["string", "null"]},
                 "finished_at": {"type": ["string", "null"]},
                 "report": {"type": ["object", "null"],
-                           "description": "the last run's report.json"}}},
+                           "description": "the last run's report.json"},
+                "name": {"type": ["string", "null"]},
+                "seeds": {"type": "array", "items": {"type": "string"}},
+                "settings": {"type": "object", "description": "every setting the client "
+                             "gave (extract as the rules object), credentials redacted"}}},
         },
     },
     "security": [{"bearer": []}],
@@ -90,8 +97,9 @@ OPENAPI: dict[str, Any] = {
         "/jobs/{id}": {
             "get": {"summary": "one job", "parameters": [_ID],
                     "responses": {"200": _JOB, "404": _ERROR}},
-            "delete": {"summary": "cancel the job (its records stay)", "parameters": [_ID],
-                       "responses": {"200": _JOB, "404": _ERROR, "409": _ERROR}},
+            "delete": {"summary": "delete the job and its records (a running crawl is "
+                                  "stopped first); 404 from then on", "parameters": [_ID],
+                       "responses": {"204": {"description": "deleted"}, "404": _ERROR}},
         },
         "/jobs/{id}/records": {"get": {"summary": "the job's records", "parameters": _PAGING,
                                        "responses": {"200": _NDJSON, "404": _ERROR}}},
@@ -102,5 +110,7 @@ OPENAPI: dict[str, Any] = {
         "/jobs/{id}/resume": _action("queue a paused job again"),
         "/jobs/{id}/recrawl": _action("start a new run of an ended job (conditional "
                                       "requests, change labels)"),
+        "/jobs/{id}/cancel": _action("stop the job for good (a schedule's next turns too); "
+                                     "its records stay"),
     },
 }

@@ -27,12 +27,13 @@ from crawler.extract.setup import extraction_for
 from crawler.fetch.cookies import read_cookies_file
 from crawler.frontier.seeds import Seeds, parse_seeds
 from crawler.jobs.cron import cron_problem
+from crawler.service.jobs import RULES
 from crawler.settings import Settings, load_settings
 from crawler.urls import BadURL, canonical
 from crawler.util.headers import REDACTED, parse_header
 from crawler.util.proxy_url import parse_proxy
 
-RULES_FILE = "rules.json"
+RULES_FILE = RULES  # the rules object a client gave, as a file the crawl reads
 SERVICE_ONLY = frozenset({"job_dir", "outputs", "status_file", "metrics_listen", "frontier",
                           "allow_networks", "job_name", "recrawl",
                           "render_browser", "login_hook",  # a client never names code to run
@@ -41,7 +42,8 @@ SERVICE_ONLY = frozenset({"job_dir", "outputs", "status_file", "metrics_listen",
 # what serve --allow-credentials lets a job set; `cookies` is then the text of a cookies.txt
 CREDENTIALS = frozenset({"cookies", "headers", "login", "login_fields", "proxies"})
 COOKIES_FILE = "cookies.txt"
-REQUEST_KEYS = frozenset({"seeds", "settings", "schedule"})
+REQUEST_KEYS = frozenset({"seeds", "settings", "schedule", "name"})
+MAX_NAME = 200
 SOURCE = "settings.{name}"
 
 
@@ -65,6 +67,7 @@ class CheckedRequest:
     settings: dict[str, Any]  # as the client gave them, the rules object taken out
     schedule: str | None
     files: dict[str, bytes]  # written into the job's directory (the rules)
+    name: str | None = None
 
 
 def check_request(body: bytes, limits: Limits) -> CheckedRequest:
@@ -77,7 +80,12 @@ def check_request(body: bytes, limits: Limits) -> CheckedRequest:
         raise BadRequest("the request body must be a JSON object with \"seeds\"")
     unknown = sorted(set(data) - REQUEST_KEYS)
     if unknown:
-        raise BadRequest(f"unknown key {unknown[0]!r} (known: seeds, settings, schedule)")
+        raise BadRequest(f"unknown key {unknown[0]!r} (known: seeds, settings, schedule, name)")
+    name = data.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip() or len(
+            name) > MAX_NAME or not name.isprintable()):
+        raise BadRequest(f"\"name\" must be one line of printable text, at most {MAX_NAME} "
+                         "characters")
     seeds = _seeds(data.get("seeds"), limits)
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
@@ -109,7 +117,7 @@ def check_request(body: bytes, limits: Limits) -> CheckedRequest:
     elif checked.extract or checked.extractor:
         extraction_for(checked)
     seeds_of(seeds, checked)
-    return CheckedRequest(seeds, settings, schedule, {**files, **cookies})
+    return CheckedRequest(seeds, settings, schedule, {**files, **cookies}, name)
 
 
 # What one job of the service may ask for at most: a client must not be able to fork a
@@ -207,10 +215,14 @@ def _entries(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value or ()]
 
 
-def shown_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """A job's settings as its view shows them: every credential redacted (a header by its
-    name, a login field by its name, a proxy by its address)."""
+def shown_settings(settings: dict[str, Any], rules: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    """A job's settings as its view shows them: its rules object as `extract`, and every
+    credential redacted (a header by its name, a login field by its name, a proxy by its
+    address)."""
     shown = dict(settings)
+    if rules is not None:
+        shown["extract"] = rules
     if "headers" in shown:
         headers = [parse_header(entry) for entry in _entries(shown["headers"])]
         shown["headers"] = [f"{h.host + ' ' if h.host else ''}{h.name}: {REDACTED}"

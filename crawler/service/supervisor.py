@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -65,6 +66,8 @@ class Supervisor:
         self._waiters: set[asyncio.Task[None]] = set()
         self._closing = False
         self.version = 0  # goes up with every change of a job's state the service writes
+        self.deleting: set[str] = set()  # jobs a DELETE is stopping and removing
+        self.spawns: dict[str, asyncio.Task[None]] = {}  # job id -> the task running its crawl
 
     async def start(self) -> None:
         for job in self.store.all():
@@ -134,6 +137,12 @@ class Supervisor:
         task = asyncio.create_task(self._spawn(job), name=f"job-{job.id}")
         self._waiters.add(task)
         task.add_done_callback(self._waiters.discard)
+        self.spawns[job.id] = task
+        task.add_done_callback(functools.partial(self._spawned, job.id))
+
+    def _spawned(self, job_id: str, task: asyncio.Task[None]) -> None:
+        if self.spawns.get(job_id) is task:
+            del self.spawns[job_id]
 
     async def _spawn(self, job: JobFiles) -> None:
         command = [sys.executable, "-m", "crawler.service.child", str(job.root)]
@@ -166,7 +175,10 @@ class Supervisor:
             self.wake()
 
     def _ended(self, job: JobFiles, code: int | None, error: str | None) -> None:
-        """Record how the job's process ended, unless a pause or cancel already said."""
+        """Record how the job's process ended, unless a pause or cancel already said (or the
+        job is being deleted)."""
+        if job.id in self.deleting:
+            return
         life = job.state()
         self._samples.pop(job.id, None)
         if life.state != "running":  # paused or cancelled while it ran: that stands
@@ -211,6 +223,27 @@ class Supervisor:
     def cancel(self, job: JobFiles) -> None:
         self._set(job, "cancelled", allowed={"queued", "running", "paused", "completed",
                                              "failed"})
+
+    async def delete(self, job: JobFiles) -> None:
+        """Stop the job's crawl if it runs (SIGTERM, then its process group killed after
+        KILL_AFTER seconds), then delete the job and its records; the directory's removal
+        runs off the event loop."""
+        self.deleting.add(job.id)
+        try:
+            self.store.forget(job)
+            self.version += 1
+            process = self.children.get(job.id)
+            if process is not None and process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                await self._kill_if_still_running(process)
+            spawn = self.spawns.get(job.id)
+            if spawn is not None:  # its task has seen the crawl end
+                await asyncio.shield(spawn)
+            await asyncio.to_thread(self.store.remove, job)
+            self.live.pop(job.id, None)
+            self._samples.pop(job.id, None)
+        finally:
+            self.deleting.discard(job.id)
 
     def resume(self, job: JobFiles) -> None:
         life = job.state()
