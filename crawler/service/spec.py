@@ -35,7 +35,10 @@ from crawler.util.proxy_url import parse_proxy
 
 RULES_FILE = RULES  # the rules object a client gave, as a file the crawl reads
 SERVICE_ONLY = frozenset({"job_dir", "outputs", "status_file", "metrics_listen", "frontier",
-                          "allow_networks", "job_name", "recrawl",
+                          "allow_networks", "job_name", "recrawl", "log_level", "quiet",
+                          # outputs and a cluster are the service's: these have no use
+                          "fields", "csv_escape_formulas", "warc_max_bytes", "lease_seconds",
+                          "outage_seconds", "seen_buckets", "pg_pool_size",
                           "render_browser", "login_hook",  # a client never names code to run
                           "netrc", "netrc_file", "proxy_env",  # nor the server's files, env
                           "cookies", "headers", "login", "login_fields", "proxies"})
@@ -135,19 +138,41 @@ CEILINGS: dict[str, float] = {
     "progress_seconds": 3600, "parse_inline_max_bytes": 100 << 20, "parse_memory_mb": 8192,
     "render_tabs": 16, "render_timeout": 120, "render_settle_ms": 10_000, "render_scrolls": 50,
     "render_max_requests": 2000, "render_restart_pages": 100_000, "render_memory_mb": 8192,
+    # trap limits: a client may tighten them, loosen them only so far
+    "max_pages_per_host": 1_000_000, "max_query_variants": 100_000, "max_pattern_chain": 10_000,
+    "max_path_segments": 256, "max_segment_repeats": 64,
+    "login_attempts": 20, "proxy_cooldown": 3600, "host_failures": 1000,
+    "autothrottle_target": 3600,
+    "recrawl_after": 366 * 86400,
 }
-
-
-NO_UNLIMITED = ("parse_memory_mb", "frontier_memory")  # 0 means no cap: not over the API
+# 0 means no cap for these: not over the API
+NO_UNLIMITED = ("parse_memory_mb", "frontier_memory", "max_pages_per_host",
+                "max_query_variants", "max_pattern_chain")
+# lists a client gives: at most this many entries (each is compiled or checked per URL)
+COUNT_CEILINGS: dict[str, int] = {"allow": 100, "deny": 100, "strip_params": 100,
+                                  "deny_networks": 1000, "headers": 100, "proxies": 100,
+                                  "login_fields": 100}
+# what a client may set freely: choices, switches, and limits that only narrow the crawl
+# (max_pages and max_depth: a job as large as its client asks, as from the command line)
+CLIENT_FREE = frozenset({
+    "max_pages", "max_depth", "simhash", "sitemaps", "scope", "user_agent", "keep_cookies",
+    "proxy_rotation", "robots", "autothrottle", "sort_query", "obey_rel_nofollow",
+    "parse_mode", "record_links", "record_headers", "extract", "content", "structured_data",
+    "skip_near_duplicates", "robots_cache_seconds",  # bounded by their own checks
+    "extractor", "render", "render_wait_selector", "render_load_media"})
 
 
 def over_ceiling(settings: Settings) -> None:
-    """BadRequest naming the first resource setting over what the service allows."""
+    """BadRequest naming the first setting over what the service allows."""
     for name, ceiling in CEILINGS.items():
         value = getattr(settings, name)
         if value > ceiling or (value == 0 and name in NO_UNLIMITED):
             raise BadRequest(f"setting {name}={value:g} is more than this service allows "
                              f"(at most {ceiling:g})")
+    for name, most in COUNT_CEILINGS.items():
+        if len(getattr(settings, name)) > most:
+            raise BadRequest(f"setting {name} has {len(getattr(settings, name))} entries; "
+                             f"this service takes at most {most}")
 
 
 def without_password(seed: str) -> str:
