@@ -26,6 +26,7 @@ from crawler.settings import split_listen
 
 log = logging.getLogger("crawler.service")
 TOKEN_ENV = "CRAWLER_SERVICE_TOKEN"
+NETWORKS_ENV = "CRAWLER_SERVICE_ALLOW_NETWORKS"  # docker compose passes it
 IDLE_SECONDS = 15.0  # a kept-alive connection with no request is closed after this
 
 
@@ -43,9 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", default=os.environ.get(TOKEN_ENV) or None,
                         help=f"bearer token every endpoint but /health, /metrics and the "
                              f"dashboard's page requires (default: ${TOKEN_ENV})")
-    parser.add_argument("--allow-network", action="append", default=[], metavar="CIDR",
+    parser.add_argument("--allow-network", action="append", metavar="CIDR",
+                        default=[n.strip() for n in os.environ.get(NETWORKS_ENV, "").split(",")
+                                 if n.strip()],
                         help="a loopback, private or link-local network the jobs may crawl "
-                             "(repeatable); API seeds never open one by themselves")
+                             "(repeatable); API seeds never open one by themselves (default: "
+                             f"${NETWORKS_ENV}, comma-separated)")
     parser.add_argument("--allow-extractor", action="append", default=[],
                         metavar="MODULE:FUNCTION",
                         help="an extraction function jobs may name in their `extractor` "
