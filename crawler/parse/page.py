@@ -126,8 +126,9 @@ def parse_page(url: str, body: bytes, content_type: str | None,
     """Title, links, directives and what the extraction asks for, of an HTML page fetched
     from `url` (a canonical URL); one parse serves all of it. A document (PDF, DOCX) gives
     its title and text (crawler.extract.documents)."""
-    if document_kind(content_type, body) is not None:
-        return _document(body, content_type)
+    kind = document_kind(content_type, body)
+    if kind is not None:
+        return _document(body, kind)
     result = ParseResult(encoding=sniff_encoding(body, content_type),
                          body_hash=content_hash(body))
     if may_nest_deeply(body):
@@ -175,13 +176,11 @@ def parse_page(url: str, body: bytes, content_type: str | None,
     return result
 
 
-def _document(body: bytes, content_type: str | None) -> ParseResult:
+def _document(body: bytes, kind: str) -> ParseResult:
     """A document's title and text as its `content`; its error when it cannot be read."""
     from crawler.extract.documents import DocumentError, document_text
 
     result = ParseResult(body_hash=content_hash(body))
-    kind = document_kind(content_type, body)
-    assert kind is not None
     try:
         found = document_text(body, kind)
     except DocumentError as exc:
