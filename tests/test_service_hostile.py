@@ -154,28 +154,39 @@ async def test_bad_input_is_a_4xx_and_secrets_stay_hidden(tmp_path: Path, site: 
         service.stop()
 
 
-def test_a_tick_and_a_listing_read_no_job_file(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_tick_reads_no_job_file_and_walks_no_kept_job(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With 300 ended jobs of 2,000 seeds each, the supervisor's tick reads no job file (the
-    store keeps specs and states in memory), and GET /jobs pages: 100 jobs a page, each with
-    its first 10 seeds, `next` leading to the rest."""
-    from crawler.service.jobs import JobSpec, JobStore, Lifecycle
+    store keeps specs, states and reports in memory) and looks at none of the ended jobs; a
+    scheduled job's due turn and a queued job are still found."""
+    from crawler.service.jobs import JobFiles, JobSpec, JobStore, Lifecycle
     from crawler.service.supervisor import Supervisor
 
     store = JobStore(tmp_path)
+    await store.load()
     for n in range(300):
-        job = store.create(JobSpec(f"{n:012x}", [f"http://a.example/{i}" for i in range(2000)],
-                                   {}), {})
-        job.write_state(Lifecycle(state="completed"))
+        job = await store.create(JobSpec(f"{n:012x}", [f"http://a.example/{i}"
+                                                       for i in range(2000)], {}), {})
+        store.write_state(job, Lifecycle(state="completed"))
+    due = await store.create(JobSpec("d" * 12, ["http://a.example/"], {}, "* * * * *"), {})
+    store.write_state(due, Lifecycle(state="completed", next_run_at="2020-01-01T00:00:00+00:00"))
     store = JobStore(tmp_path)  # a service started anew reads the directory once
-    supervisor = Supervisor(store, 2, [])
-    supervisor.tick()
+    await store.load()
+    supervisor = Supervisor(store, 0, [])  # no slot: nothing starts, but turns are queued
+    await supervisor.start()
+    supervisor._task.cancel()  # ticked by hand below
     reads: list[Path] = []
-    real = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or real(self))
+    looked: list[str] = []
+    real_read, real_state = Path.read_bytes, JobFiles.state
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or real_read(self))
+    monkeypatch.setattr(JobFiles, "state",
+                        lambda self: looked.append(self.id) or real_state(self))
     for _ in range(5):
-        supervisor.tick()
+        await supervisor.tick()
     assert reads == []
+    assert looked == ["d" * 12]  # the due turn, once; no ended job is looked at
+    assert store.get("d" * 12).state_name == "queued"
+    assert [job.id for job in store.jobs(("queued",))] == ["d" * 12]
 
 
 async def test_get_jobs_pages_and_follow_streams_are_capped(tmp_path: Path, site: Site) -> None:

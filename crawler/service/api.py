@@ -168,15 +168,14 @@ def job_view(job: JobFiles, supervisor: Supervisor) -> dict[str, Any]:
         pages, errors = live["pages"], live["errors"]
         queued, in_flight = live["queued"], live["in_flight"]
     elif report is not None:
-        pages, errors = report["records"], sum(report["errors_by_kind"].values())
-        queued, in_flight = report["pending"], 0
+        pages, errors, queued, in_flight = report.records, report.errors, report.pending, 0
     else:
         pages = errors = queued = in_flight = 0
     return {"id": job.id, "state": life.state, "pages": pages, "errors": errors,
             "queued": queued, "in_flight": in_flight, "rate": supervisor.rate(job.id),
             "started_at": life.started_at, "finished_at": life.finished_at,
-            "report": report, "error": life.error, "seeds": [without_password(seed)
-                                                             for seed in spec.seeds],
+            "report": report.json if report is not None else None, "error": life.error,
+            "seeds": [without_password(seed) for seed in spec.seeds],
             "name": spec.name, "settings": shown_settings(spec.settings, job.rules()),
             "schedule": spec.schedule,
             "next_run_at": life.next_run_at, "created_at": spec.created_at, "runs": life.runs}
@@ -216,18 +215,19 @@ async def create_job(request: web.Request) -> web.Response:
     if refused is not None:
         return error(400, refused)
     store = supervisor.store
-    jobs = store.all()
-    if len(jobs) >= config.max_kept_jobs:
-        ended = [job for job in jobs if job.id not in supervisor.active
-                 and (life := job.state()).state in ENDED and life.next_run_at is None]
-        if not ended:
-            return error(429, f"the service keeps at most {config.max_kept_jobs} jobs and "
-                              "none has ended; cancel one or wait")
-        store.remove(ended[0])
-        supervisor.version += 1
-    spec = JobSpec(new_job_id(), checked.seeds, checked.settings, checked.schedule,
-                   name=checked.name)
-    store.create(spec, checked.files)
+    async with store.creating:  # one at a time: two never replace the same job
+        if len(store) >= config.max_kept_jobs:
+            oldest = next((job for job in store.jobs(tuple(ENDED))
+                           if job.id not in supervisor.active
+                           and job.state().next_run_at is None), None)
+            if oldest is None:
+                return error(429, f"the service keeps at most {config.max_kept_jobs} jobs and "
+                                  "none has ended; cancel one or wait")
+            supervisor.version += 1
+            await store.remove(oldest)
+        spec = JobSpec(new_job_id(), checked.seeds, checked.settings, checked.schedule,
+                       name=checked.name)
+        await store.create(spec, checked.files)
     supervisor.version += 1
     supervisor.wake()
     return json_response({"id": spec.id}, 201)
@@ -249,16 +249,8 @@ async def list_jobs(request: web.Request) -> web.Response:
     newest = request.query.get("order", "oldest") == "newest"
 
     def build() -> dict[str, Any]:
-        jobs = supervisor.store.all()
-        if newest:
-            jobs.reverse()
-        if after:
-            ids = [job.id for job in jobs]
-            jobs = jobs[ids.index(after) + 1:] if after in ids else []
         page: list[dict[str, Any]] = []
-        for job in jobs:
-            if wanted and job.state().state not in wanted:
-                continue
+        for job in supervisor.store.jobs(wanted, after or None, newest):
             if len(page) == limit:
                 return {"jobs": page, "next": page[-1]["id"]}
             view = job_view(job, supervisor)
@@ -332,7 +324,7 @@ async def _stream(request: web.Request, job: JobFiles, kind: str, after: int, li
             continue
         if not follow:
             break
-        if job.state().state not in ("queued", "running") and job.id not in supervisor.active:
+        if job.state_name not in ("queued", "running") and job.id not in supervisor.active:
             rows = await asyncio.to_thread(read_rows, job.db_path, kind, after, 1)
             if not rows:  # the job ended and everything it wrote was sent
                 break

@@ -9,9 +9,11 @@ again, and its crawl resumes where its job directory says.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 import orjson
 
 from crawler.records import now_iso
+from crawler.service.job_index import JobIndex
 from crawler.util.atomicfile import write_atomically
 
 RULES = "rules.json"  # crawler.service.spec.RULES_FILE
@@ -58,16 +61,47 @@ def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+@dataclass(frozen=True)
+class Report:
+    """A run's report as its view shows it: the file's JSON as it is, and its numbers."""
+
+    json: orjson.Fragment
+    records: int
+    errors: int
+    pending: int
+
+
+def read_report(path: Path) -> Report | None:
+    """The run report at `path`, if a run ended and wrote one."""
+    try:
+        raw = path.read_bytes()
+        report = orjson.loads(raw)
+        return Report(orjson.Fragment(raw), report["records"],
+                      sum(report["errors_by_kind"].values()), report["pending"])
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return None
+
+
 class JobFiles:
-    """One job's directory."""
+    """One job's directory. The service reads it once (`load`, off the event loop) and keeps
+    what a view shows in memory; a job's crawl process reads it lazily."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.id = root.name
         self._spec: JobSpec | None = None  # fixed once written
         self._state: Lifecycle | None = None  # the service alone writes it: kept in memory
-        self._report: tuple[tuple[int, int], dict[str, Any]] | None = None  # (stat, report)
-        self._rules: tuple[dict[str, Any] | None] | None = None  # read once
+        self._report: Report | None = None  # the last run's, read when a run ends
+        self._rules: orjson.Fragment | None = None  # the rules object, as the client sent it
+
+    def load(self) -> JobFiles:
+        """Read what the service keeps in memory: spec, state, report and rules."""
+        self.spec()
+        self.state()
+        self.load_report()
+        with contextlib.suppress(OSError):
+            self._rules = orjson.Fragment((self.root / RULES).read_bytes())
+        return self
 
     @property
     def crawl_dir(self) -> Path:
@@ -100,14 +134,17 @@ class JobFiles:
             self._state = Lifecycle(**orjson.loads((self.root / STATE).read_bytes()))
         return replace(self._state)
 
-    def rules(self) -> dict[str, Any] | None:
-        """The rules object the client gave (`settings.extract`), kept as rules.json."""
-        if self._rules is None:
-            try:
-                self._rules = (orjson.loads((self.root / RULES).read_bytes()),)
-            except (OSError, orjson.JSONDecodeError):
-                self._rules = (None,)
-        return self._rules[0]
+    @property
+    def state_name(self) -> str:
+        """The job's state (one of STATES), without a copy of its lifecycle."""
+        if self._state is None:
+            self.state()
+        assert self._state is not None
+        return self._state.state
+
+    def rules(self) -> orjson.Fragment | None:
+        """The rules object the client gave (`settings.extract`), as loaded."""
+        return self._rules
 
     def write_state(self, state: Lifecycle) -> None:
         write_atomically(self.root / STATE, orjson.dumps(asdict(state)))
@@ -119,67 +156,100 @@ class JobFiles:
             return orjson.loads(self.status_path.read_bytes())
         return None
 
-    def report(self) -> dict[str, Any] | None:
-        """The crawl's last run report (report.json), if a run ended; read again only when
-        the file changed."""
-        try:
-            stat = self.report_path.stat()
-            key = (stat.st_mtime_ns, stat.st_size)
-            if self._report is None or self._report[0] != key:
-                self._report = (key, orjson.loads(self.report_path.read_bytes()))
-            return self._report[1]
-        except (OSError, orjson.JSONDecodeError):
-            return None
+    def load_report(self) -> None:
+        """Read the last run's report again (when a run has ended)."""
+        self._report = read_report(self.report_path)
+
+    def report(self) -> Report | None:
+        """The last run's report, as last loaded."""
+        return self._report
 
 
 class JobStore:
-    """The jobs under DATA_DIR/jobs."""
+    """The jobs under DATA_DIR/jobs, indexed in memory: after `load`, the service alone adds,
+    changes and removes jobs, so a tick or a listing reads no file, and the file work of a
+    new or a deleted job runs off the event loop."""
 
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir / "jobs"
+        self._jobs: dict[str, JobFiles] = {}
+        self.index = JobIndex(STATES)
+        self.creating = asyncio.Lock()  # a new job's check, delete and create, one at a time
+
+    async def load(self) -> None:
+        """Read every job (oldest first) off the event loop, and finish deletes a killed
+        service left half-done."""
+        for job in await asyncio.to_thread(self._read_all):
+            self._add(job)
+
+    def _read_all(self) -> list[JobFiles]:
         self.root.mkdir(parents=True, exist_ok=True)
-        self._jobs: dict[str, JobFiles] | None = None  # read from disk once, oldest first
         for left in self.root.glob(f"{DELETED}*"):  # a delete the service died in
             shutil.rmtree(left, ignore_errors=True)
+        jobs = []
+        for path in self.root.iterdir():
+            if path.name.startswith(DELETED) or not (path / STATE).exists():
+                continue  # a half-written job (a crash before its state) is never listed
+            with contextlib.suppress(OSError, orjson.JSONDecodeError, TypeError):
+                jobs.append(JobFiles(path).load())
+        jobs.sort(key=lambda job: (job.spec().created_at, job.id))
+        return jobs
 
-    def create(self, spec: JobSpec, files: dict[str, bytes]) -> JobFiles:
-        """Write a new job: its spec, its queued state and `files` (the rules, by name); a
-        half-written job (a crash) has no state.json and is never listed."""
+    def _add(self, job: JobFiles) -> None:
+        self._jobs[job.id] = job
+        self.index.add(job.id, job.state_name)
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    async def create(self, spec: JobSpec, files: dict[str, bytes]) -> JobFiles:
+        """Write a new job (off the event loop): its spec, its queued state and `files` (the
+        rules, by name); a half-written job (a crash) has no state.json and is never
+        listed."""
+        job = await asyncio.to_thread(self._write_new, spec, files)
+        self._add(job)
+        return job
+
+    def _write_new(self, spec: JobSpec, files: dict[str, bytes]) -> JobFiles:
         job = JobFiles(self.root / spec.id)
         job.root.mkdir(mode=0o700)  # its spec and files may hold a job's credentials
         for name, data in files.items():
             (job.root / name).write_bytes(data)
         write_atomically(job.root / SPEC, orjson.dumps(asdict(spec)))
         job.write_state(Lifecycle())
-        self._index()[spec.id] = job
-        return job
+        return job.load()
 
-    def _index(self) -> dict[str, JobFiles]:
-        """The jobs by id, oldest first: the directory is read once; the service alone adds
-        and removes jobs after that, so a tick or a listing reads no file."""
-        if self._jobs is None:
-            jobs = [JobFiles(path) for path in self.root.iterdir()
-                    if not path.name.startswith(DELETED) and (path / STATE).exists()]
-            jobs.sort(key=lambda job: job.spec().created_at)
-            self._jobs = {job.id: job for job in jobs}
-        return self._jobs
+    def write_state(self, job: JobFiles, state: Lifecycle) -> None:
+        """Write the job's new state (a small file, replaced atomically) and index it."""
+        job.write_state(state)
+        self.index.set_state(job.id, state.state)
 
     def get(self, job_id: str) -> JobFiles | None:
-        return self._index().get(job_id)
+        return self._jobs.get(job_id)
+
+    def jobs(self, states: tuple[str, ...] = (), after: str | None = None,
+             newest: bool = False) -> Iterator[JobFiles]:
+        """Jobs oldest first (or newest), only in `states` if given, after the job `after`."""
+        return (self._jobs[job_id] for job_id in self.index.ids(states, after, newest))
 
     def all(self) -> list[JobFiles]:
         """Every job, oldest first."""
-        return list(self._index().values())
+        return list(self._jobs.values())
 
     def forget(self, job: JobFiles) -> None:
-        """Take the job out of the index (its directory stays until `remove`)."""
-        self._index().pop(job.id, None)
+        """Take the job out of the index (its directory stays until `delete_files`)."""
+        self._jobs.pop(job.id, None)
+        self.index.remove(job.id)
 
-    def remove(self, job: JobFiles) -> None:
-        """Forget the job and delete its directory: renamed first (the step that commits the
-        delete, atomic; a service killed after it deletes the rest when it starts), then
-        removed."""
-        self._index().pop(job.id, None)
+    async def remove(self, job: JobFiles) -> None:
+        """Forget the job at once, then delete its directory off the event loop."""
+        self.forget(job)
+        await asyncio.to_thread(self.delete_files, job)
+
+    @staticmethod
+    def delete_files(job: JobFiles) -> None:
+        """Renamed first (the step that commits the delete, atomic; a service killed after
+        it deletes the rest when it starts), then removed."""
         gone = job.root.with_name(f"{DELETED}{job.id}")
         with contextlib.suppress(FileNotFoundError):
             job.root.rename(gone)

@@ -131,6 +131,7 @@ async def serve(args: argparse.Namespace, ready: asyncio.Event | None = None) ->
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
+        await supervisor.store.load()  # every kept job, read once, off the loop
         await web.TCPSite(runner, host, port).start()
         await supervisor.start()
         log.info("crawl service at http://%s:%d/ (data in %s)", host, port, args.data_dir)

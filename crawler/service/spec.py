@@ -240,8 +240,7 @@ def _entries(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value or ()]
 
 
-def shown_settings(settings: dict[str, Any], rules: dict[str, Any] | None = None
-                   ) -> dict[str, Any]:
+def shown_settings(settings: dict[str, Any], rules: Any = None) -> dict[str, Any]:
     """A job's settings as its view shows them: its rules object as `extract`, and every
     credential redacted (a header by its name, a login field by its name, a proxy by its
     address)."""

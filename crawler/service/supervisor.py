@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import heapq
 import logging
 import os
 import signal
@@ -24,6 +25,7 @@ from crawler.service.jobs import ENDED, JobFiles, JobStore, Lifecycle
 log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
 RATE_WINDOW = 10.0  # seconds of status samples a job's pages/s is measured over
+LOG_TAIL_BYTES = 64 << 10  # of a failed crawl's log, read for its last error line
 
 
 class Conflict(Exception):
@@ -68,12 +70,14 @@ class Supervisor:
         self.version = 0  # goes up with every change of a job's state the service writes
         self.deleting: set[str] = set()  # jobs a DELETE is stopping and removing
         self.spawns: dict[str, asyncio.Task[None]] = {}  # job id -> the task running its crawl
+        self._turns: list[tuple[datetime, str]] = []  # (next turn, job id): a heap
 
     async def start(self) -> None:
-        for job in self.store.all():
-            life = job.state()
-            if life.state == "running":  # the service was killed with it running
-                log.info("job %s was running when the service stopped: resuming it", job.id)
+        """Start ticking over the loaded store (`JobStore.load`)."""
+        for job in self.store.jobs(("running",)):  # the service was killed with it running
+            log.info("job %s was running when the service stopped: resuming it", job.id)
+        for job in self.store.jobs(("completed",)):
+            self._plan_turn(job, job.state())
         self._task = asyncio.create_task(self._run(), name="supervisor")
 
     def wake(self) -> None:
@@ -82,38 +86,54 @@ class Supervisor:
     async def _run(self) -> None:
         while True:
             try:
-                self.tick()
+                await self.tick()
             except Exception:  # one bad job directory must not stop every job
                 log.exception("supervisor tick failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
             self._wake.clear()
 
-    def tick(self) -> None:
-        """Read the running jobs' numbers, start due scheduled turns, start queued jobs."""
-        now = time.monotonic()
-        jobs = self.store.all()
-        running = 0
-        for job in jobs:
-            if job.id in self.active:
-                running += 1
-                self._sample(job, now)
-        for job in jobs:
+    async def tick(self) -> None:
+        """Read the running jobs' numbers (off the event loop), start due scheduled turns,
+        start queued jobs: the work grows with the running, due and started jobs, not with
+        the kept ones."""
+        running = [job for job_id in self.active if (job := self.store.get(job_id))]
+        if running:
+            lives = await asyncio.to_thread(lambda: [(job.id, job.live()) for job in running])
+            now = time.monotonic()
+            for job_id, live in lives:
+                self._sample(job_id, live, now)
+        self._start_due_turns()
+        slots = self.max_jobs - len(self.active)
+        for job in self.store.jobs(("queued", "running")):
+            if slots <= 0:
+                break
+            if job.id not in self.active:
+                self._start(job, job.state())
+                slots -= 1
+
+    def _plan_turn(self, job: JobFiles, life: Lifecycle) -> None:
+        if life.next_run_at is not None:
+            heapq.heappush(self._turns, (datetime.fromisoformat(life.next_run_at), job.id))
+
+    def _start_due_turns(self) -> None:
+        """Queue every scheduled job whose next turn has come (earliest first)."""
+        now = datetime.now(UTC)
+        while self._turns and self._turns[0][0] <= now:
+            _, job_id = heapq.heappop(self._turns)
+            job = self.store.get(job_id)
+            if job is None:  # deleted since
+                continue
             life = job.state()
             if life.state == "completed" and _due(life.next_run_at):
                 life.state, life.recrawl, life.next_run_at = "queued", True, None
                 self._write(job, life)
-            startable = life.state in ("queued", "running") and job.id not in self.active
-            if startable and running < self.max_jobs:
-                self._start(job, life)
-                running += 1
 
-    def _sample(self, job: JobFiles, now: float) -> None:
-        live = job.live()
+    def _sample(self, job_id: str, live: dict[str, Any] | None, now: float) -> None:
         if live is None:
             return
-        self.live[job.id] = live
-        samples = self._samples.setdefault(job.id, deque())
+        self.live[job_id] = live
+        samples = self._samples.setdefault(job_id, deque())
         samples.append((now, int(live.get("pages", 0))))
         while samples and samples[0][0] < now - RATE_WINDOW:
             samples.popleft()
@@ -161,18 +181,29 @@ class Supervisor:
         log.info("job %s: crawl started (pid %d)", job.id, process.pid)
         if job.state().state != "running":  # paused or cancelled while it started
             process.send_signal(signal.SIGTERM)
+        code: int | None = None
         try:
             code = await process.wait()
         finally:
             kill_group(process.pid)  # parse workers it left (killed before it could end them)
             del self.children[job.id]
-            self.active.discard(job.id)
-            final = job.live()
-            if final is not None:
-                self.live[job.id] = final
+            try:  # still active meanwhile, so that no tick starts it again
+                final, error = await asyncio.to_thread(self._read_end, job, code)
+                if final is not None:
+                    self.live[job.id] = final
+            finally:
+                self.active.discard(job.id)
         if not self._closing:
-            self._ended(job, code, None)
+            self._ended(job, code, error)
             self.wake()
+
+    @classmethod
+    def _read_end(cls, job: JobFiles, code: int | None) -> tuple[dict[str, Any] | None,
+                                                                  str | None]:
+        """What a crawl left when it ended: its last numbers, its report (loaded into the
+        job), and its own last error line if it failed."""
+        job.load_report()
+        return job.live(), (cls._last_error(job, code) if code != 0 else None)
 
     def _ended(self, job: JobFiles, code: int | None, error: str | None) -> None:
         """Record how the job's process ended, unless a pause or cancel already said (or the
@@ -203,7 +234,9 @@ class Supervisor:
     def _last_error(job: JobFiles, code: int | None) -> str:
         """The crawl's own last error line, else its exit status."""
         try:
-            lines = job.log_path.read_text(errors="replace").splitlines()[-50:]
+            with job.log_path.open("rb") as log_file:
+                log_file.seek(max(0, log_file.seek(0, os.SEEK_END) - LOG_TAIL_BYTES))
+                lines = log_file.read().decode(errors="replace").splitlines()[-50:]
         except OSError:
             lines = []
         for line in reversed(lines):
@@ -212,7 +245,8 @@ class Supervisor:
         return f"the crawl exited with status {code}"
 
     def _write(self, job: JobFiles, life: Lifecycle) -> None:
-        job.write_state(life)
+        self.store.write_state(job, life)
+        self._plan_turn(job, life)
         self.version += 1
 
     # -- what the API asks for --------------------------------------------------------------
@@ -239,7 +273,7 @@ class Supervisor:
             spawn = self.spawns.get(job.id)
             if spawn is not None:  # its task has seen the crawl end
                 await asyncio.shield(spawn)
-            await asyncio.to_thread(self.store.remove, job)
+            await asyncio.to_thread(self.store.delete_files, job)
             self.live.pop(job.id, None)
             self._samples.pop(job.id, None)
         finally:
