@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
              "crawler.cluster.status")),
     ("engine", ("crawler.engine",)),
     ("stages", ("crawler.fetch", "crawler.frontier", "crawler.parse", "crawler.render",
+                "crawler.notify",
                 "crawler.extract",
                 "crawler.jobs", "crawler.sinks", "crawler.archive", "crawler.cluster")),
     ("leaves", ("crawler.settings", "crawler.records", "crawler.errors", "crawler.urls",
