@@ -32,7 +32,8 @@ from crawler.frontier.spill import SpillQueue
 from crawler.jobs.lock import JobLock
 from crawler.jobs.report import build_report, count_run, write_report
 from crawler.jobs.rerun import RerunPlan, rerun_plan
-from crawler.jobs.state import DONE, HELD, PRUNED, JobState, Run
+from crawler.jobs.state import DB_NAME, DONE, HELD, PRUNED, JobState, Run
+from crawler.notify.webhook import Notifier
 from crawler.parse.page import parse_page
 from crawler.parse.pool import ParsePool
 from crawler.parse.worker import ParseFn
@@ -69,6 +70,7 @@ class CrawlOutcome:
     report: dict[str, Any] | None = None
     report_path: Path | None = None
     retried: int = 0  # URLs that failed last time (refused, timeout, 5xx) tried again
+    webhooks: dict[str, int] | None = None  # changes by the state of their webhook batch
 
     @property
     def run_id(self) -> str:
@@ -177,6 +179,8 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
     proxies = ProxyPool.from_settings(settings)
     if proxies is not None:  # and a proxy that cannot be used
         await check_proxies(proxies, guard)
+    notifier = Notifier(settings, guard, Path(settings.job_dir) / DB_NAME, state.job_id)
+    await notifier.check_address()  # and a webhook the guard refuses
     run = state.begin_run(new_run_id(), recrawl=settings.recrawl,
                           recrawl_after=settings.recrawl_after)
     outcome = CrawlOutcome(CrawlStats(), run, [str(state.path), *(s.name for s in sinks)])
@@ -185,6 +189,8 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
         plan = rerun_plan(settings, seeds, state, run)
         if not plan.anything:
             outcome.report = state.runs()[-1]["report"]  # what the finished job holds
+            async with notifier:  # changes a receiver has not taken yet: sent now
+                pass
             return outcome
         outcome.run = run = state.reopen(run)
         if plan.retry:
@@ -210,9 +216,13 @@ async def _run_job(settings: Settings, seeds: list[str], state: JobState,
         log.warning("--no-robots: robots.txt, <meta name=robots> and X-Robots-Tag are ignored")
     result = "failed"
     try:
-        await _crawl(settings, seeds, moved, frontier, guard, sinks, state, outcome,
-                     handle_signals, parse_fn, extraction, credentials, cookies,
-                     (host_auth, proxies))
+        async with notifier:  # batches the run's changes as they commit, sends them
+            await _crawl(settings, seeds, moved, frontier, guard, sinks, state, outcome,
+                         handle_signals, parse_fn, extraction, credentials, cookies,
+                         (host_auth, proxies))
+            if outcome.stopped_by is not None:
+                notifier.hurry()  # stopping: what is not sent waits for the next run
+        outcome.webhooks = notifier.counts
         result = "stopped" if outcome.stopped_by is not None or frontier.pending else "completed"
     finally:
         _report(settings, state, outcome, result)
@@ -225,7 +235,7 @@ def _report(settings: Settings, state: JobState, outcome: CrawlOutcome, result: 
     try:
         report = build_report(state, outcome.run, result, session_records=outcome.stats.pages,
                               session_seconds=outcome.stats.elapsed(), outputs=outcome.outputs,
-                              retried=outcome.retried)
+                              retried=outcome.retried, webhooks=outcome.webhooks)
         state.end_run(outcome.run_id, result, report)
         outcome.report = report
         outcome.report_path = write_report(Path(settings.job_dir), report)

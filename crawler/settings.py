@@ -132,6 +132,16 @@ def _job_name(value: str) -> str | None:
     return "must be 1-100 letters, digits and _ . : -"
 
 
+def _webhook_url(value: str) -> str | None:
+    if value == "":
+        return None
+    if not value.startswith(("http://", "https://")):
+        return "must be an http:// or https:// URL (or empty: no webhook)"
+    if "@" in value.partition("://")[2].partition("/")[0]:
+        return "must not carry user:password (deliveries are signed with --webhook-secret)"
+    return None
+
+
 SCOPES = ("host", "domain", "any")
 CONTENT_FORMS = ("none", "text", "markdown", "html")
 RENDER_MODES = ("never", "auto", "always")
@@ -383,6 +393,16 @@ class Settings:
                                         _at_least(0.01))
     progress_seconds: float = setting(5.0, "seconds between progress log lines when stderr is "
                                       "not a terminal", _at_least(0.1))
+    webhook: str = setting(
+        "", "after the first run, POST the pages each run finds new, changed or gone to this "
+        "URL, in signed JSON batches (Standard Webhooks headers); a change carries a diff of "
+        "--content and the changed data fields; retried with backoff, kept in the job "
+        "directory until delivered (empty = none)", _webhook_url)
+    webhook_secret: str = setting(
+        "", "the secret that signs webhook deliveries (HMAC-SHA256; a whsec_ secret is "
+        "base64); never logged or shown")
+    webhook_batch: int = setting(100, "changes at most in one webhook delivery",
+                                 _between(1, 1000))
     shutdown_grace: float = setting(10.0, "seconds in-flight fetches get to finish after "
                                     "Ctrl-C/SIGTERM", _at_least(0))
     log_level: str = setting("info", "log verbosity",
@@ -432,6 +452,7 @@ GROUPS: list[tuple[str, list[str]]] = [
      ["headers", "cookies", "keep_cookies", "netrc", "netrc_file", "login", "login_fields",
       "login_hook", "login_attempts", "proxies", "proxy_env", "proxy_rotation", "proxy_cooldown"]),
     ("Jobs: resume, recrawl, stop", ["job_dir", "recrawl", "recrawl_after", "shutdown_grace"]),
+    ("Change notifications: webhooks", ["webhook", "webhook_secret", "webhook_batch"]),
     ("Parsing and extraction", ["extract", "content", "structured_data", "extractor", "parse_mode",
                                 "parse_inline_max_bytes", "parse_workers", "parse_timeout",
                                 "parse_memory_mb"]),

@@ -32,6 +32,8 @@ pytestmark = pytest.mark.system
     (["--frontier", "redis://127.0.0.1:1/0"], "a worker needs an output for its records"),
     (["--frontier", "redis://127.0.0.1:1/0", "-o", "x.jsonl"],
      "a worker's outputs must be idempotent"),
+    (["--frontier", "redis://127.0.0.1:1/0", "-o", "x.db", "--webhook", "http://x/"],
+     "a cluster's workers keep no change history"),
     (["--frontier", "http://x", "-o", "x.db"],
      "invalid setting frontier='http://x' (from --frontier): must be empty"),
     (["--frontier", "redis://127.0.0.1:1/0", "--job-name", "a b", "-o", "x.db"],

@@ -116,6 +116,9 @@ async def wait_for_job(client: aioredis.Redis, link: RedisLink, name: str) -> Cl
 
 
 def check_worker_outputs(settings: Settings) -> None:
+    if settings.webhook:
+        raise UsageError("--webhook sends the changes a job directory's recrawls find; a "
+                         "cluster's workers keep no change history (crawl without --frontier)")
     if not settings.outputs:
         raise UsageError("a worker needs an output for its records: -o postgresql://... "
                          "(or -o results.db)")

@@ -50,10 +50,11 @@ def count_run(state: JobState, run_id: str) -> RunCounts:
 
 
 def build_report(state: JobState, run: Run, outcome: str, *, session_records: int,
-                 session_seconds: float, outputs: list[str], retried: int = 0
-                 ) -> dict[str, Any]:
+                 session_seconds: float, outputs: list[str], retried: int = 0,
+                 webhooks: dict[str, int] | None = None) -> dict[str, Any]:
     """Counts over every record of the run (all its sessions), and this session's speed;
-    `retried`: URLs this session tried again after a failure that can pass."""
+    `retried`: URLs this session tried again after a failure that can pass; `webhooks`: the
+    job's notified changes by the state of their delivery (None: no webhook)."""
     counts = count_run(state, run.run_id)
     urls = state.url_counts()
     finished = now_iso()
@@ -76,6 +77,7 @@ def build_report(state: JobState, run: Run, outcome: str, *, session_records: in
                     if session_seconds > 0 else 0.0},
         "outputs": outputs,
         "retried": retried,
+        "webhooks": webhooks,
     }
 
 
