@@ -22,7 +22,7 @@ from crawler.service.jobs import ENDED, STATES, JobFiles, JobSpec, new_job_id
 from crawler.service.openapi import OPENAPI
 from crawler.service.origin import FRAMING_HEADERS, HostPolicy, cross_site_problem, needs_json
 from crawler.service.results import MAX_LIMIT, read_rows
-from crawler.service.seed_guard import refused_seed
+from crawler.service.seed_guard import refused_seed, refused_webhook
 from crawler.service.spec import Limits, check_request, shown_settings, without_password
 from crawler.service.supervisor import Conflict, Supervisor
 from crawler.watch.metrics import metrics_handler, registry_for
@@ -212,6 +212,8 @@ async def create_job(request: web.Request) -> web.Response:
     except CrawlerError as exc:
         return error(400, str(exc))
     refused = await refused_seed(checked.seeds, supervisor.allow_networks)
+    if refused is None and checked.settings.get("webhook"):
+        refused = await refused_webhook(checked.settings["webhook"], supervisor.allow_networks)
     if refused is not None:
         return error(400, refused)
     store = supervisor.store

@@ -36,6 +36,13 @@ async def refused_seed(seeds: list[str], allow_networks: list[str]) -> str | Non
     return None
 
 
+async def refused_webhook(url: str, allow_networks: list[str]) -> str | None:
+    """Why the service would never deliver to a job's webhook, or None."""
+    reason = await _verdict(host_of(url), AddressGuard.build((), allow_networks),
+                            asyncio.Semaphore(1))
+    return None if reason is None else f"setting webhook {url!r}: {reason}"
+
+
 async def _verdict(host: str, guard: AddressGuard, slots: asyncio.Semaphore) -> str | None:
     name = host.strip("[]")
     try:

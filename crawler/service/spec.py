@@ -159,7 +159,10 @@ CLIENT_FREE = frozenset({
     "proxy_rotation", "robots", "autothrottle", "sort_query", "obey_rel_nofollow",
     "parse_mode", "record_links", "record_headers", "extract", "content", "structured_data",
     "skip_near_duplicates", "robots_cache_seconds",  # bounded by their own checks
-    "extractor", "render", "render_wait_selector", "render_load_media"})
+    "extractor", "render", "render_wait_selector", "render_load_media",
+    # a job's receiver: its address is judged at POST /jobs as a seed's is (seed_guard),
+    # its secret never shown
+    "webhook", "webhook_secret", "webhook_batch"})
 
 
 def over_ceiling(settings: Settings) -> None:
@@ -258,6 +261,8 @@ def shown_settings(settings: dict[str, Any], rules: Any = None) -> dict[str, Any
         shown["proxies"] = [parse_proxy(entry).label for entry in _entries(shown["proxies"])]
     if "cookies" in shown:
         shown["cookies"] = REDACTED
+    if shown.get("webhook_secret"):
+        shown["webhook_secret"] = REDACTED
     return shown
 
 
