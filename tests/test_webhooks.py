@@ -67,9 +67,9 @@ async def receiver() -> AsyncIterator[Receiver]:
     await runner.cleanup()
 
 
-def page(title: str, text: str, price: str, *links: str) -> bytes:
+def page(title: str, text: str, price: str, *links: str, head: str = "") -> bytes:
     anchors = "".join(f'<a href="{link}">{link}</a> ' for link in links)
-    return (f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+    return (f"<html><head><title>{title}</title>{head}</head><body><article><h1>{title}</h1>"
             f"<p>{text}</p><p>More words about {title} so that the page has a body.</p>"
             f'<span class="price">{price}</span></article><nav>{anchors}</nav></body></html>'
             ).encode()
@@ -79,7 +79,8 @@ async def test_a_recrawl_sends_what_changed_came_and_went_signed(
         tmp_path: Path, site: Site, receiver: Receiver) -> None:
     """The first run is the baseline (nothing sent); the recrawl sends the changed page with
     a diff of its content and its changed price, the new page with its data, and the gone
-    page, each once, in signed deliveries; a recrawl with nothing changed sends nothing."""
+    page, each once, in signed deliveries, but not the page whose only change was a link in
+    its scripts; a recrawl with nothing changed sends nothing."""
     site.add("/", page("Home", "Welcome.", "0", "/a", "/b"))
     site.add("/a", page("Alpha", "The old line of alpha.", "10"))
     site.add("/b", page("Beta", "Beta stays a while.", "20"))
@@ -93,13 +94,14 @@ async def test_a_recrawl_sends_what_changed_came_and_went_signed(
     assert receiver.taken == []  # the baseline
     assert SECRET not in err
 
-    site.add("/", page("Home", "Welcome.", "0", "/a", "/b", "/c"))
-    site.add("/a", page("Alpha", "The new line of alpha.", "12"))
+    site.add("/", page("Home", "Welcome.", "0", "/a", "/b",
+                       head='<script src="/app.js?v=2"></script>'))
+    site.add("/a", page("Alpha", "The new line of alpha.", "12", "/c"))
     site.add("/b", b"gone", status=404)
     site.add("/c", page("Gamma", "Gamma is new here.", "30"))
     code, _, err = await run_cli(*common, "--recrawl", cwd=tmp_path, env=env)
     assert code == 0, err
-    assert len(receiver.taken) == 2  # four changes, two a batch
+    assert len(receiver.taken) == 2  # three changes, two a batch
     for headers, body in receiver.taken:
         assert verify(SECRET, headers, body)
         assert not verify("another secret", headers, body)
@@ -107,17 +109,17 @@ async def test_a_recrawl_sends_what_changed_came_and_went_signed(
         assert headers["Content-Type"] == "application/json"
     changes = {change["url"]: change for change in receiver.changes()}
     assert {url: change["change"] for url, change in changes.items()} == {
-        site.url("/"): "changed", site.url("/a"): "changed", site.url("/b"): "gone",
-        site.url("/c"): "new"}
+        site.url("/a"): "changed", site.url("/b"): "gone", site.url("/c"): "new"}
     alpha = changes[site.url("/a")]
     assert "-The old line of alpha." in alpha["diff"].splitlines()
     assert "+The new line of alpha." in alpha["diff"].splitlines()
     assert alpha["data_changes"] == {"price": {"before": "10", "after": "12"}}
     assert changes[site.url("/c")]["data"] == {"price": "30"}
     assert changes[site.url("/b")]["status"] == 404
-    assert len({change["id"] for change in changes.values()}) == 4
+    assert len({change["id"] for change in changes.values()}) == 3
     report = json.loads((tmp_path / "crawl-job" / "report.json").read_text())
-    assert report["webhooks"] == {"delivered": 4, "pending": 0, "failed": 0}
+    assert report["by_change"]["changed"] == 2  # "/" too: its bytes changed, in a <script>
+    assert report["webhooks"] == {"delivered": 3, "pending": 0, "failed": 0}
 
     code, _, err = await run_cli(*common, "--recrawl", cwd=tmp_path, env=env)
     assert code == 0, err
@@ -227,9 +229,10 @@ async def test_a_service_job_notifies_and_never_shows_its_secret(
 
 
 def test_the_outbox_batches_every_change_once_past_a_read(tmp_path: Path) -> None:
-    """2,500 changes among 5,000 records of a second run (more than one read of records):
-    batched 100 a batch, each change once; the first run's pages are its baseline; the diff
-    and the changed fields come from the page's record of the run before."""
+    """2,500 changed records among 5,000 of a second run (more than one read of records), 500
+    of them changed only outside their content and data: 2,000 changes batched 100 a batch,
+    each once; the first run's pages are its baseline; the diff and the changed fields come
+    from the page's record of the run before."""
     from crawler.jobs.state import JobState
     from crawler.notify.outbox import Outbox
 
@@ -240,19 +243,21 @@ def test_the_outbox_batches_every_change_once_past_a_read(tmp_path: Path) -> Non
     rows = [(f"https://a.example/{n}", "r1", "new", f"line one\nline {n}", '{"n": 1}')
             for n in range(5000)]
     rows += [(f"https://a.example/{n}", "r2", "changed" if n % 2 else "unchanged",
-              f"line one\nline {n} changed", '{"n": 2}') for n in range(5000)]
+              f"line one\nline {n}" + ("" if n % 10 == 1 else " changed"),
+              '{"n": 1}' if n % 10 == 1 else '{"n": 2}') for n in range(5000)]
     db.executemany("INSERT INTO pages (url, run_id, change, content, data, status) VALUES "
                    "(?, ?, ?, ?, ?, 200)", rows)
     outbox = Outbox(tmp_path / "crawl.db", "job", 100)
-    assert outbox.collect() == 2500 and outbox.collect() == 0
+    assert outbox.collect() == 2000 and outbox.collect() == 0
     bodies = [json.loads(body) for (body,) in outbox.db.execute(
         "SELECT body FROM webhook_batches ORDER BY seq")]
-    assert len(bodies) == 25 and {len(body["changes"]) for body in bodies} == {100}
+    assert len(bodies) == 20 and {len(body["changes"]) for body in bodies} == {100}
     changes = [change for body in bodies for change in body["changes"]]
-    assert len({change["id"] for change in changes}) == 2500
+    assert len({change["id"] for change in changes}) == 2000
+    assert not any(change["url"].endswith("1") for change in changes)  # boilerplate only
     first = changes[0]
-    assert first["url"] == "https://a.example/1" and first["change"] == "changed"
-    assert first["diff"].splitlines()[-2:] == ["-line 1", "+line 1 changed"]
+    assert first["url"] == "https://a.example/3" and first["change"] == "changed"
+    assert first["diff"].splitlines()[-2:] == ["-line 3", "+line 3 changed"]
     assert first["data_changes"] == {"n": {"before": 1, "after": 2}}
     outbox.close()
     state.close()

@@ -45,6 +45,17 @@ def data_changes(before: Any, after: Any) -> dict[str, dict[str, Any]]:
             for key in sorted(old.keys() | new.keys()) if old.get(key) != new.get(key)}
 
 
+def boilerplate_only(row: dict[str, Any], previous: dict[str, Any] | None) -> bool:
+    """A changed page whose extracted content, data and structured data are all as they were
+    (the change was in its navigation, a date, an ad): not news to whoever extracts them. A
+    crawl that extracts neither content nor data has only the bytes to go by."""
+    if row["change"] != "changed" or previous is None:
+        return False
+    if row["content"] is None and row["data"] is None:
+        return False
+    return all(row[name] == previous[name] for name in ("content", "data", "structured"))
+
+
 def change_entry(job_id: str, row: dict[str, Any], previous: dict[str, Any] | None
                  ) -> dict[str, Any]:
     """The notification of one page's record (`row`), against its last earlier record."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from crawler.notify.changes import NOTIFIED, change_entry
+from crawler.notify.changes import NOTIFIED, boilerplate_only, change_entry
 from crawler.records import now_iso
 
 SCHEMA = ("CREATE TABLE IF NOT EXISTS webhook_batches (seq INTEGER PRIMARY KEY, "
@@ -25,7 +25,8 @@ SCHEMA = ("CREATE TABLE IF NOT EXISTS webhook_batches (seq INTEGER PRIMARY KEY, 
           "state TEXT NOT NULL DEFAULT 'pending', error TEXT)")
 CURSOR = "webhook_cursor"  # meta key: the last pages rowid turned into batches
 ROWS_A_READ = 1000
-PAGE_COLUMNS = ("url", "run_id", "change", "status", "fetched_at", "title", "content", "data")
+PAGE_COLUMNS = ("url", "run_id", "change", "status", "fetched_at", "title", "content", "data",
+                "structured")
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,11 @@ class Outbox:
             row = dict(zip(PAGE_COLUMNS, raw[1:], strict=True))
             if row["change"] == "new" and row["run_id"] == self.first_run:
                 continue  # the first run is the baseline: its pages are not news
-            row["data"] = orjson.loads(row["data"]) if row["data"] else None
-            entries.append(change_entry(self.job_id, row, self._previous(row)))
+            for name in ("data", "structured"):
+                row[name] = orjson.loads(row[name]) if row[name] else None
+            previous = self._previous(row)
+            if not boilerplate_only(row, previous):
+                entries.append(change_entry(self.job_id, row, previous))
         with self.db:
             for start in range(0, len(entries), self.batch_size):
                 self._add(entries[start:start + self.batch_size])
@@ -105,12 +109,13 @@ class Outbox:
     def _previous(self, row: dict[str, Any]) -> dict[str, Any] | None:
         if row["change"] != "changed":
             return None
-        found = self.db.execute("SELECT content, data FROM pages WHERE url = ? AND run_id != ? "
-                                "ORDER BY rowid DESC LIMIT 1", (row["url"], row["run_id"])
-                                ).fetchone()
+        found = self.db.execute("SELECT content, data, structured FROM pages WHERE url = ? AND "
+                                "run_id != ? ORDER BY rowid DESC LIMIT 1",
+                                (row["url"], row["run_id"])).fetchone()
         if found is None:
             return None
-        return {"content": found[0], "data": orjson.loads(found[1]) if found[1] else None}
+        return {"content": found[0], "data": orjson.loads(found[1]) if found[1] else None,
+                "structured": orjson.loads(found[2]) if found[2] else None}
 
     def _add(self, entries: list[dict[str, Any]]) -> None:
         batch_id = "msg_" + uuid.uuid4().hex

@@ -232,10 +232,6 @@ class JobStore:
         """Jobs oldest first (or newest), only in `states` if given, after the job `after`."""
         return (self._jobs[job_id] for job_id in self.index.ids(states, after, newest))
 
-    def all(self) -> list[JobFiles]:
-        """Every job, oldest first."""
-        return list(self._jobs.values())
-
     def forget(self, job: JobFiles) -> None:
         """Take the job out of the index (its directory stays until `delete_files`)."""
         self._jobs.pop(job.id, None)
