@@ -1,7 +1,7 @@
 """What kept jobs cost the service: the same requests to `python -m crawler serve` holding 10
 jobs, then 10,000 (issue 31, item 4: 10,000 kept jobs must cost no more per request than 10).
 
-    .venv/bin/python bench/service_jobs.py [--jobs 10,10000] [--requests 150]
+    .venv/bin/python bench/service_jobs.py [--jobs 10,10000] [--requests 300]
 
 One real job is crawled first (20 pages served by nginx); its directory (spec, state, report,
 crawl.db) is then copied to make the kept jobs, each with its own id and creation time, so the
@@ -10,8 +10,8 @@ service reads real files. For each size the service is started on those jobs and
 - its CPU while idle (the supervisor's ticks), in ms a second;
 - for each kind of request, one at a time over one connection, PACE seconds apart: the median
   and 99th percentile latency and the service's CPU per request (its CPU over the batch less
-  its CPU with only the /health pings below); ten keys in turn, so that the service's 0.5 s
-  view cache answers none;
+  its CPU with only the /health pings below); 10 or 16 keys in turn, so that the service's 0.5 s
+  view cache answers none, and pages of the same jobs at every size;
 - POST /jobs with --max-kept-jobs full, so that each one deletes the oldest job;
 - the event loop's worst stall: the slowest of /health requests sent every 20 ms throughout.
 """
@@ -42,7 +42,8 @@ sys.path.insert(0, str(BENCH))
 
 from servers import free_port, serve_static, wait_for_port  # noqa: E402
 
-PACE = 0.06  # seconds between requests: a key comes again after 0.6 s, past the view cache
+PACE = 0.055  # seconds between requests: a key (10 or 16 in turn) comes again after 0.55 s
+# or more, past the view cache
 
 
 def site(folder: Path, pages: int = 20) -> None:
@@ -139,16 +140,21 @@ async def measure(serve: Serve, ids: list[str], requests: int, seed: str) -> dic
         cpu0, t0 = serve.cpu(), time.monotonic()
         await asyncio.sleep(5)
         out["idle CPU, ms a second"] = (serve.cpu() - cpu0) / (time.monotonic() - t0) * 1000
-        middle = ids[len(ids) // 2]
+        def ended(n: int, states: tuple[str, ...] = ("completed", "cancelled")) -> str:
+            """?state= for `states` and one of 16 sets of other states: 16 keys for the view
+            cache, and the same page of jobs, at any size."""
+            others = [s for bit, s in enumerate(("queued", "running", "paused", "failed"))
+                      if n % 16 & 1 << bit]
+            return "&".join(f"state={s}" for s in [*states, *others])
         kinds: dict[str, Any] = {
-            "GET /jobs (10-19 a page)": lambda n: ("GET", f"/jobs?limit={10 + n % 10}"),
-            "GET /jobs?state=cancelled": lambda n: ("GET", f"/jobs?state=cancelled&limit="
-                                                           f"{10 + n % 10}"),
-            "GET /jobs?after=ID (the middle)": lambda n: ("GET", f"/jobs?after={middle}&limit="
-                                                                 f"{10 + n % 10}"),
-            "GET /jobs?order=newest": lambda n: ("GET", f"/jobs?order=newest&limit="
-                                                        f"{10 + n % 10}"),
-            "GET /jobs/{id}": lambda n: ("GET", f"/jobs/{ids[(n * 7919) % len(ids)]}"),
+            "GET /jobs (a page of 10)": lambda n: ("GET", f"/jobs?limit=10&{ended(n)}"),
+            "GET /jobs?state=cancelled (a page of 1)": lambda n: (
+                "GET", f"/jobs?limit=1&{ended(n, ('cancelled',))}"),
+            "GET /jobs?after=ID (the first)": lambda n: ("GET", f"/jobs?after={ids[0]}&limit="
+                                                                f"10&{ended(n)}"),
+            "GET /jobs?order=newest": lambda n: ("GET", f"/jobs?order=newest&limit=10&"
+                                                        f"{ended(n)}"),
+            "GET /jobs/{id}": lambda n: ("GET", f"/jobs/{ids[(n * 7919) % len(ids)]}"),  # 10+
             "POST /jobs (full: the oldest deleted; CPU with a cancel)": lambda n: (
                 "POST", "/jobs", {"seeds": [seed], "settings": {"max_pages": 1}}),
         }
@@ -193,7 +199,7 @@ async def measure(serve: Serve, ids: list[str], requests: int, seed: str) -> dic
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", default="10,10000")
-    parser.add_argument("--requests", type=int, default=150)
+    parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
     sizes = [int(size) for size in args.jobs.split(",")]
     with tempfile.TemporaryDirectory() as work_dir:
