@@ -90,6 +90,8 @@ class Notifier:
                 await asyncio.wait_for(self._drain(), DRAIN_SECONDS)
         except TimeoutError:
             pass
+        except Exception:  # never the crawl's end: the batches wait in crawl.db
+            log.exception("webhook: delivering changes failed")
         finally:
             self.counts = await asyncio.to_thread(self.outbox.counts)
             await self.session.close()
