@@ -189,7 +189,8 @@ async def test_a_webhook_the_guard_refuses_is_one_line_before_the_crawl(
     code, _, err = await run_cli("seeds.txt", "--webhook", "http://10.1.2.3/hook",
                                  cwd=tmp_path)
     assert code == 2
-    one_line_error(err, "--webhook http://10.1.2.3/hook: address guard: 10.1.2.3 is a private")
+    one_line_error(err, "--webhook http://10.1.2.3/...: address guard: 10.1.2.3 is a private")
+    assert "/hook" not in err  # a receiver's path may be its secret: only its origin is named
     assert site.page_hits() == Counter()
     code, _, err = await run_cli("seeds.txt", "--webhook", "http://user:pw@127.0.0.1/",
                                  cwd=tmp_path)

@@ -45,6 +45,10 @@ class Notifier:
     def __init__(self, settings: Settings, guard: AddressGuard, db_path: Path,
                  job_id: str) -> None:
         self.url = settings.webhook
+        # logs and errors name only its origin: a receiver's path often is its secret
+        # (https://hooks.slack.com/services/T0/B0/XXXX)
+        scheme, _, rest = self.url.partition("://")
+        self.shown = f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}/..."
         self.canonical = ""
         self.secret = settings.webhook_secret
         self.user_agent = settings.user_agent
@@ -98,7 +102,7 @@ class Notifier:
             await asyncio.to_thread(self.outbox.close)
         if self.counts["pending"]:
             log.warning("webhook: %d changes not yet delivered to %s; the job's next run "
-                        "sends them", self.counts["pending"], self.url)
+                        "sends them", self.counts["pending"], self.shown)
 
     async def _run(self) -> None:
         while not self.stopping.is_set():
@@ -162,10 +166,10 @@ class Notifier:
         try:
             self.canonical = canonical(self.url)
         except BadURL as exc:
-            raise UsageError(f"--webhook {self.url!r}: {exc}") from None
+            raise UsageError(f"--webhook {self.shown}: {exc}") from None
         host = host_of(self.canonical)
         addresses = await addresses_of([host])
         problems = [problem for ip in addresses if (problem := self.guard.check(ip))]
         if addresses and len(problems) == len(addresses):
-            raise UsageError(f"--webhook {self.url}: {problems[0]}")
+            raise UsageError(f"--webhook {self.shown}: {problems[0]}")
 
