@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from crawler.records import now_iso
 from crawler.service.job_index import JobIndex
 from crawler.util.atomicfile import write_atomically
 
+log = logging.getLogger(__name__)
 RULES = "rules.json"  # crawler.service.spec.RULES_FILE
 DELETED = ".deleted-"  # a job directory being deleted
 STATES = ("queued", "running", "paused", "completed", "failed", "cancelled")
@@ -190,8 +192,10 @@ class JobStore:
         for path in self.root.iterdir():
             if path.name.startswith(DELETED) or not (path / STATE).exists():
                 continue  # a half-written job (a crash before its state) is never listed
-            with contextlib.suppress(OSError, orjson.JSONDecodeError, TypeError):
+            try:
                 jobs.append(JobFiles(path).load())
+            except (OSError, orjson.JSONDecodeError, TypeError) as exc:  # never silently
+                log.error("job directory %s is unreadable and not listed: %s", path, exc)
         jobs.sort(key=lambda job: (job.spec().created_at, job.id))
         return jobs
 
