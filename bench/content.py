@@ -2,9 +2,10 @@
 WCXB's development split (1,497 pages in 7 page types, CC-BY-4.0; scored by word-level F1 as
 its evaluate.py does) and Zyte's article-extraction benchmark (181 pages, MIT; scored by its
 evaluate.py's token F1). The pages are served by nginx on loopback and crawled as seeds with
-`--content text`; each record's `content` is the prediction. Beside it: trafilatura's defaults
-(`trafilatura.extract(html)`) on the same pages, in process. CPU: our main_content per page
-(median and mean, in process), and the crawl's whole CPU per page.
+`--content text`, once with each `--content-method` (careful, fast); each record's `content` is
+the prediction. Beside them: trafilatura's defaults (`trafilatura.extract(html)`) on the same
+pages, in process. CPU: our main_content per page (median and mean, in process), and the
+crawl's whole CPU per page.
 
     .venv/bin/python -m bench.content [--benchmarks ../shared/benchmarks/content] [--only wcxb]
 
@@ -51,8 +52,9 @@ def load_pages(folder: Path) -> Pages:
         "utf-8", "replace") for path in sorted(folder.glob("*.html.gz"))}
 
 
-def crawl(pages: Pages, port: int) -> tuple[Pages, float]:
-    """Each page's `content` from a crawl of them all as seeds, and the crawl's CPU seconds."""
+def crawl(pages: Pages, port: int, method: str) -> tuple[Pages, float]:
+    """Each page's `content` from a crawl of them all as seeds with `--content-method
+    method`, and the crawl's CPU seconds."""
     work = Path(tempfile.mkdtemp(prefix="bench-content-"))
     try:
         work.chmod(0o755)  # nginx's workers read the pages as another user
@@ -67,6 +69,7 @@ def crawl(pages: Pages, port: int) -> tuple[Pages, float]:
             usage = run_measured(
                 [str(ROOT / ".venv/bin/python"), "-m", "crawler", "seeds.txt", "-o", str(out),
                  "--job-dir", str(work / "job"), "--content", "text",
+                 "--content-method", method,
                  "--max-pages", str(len(pages)),  # the pages, not what they link to
                  "--concurrency", "16", "--per-host", "16", "--delay", "0",
                  "--parse-mode", "process", "--quiet"], work, log=work / "crawl.log")
@@ -118,20 +121,24 @@ def run(name: str, pages: Pages, score: Callable[[Pages], dict[str, float]], por
     import trafilatura
 
     from crawler.extract.content import main_content
-    print(f"{name}: {len(pages)} pages, crawling...", file=sys.stderr)
-    crawled, crawl_cpu = crawl(pages, port)
-    ours_scores = score(crawled)
-    _, ours_times = in_process(pages, lambda html: main_content(html, "", "text"))
+    rows = []
+    kinds = kinds or ["overall"]
+    for method in ("careful", "fast"):
+        print(f"{name}: {len(pages)} pages, crawling with --content-method {method}...",
+              file=sys.stderr)
+        crawled, crawl_cpu = crawl(pages, port, method)
+        _, times = in_process(pages, lambda html, m=method: main_content(html, "", "text", m))
+        median, mean = (1000 * statistics.median(times), 1000 * statistics.mean(times))
+        rows.append(row(f"ours, through the crawler (`--content text --content-method "
+                        f"{method}`)", score(crawled), kinds,
+                        f"{median:.1f} / {mean:.1f} (the crawl: "
+                        f"{1000 * crawl_cpu / len(pages):.1f} a page in all)"))
     default, default_times = in_process(pages, trafilatura.extract)
     default_scores = score(default)
-    kinds = kinds or ["overall"]
     print(f"\n{name}: F1 (the benchmark's scorer), CPU ms a page\n")
     print(f"| extractor | {' | '.join(kinds)} | content CPU ms median / mean |")
     print(f"|---|{'---|' * len(kinds)}---|")
-    median, mean = (1000 * statistics.median(ours_times), 1000 * statistics.mean(ours_times))
-    print(row("ours, through the crawler (`--content text`)", ours_scores, kinds,
-              f"{median:.1f} / {mean:.1f} (the crawl: {1000 * crawl_cpu / len(pages):.1f} "
-              "a page in all)"))
+    print("\n".join(rows))
     median, mean = (1000 * statistics.median(default_times),
                     1000 * statistics.mean(default_times))
     print(row("trafilatura.extract(html), its defaults", default_scores, kinds,

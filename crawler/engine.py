@@ -144,7 +144,8 @@ class Crawler:
         return ParseConfig(scope, s.url_rules, s.record_links, s.obey_rel_nofollow, s.robots,
                            self.token, traps, s.max_links_per_page, e.rules, e.content,
                            e.function, s.simhash or s.skip_near_duplicates > 0,
-                           render_hints=s.render == "auto", structured=e.structured)
+                           render_hints=s.render == "auto", structured=e.structured,
+                           content_method=e.content_method)
 
     async def add_seeds(self, seeds: list[str]) -> None:
         """Queue the seeds (canonical URLs) at depth 0."""

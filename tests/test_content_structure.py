@@ -1,6 +1,6 @@
 """`--content markdown` keeps the structure of real documentation (the PostgreSQL and Python
-manuals, served by nginx): headings, code blocks, tables and links survive, and a synopsis is a
-code block, not escaped prose."""
+manuals, served by nginx), with either `--content-method`: headings, code blocks, tables and
+links survive, and a synopsis is a code block, not escaped prose."""
 
 from __future__ import annotations
 
@@ -36,12 +36,14 @@ def manual(request: pytest.FixtureRequest) -> Iterator[tuple[str, Path]]:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("method", ["careful", "fast"])
 def test_markdown_keeps_headings_code_tables_and_links(manual: tuple[str, Path],
-                                                       tmp_path: Path) -> None:
+                                                       tmp_path: Path, method: str) -> None:
     base, root = manual
     (tmp_path / "seeds.txt").write_text(f"{base}/index.html\n")
     result = subprocess.run(
-        [sys.executable, "-m", "crawler", "seeds.txt", "--content", "markdown", "--max-pages",
+        [sys.executable, "-m", "crawler", "seeds.txt", "--content", "markdown",
+         "--content-method", method, "--max-pages",
          str(PAGES), "--per-host", "8", "-o", "out.jsonl", "--quiet"], cwd=tmp_path,
         env=clean_env(), capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr

@@ -1,8 +1,10 @@
 """The page's main content (`--content text|markdown|html`), navigation, footers and other
 boilerplate removed, by trafilatura (the best-measured main-text extractor on PyPI), shown the
 page's main region (crawler.extract.main_region) so that headings, code blocks, lists, tables
-and links survive. It costs tens of milliseconds of CPU a page, ten times everything else the
-crawler does with a page, so it runs in the parse worker processes, on every core."""
+and links survive, and widened to the element that holds its text when that element holds
+much more of it (crawler.extract.widening: listings, category and service pages, whose cards
+trafilatura drops as links). It costs tens of milliseconds of CPU a page, ten times everything
+else the crawler does with a page, so it runs in the parse worker processes, on every core."""
 
 from __future__ import annotations
 
@@ -11,24 +13,39 @@ import logging
 import re
 
 import trafilatura
+from selectolax.lexbor import LexborNode
 
+from crawler.extract.fast_content import fast_region
 from crawler.extract.main_region import prepared
+from crawler.extract.widening import block_text, widened
 
 _FORMATS = {"text": "txt", "markdown": "markdown", "html": "html"}
 _MARKDOWN_HEADING = re.compile(r"^#{1,6} ", re.M)
+_MARKDOWN_LINK_TARGET = re.compile(r"\]\([^)]*\)")
+_BLANK_LINES = re.compile(r"\n{3,}")
 logging.getLogger("trafilatura").setLevel(logging.ERROR)  # it warns about every odd page
 
 
-def main_content(html: str, url: str, mode: str) -> str | None:
-    """The main content of the page in the form `mode` names; None when it finds none. A
-    markdown or HTML content starts with the region's leading heading when trafilatura
+def main_content(html: str, url: str, mode: str, method: str = "careful") -> str | None:
+    """The main content of the page in the form `mode` names; None when it finds none.
+    `method` "fast" takes the main region's own text (crawler.extract.fast_content) where it
+    can. A markdown or HTML content starts with the region's leading heading when trafilatura
     dropped it."""
+    if method == "fast":
+        region = fast_region(html)
+        if region is not None:
+            return _in_form(region, mode)
     page = prepared(html)
     structured = mode != "text"
     found = trafilatura.extract(page.html, url=url, output_format=_FORMATS[mode],
                                 include_comments=False, include_tables=True,
                                 include_formatting=structured, include_links=structured)
-    if found is None or not structured or page.heading is None:
+    if found is None:
+        return None
+    wider = widened(page.tree, _words_of(found, mode))
+    if wider is not None:
+        return wider.text if mode == "text" else _in_form(wider.node, mode)
+    if not structured or page.heading is None:
         return found
     level, heading = page.heading
     if mode == "markdown":
@@ -38,3 +55,24 @@ def main_content(html: str, url: str, mode: str) -> str | None:
     tag = f"<h{level}>{html_text.escape(heading)}</h{level}>"
     body = found.find("<body>")
     return found[:body + 6] + tag + found[body + 6:] if body >= 0 else tag + found
+
+
+def _words_of(found: str, mode: str) -> str:
+    """trafilatura's output without its markup: what it kept of the page's text."""
+    if mode == "markdown":
+        return _MARKDOWN_LINK_TARGET.sub("]", found)
+    if mode == "html":
+        return re.sub(r"<[^>]*>", " ", found)
+    return found
+
+
+def _in_form(region: LexborNode, mode: str) -> str:
+    """An element's content as text, markdown or HTML."""
+    if mode == "text":
+        return block_text(region)
+    if mode == "html":
+        return f"<html><body>{region.html or ''}</body></html>"
+    from markdownify import markdownify  # BeautifulSoup: imported when a page needs it
+
+    converted = markdownify(region.html or "", heading_style="ATX", bullets="-", strip=["img"])
+    return _BLANK_LINES.sub("\n\n", converted).strip()

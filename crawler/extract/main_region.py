@@ -36,6 +36,7 @@ MAX_WIDENING = 6
 class Prepared:
     html: str  # the page as trafilatura should see it
     heading: tuple[int, str] | None  # the main region's leading heading: (level, text)
+    tree: LexborHTMLParser  # the whole page, parsed (crawler.extract.widening reads it)
 
 
 def prepared(html: str) -> Prepared:
@@ -53,11 +54,11 @@ def prepared(html: str) -> Prepared:
     marked = tree.css_first("article, main, [role=main]") if region is None else region
     heading = lead_heading(marked if marked is not None else tree.body)
     if region is None:
-        return Prepared(tree.html or html if changed else html, heading)
+        return Prepared(tree.html or html if changed else html, heading, tree)
     title = tree.css_first("head title")
     head = title.html if title is not None else ""
     return Prepared(f"<html><head>{head}</head><body><article>{region.html}</article></body>"
-                    "</html>", heading)
+                    "</html>", heading, tree)
 
 
 def _is_mark(link: LexborNode) -> bool:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # imported by extraction_for when a crawl extracts (cssselect
 
 
 # the methods' versions: a recrawl after a change of method extracts again (no 304 carry-over)
-CONTENT_METHOD = "content 2"  # 2: the main container hinted, <pre> kept as code
+CONTENT_METHOD = "content 3"  # 2: the main container hinted, <pre> kept as code; 3: widened
 STRUCTURED_METHOD = "1"
 
 
@@ -28,6 +28,7 @@ class Extraction:
     content: str = "none"
     function: Extractor | None = None
     structured: bool = False  # --structured-data
+    content_method: str = "careful"  # --content-method: careful or fast
 
     @property
     def preload(self) -> tuple[str, ...]:
@@ -45,7 +46,7 @@ class Extraction:
             return "none"
         parts = [repr(self.rules.rules) if self.rules is not None else "", self.content,
                  f"structured {STRUCTURED_METHOD}" if self.structured else "",
-                 CONTENT_METHOD if self.content != "none" else ""]
+                 f"{CONTENT_METHOD} {self.content_method}" if self.content != "none" else ""]
         if self.function is not None:
             parts.append(f"{self.function.__module__}:{self.function.__qualname__}")
             parts.append(_module_source(self.function))
@@ -70,10 +71,12 @@ def _module_source(function: object) -> str:
 def extraction_for(settings: Settings, on_page: Extractor | None = None) -> Extraction:
     """The crawl's extraction: --extract, --content and --extractor (or the API's on_page)."""
     if not (settings.extract or settings.extractor or on_page):
-        return Extraction(content=settings.content, structured=settings.structured_data)
+        return Extraction(content=settings.content, structured=settings.structured_data,
+                          content_method=settings.content_method)
     from crawler.extract.page import load_extractor
     from crawler.extract.rules import load_rules
 
     rules = load_rules(settings.extract) if settings.extract else None
     function = on_page or (load_extractor(settings.extractor) if settings.extractor else None)
-    return Extraction(rules, settings.content, function, settings.structured_data)
+    return Extraction(rules, settings.content, function, settings.structured_data,
+                      settings.content_method)

@@ -53,8 +53,9 @@ def rerun_plan(settings: Settings, seeds: list[str], state: JobState, run: Run) 
     if stale and not plan.anything:
         raise UsageError(
             f"job {settings.job_dir} finished run {run.run_id} with other extraction settings "
-            f"(--extract, --content, --extractor, --render): its {stale} pages hold data from "
-            "the old ones; add --recrawl to fetch them again and extract with these")
+            f"(--extract, --content, --content-method, --extractor, --render): its {stale} "
+            "pages hold data from the old ones; add --recrawl to fetch them again and extract "
+            "with these")
     if stale:
         log.warning("job %s: %d pages hold data from other extraction settings; --recrawl "
                     "extracts them again", settings.job_dir, stale)

@@ -208,7 +208,7 @@ def _extract(tree: LexborHTMLParser, text: str, url: str, base: str, config: Par
         if config.content != "none":
             from crawler.extract.content import main_content  # trafilatura: imported if used
 
-            result.content = main_content(text, url, config.content)
+            result.content = main_content(text, url, config.content, config.content_method)
         if config.extractor is not None:
             page = Page(url, meta.status, meta.headers, text, tree, base, config.rules,
                         max_follows=config.max_links)

@@ -36,6 +36,7 @@ class ParseConfig:
     simhash: bool = False  # the page text's 64-bit simhash (crawler.parse.simhash)
     render_hints: bool = False  # --render auto: say whether the page looks built by scripts
     structured: bool = False  # --structured-data: JSON-LD, microdata, OpenGraph
+    content_method: str = "careful"  # --content-method: careful or fast
 
     @property
     def heavy(self) -> bool:

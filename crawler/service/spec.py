@@ -157,7 +157,8 @@ COUNT_CEILINGS: dict[str, int] = {"allow": 100, "deny": 100, "strip_params": 100
 CLIENT_FREE = frozenset({
     "max_pages", "max_depth", "simhash", "sitemaps", "scope", "user_agent", "keep_cookies",
     "proxy_rotation", "robots", "autothrottle", "sort_query", "obey_rel_nofollow",
-    "parse_mode", "record_links", "record_headers", "extract", "content", "structured_data",
+    "parse_mode", "record_links", "record_headers", "extract", "content", "content_method",
+    "structured_data",
     "skip_near_duplicates", "robots_cache_seconds",  # bounded by their own checks
     "extractor", "render", "render_wait_selector", "render_load_media",
     # a job's receiver: its address is judged at POST /jobs as a seed's is (seed_guard),
