@@ -18,7 +18,8 @@ if TYPE_CHECKING:  # imported by extraction_for when a crawl extracts (cssselect
 
 
 # the methods' versions: a recrawl after a change of method extracts again (no 304 carry-over)
-CONTENT_METHOD = "content 3"  # 2: the main container hinted, <pre> kept as code; 3: widened
+# 2: the main container hinted, <pre> kept as code; 3: widened; 4: careful judged by resiliparse
+CONTENT_METHOD = {"careful": "content 4", "fast": "content 3"}
 STRUCTURED_METHOD = "1"
 
 
@@ -44,9 +45,10 @@ class Extraction:
         if self.rules is None and self.content == "none" and self.function is None and \
                 not self.structured:
             return "none"
+        method = f"{CONTENT_METHOD[self.content_method]} {self.content_method}"
         parts = [repr(self.rules.rules) if self.rules is not None else "", self.content,
                  f"structured {STRUCTURED_METHOD}" if self.structured else "",
-                 f"{CONTENT_METHOD} {self.content_method}" if self.content != "none" else ""]
+                 method if self.content != "none" else ""]
         if self.function is not None:
             parts.append(f"{self.function.__module__}:{self.function.__qualname__}")
             parts.append(_module_source(self.function))
