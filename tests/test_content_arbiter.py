@@ -9,10 +9,7 @@ from collections import Counter
 
 from crawler.extract.arbiter import agreement, cheap_to_judge, region_agrees_better
 from crawler.extract.content import main_content
-
-NAV = ("<header><nav><a href='/'>Home</a> <a href='/forum'>All the forum's boards</a> "
-       "<a href='/about'>About the heating forum</a></nav></header>")
-FOOTER = "<footer><p>Copyright 2026 Example Heating Forum, all rights reserved.</p></footer>"
+from tests.test_content_widening import FOOTER, NAV
 
 
 def reply(n: int) -> str:
