@@ -40,23 +40,24 @@ def main_content(html: str, url: str, mode: str, method: str = "careful") -> str
         return _in_form(region, mode)
     page = prepared(html)
     if method == "fast":
-        return _careful(page, url, mode)[0]
+        return _formed(_careful(page, url, mode)[0], mode)
     article = is_article(page.tree)  # asked before widening edits the tree
     careful, careful_words = _careful(page, url, mode)
     if article or not cheap_to_judge(html):
-        return careful
+        return _formed(careful, mode)
     region = fast_region(html)
     if region is None:
-        return careful
+        return _formed(careful, mode)
     region_words = block_text(region)
     if not region_agrees_better(html, careful_words, region_words):
-        return careful
+        return _formed(careful, mode)
     return region_words if mode == "text" else _in_form(region, mode)
 
 
-def _careful(page: Prepared, url: str, mode: str) -> tuple[str | None, str]:
-    """trafilatura's content of the page in the form `mode` names, widened to its container
-    when that holds much more (crawler.extract.widening), and its words."""
+def _careful(page: Prepared, url: str, mode: str) -> tuple[str | LexborNode | None, str]:
+    """trafilatura's content of the page in the form `mode` names, or the container it widens
+    to when that holds much more (crawler.extract.widening; converted by _formed only if it is
+    kept), and its words."""
     structured = mode != "text"
     found = trafilatura.extract(page.html, url=url, output_format=_FORMATS[mode],
                                 include_comments=False, include_tables=True,
@@ -66,7 +67,7 @@ def _careful(page: Prepared, url: str, mode: str) -> tuple[str | None, str]:
     words = _words_of(found, mode)
     wider = widened(page.tree, words)
     if wider is not None:
-        return (wider.text if mode == "text" else _in_form(wider.node, mode)), wider.text
+        return (wider.text if mode == "text" else wider.node), wider.text
     if not structured or page.heading is None:
         return found, words
     level, heading = page.heading
@@ -89,6 +90,11 @@ def _words_of(found: str, mode: str) -> str:
     if mode == "html":
         return re.sub(r"<[^>]*>", " ", found)
     return found
+
+
+def _formed(content: str | LexborNode | None, mode: str) -> str | None:
+    """_careful's content in the form `mode` names."""
+    return _in_form(content, mode) if isinstance(content, LexborNode) else content
 
 
 def _in_form(region: LexborNode, mode: str) -> str:
