@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from crawler.extract.consent import drop_consent
 from crawler.extract.main_region import main_region
 from crawler.extract.widening import NOT_TEXT, is_product
 
@@ -33,6 +34,7 @@ def fast_region(html: str) -> LexborNode | None:
     tree = LexborHTMLParser(html)
     if tree.body is None or is_product(tree):
         return None
+    drop_consent(tree)
     region = _region(tree)
     if region is None:
         return None

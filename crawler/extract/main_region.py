@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from crawler.extract.consent import drop_consent
+
 REGION_SHARE = 0.7
 BLOCKS = "p, pre, li, dd, dt, td, th, blockquote, h1, h2, h3, h4, h5, h6"
 OUTSIDE = frozenset({"nav", "header", "footer", "aside", "form"})
@@ -49,7 +51,8 @@ def prepared(html: str) -> Prepared:
     marks = [link for link in tree.css(PERMALINKS) if _is_mark(link)]
     for link in marks:  # a heading's permalink mark (Sphinx's ¶, GitHub's #) is not text
         link.decompose()
-    changed = bool(pres or marks)
+    dialogs = drop_consent(tree)  # a consent manager's prose is never the content
+    changed = bool(pres or marks or dialogs)
     region = main_region(tree)
     marked = tree.css_first("article, main, [role=main]") if region is None else region
     heading = lead_heading(marked if marked is not None else tree.body)
