@@ -8,8 +8,8 @@ too; on any other page they are the content (a listing's cards). Product pages a
 whose region holds under MIN_WORDS words are left to the careful method (None here): there
 trafilatura's choice is measurably better.
 
-Measured on the 1,497 WCXB dev pages (bench/content.py, 2026-12-05): F1 0.838 at a median of
-3.4 ms of content CPU a page, against 0.846 at 36 ms for the careful method; articles lose
+Measured on the 1,497 WCXB dev pages (bench/content.py, 2026-12-05): F1 0.839 at a median of
+4.0 ms of content CPU a page, against 0.848 at 37 ms for the careful method; articles lose
 0.02, listings and collections gain.
 """
 
