@@ -106,3 +106,17 @@ def test_a_crawl_of_a_page_with_a_consent_manager(tmp_path: Path,
         [record] = [json.loads(line) for line in out.read_text().splitlines()]
         assert "tomato sauce number 9" in record["content"]
         assert "Your Privacy" not in record["content"] and "partners" not in record["content"]
+
+
+@pytest.mark.timeout(20)
+def test_a_page_of_many_banners_deep_down_costs_no_more_than_the_page() -> None:
+    """20,000 banners at the bottom of 20,000 nested divs: finding the outermost ones is
+    linear (asking each banner's 20,000 ancestors would be 400 million steps)."""
+    depth = 20_000
+    html = ("<html><body><p>What the page is about.</p>" + "<div>" * depth
+            + "<p class='cookie-banner'>We use cookies</p>" * depth + "</div>" * depth
+            + "</body></html>")
+    tree = LexborHTMLParser(html)
+    assert drop_consent(tree)
+    assert tree.css_first(".cookie-banner") is None
+    assert "What the page is about." in (tree.body.text() if tree.body else "")

@@ -30,17 +30,32 @@ CONSENT = ", ".join((
 def drop_consent(tree: LexborHTMLParser) -> bool:
     """Remove the page's consent dialogs from `tree`; whether there were any."""
     found = tree.css(CONSENT)
-    inside = {node.mem_id for node in found}
-    for node in found:
-        if not _below(node, inside):  # a dialog inside another goes with it
-            node.decompose()
+    for node in _outermost(found):  # a dialog inside another goes with it
+        node.decompose()
     return bool(found)
 
 
-def _below(node: LexborNode, ids: set[int]) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.mem_id in ids:
-            return True
-        parent = parent.parent
-    return False
+def _outermost(found: list[LexborNode]) -> list[LexborNode]:
+    """The nodes of `found` with no ancestor in it. Linear in the page: each element's answer
+    (is it, or an element above it, in `found`) is worked out once, so thousands of nested
+    matches on a hostile page cost no more than the page."""
+    matched = {node.mem_id for node in found}
+    under: dict[int, bool] = {}  # element -> whether it or an ancestor is in found
+    outermost = []
+    for node in found:
+        path = []
+        parent = node.parent
+        inside = False
+        while parent is not None:
+            key = parent.mem_id
+            if key in under or key in matched:
+                inside = under.get(key, True)
+                break
+            path.append(key)
+            parent = parent.parent
+        for key in path:
+            under[key] = inside
+        under[node.mem_id] = True
+        if not inside:
+            outermost.append(node)
+    return outermost
