@@ -3,9 +3,11 @@ WCXB's development split (1,497 pages in 7 page types, CC-BY-4.0; scored by word
 its evaluate.py does) and Zyte's article-extraction benchmark (181 pages, MIT; scored by its
 evaluate.py's token F1). The pages are served by nginx on loopback and crawled as seeds with
 `--content text`, once with each `--content-method` (careful, fast); each record's `content` is
-the prediction. Beside them: trafilatura's defaults (`trafilatura.extract(html)`) on the same
-pages, in process. CPU: our main_content per page (median and mean, in process), and the
-crawl's whole CPU per page.
+the prediction. Beside them, on the same pages: trafilatura's defaults
+(`trafilatura.extract(html)`, in process) and rs-trafilatura, the published leader on WCXB, in
+a Python 3.12 venv of its own (bench/content_peer.py), without and with each page's original
+URL. CPU: main-content extraction per page (median and mean, in process), and our crawl's
+whole CPU per page.
 
     .venv/bin/python -m bench.content [--benchmarks ../shared/benchmarks/content] [--only wcxb]
 
@@ -32,6 +34,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
+import content_peer  # noqa: E402
 from measure import run_measured  # noqa: E402
 from servers import serve_static  # noqa: E402
 
@@ -116,8 +119,24 @@ def row(name: str, scores: dict[str, float], kinds: list[str], cpu: str) -> str:
     return f"| {name} | {cells} | {cpu} |"
 
 
+def cpu_cell(times: list[float]) -> str:
+    """Median and mean CPU milliseconds a page."""
+    return f"{1000 * statistics.median(times):.1f} / {1000 * statistics.mean(times):.1f}"
+
+
+def peer_rows(pages: Pages, urls: dict[str, str], score: Callable[[Pages], dict[str, float]],
+              kinds: list[str]) -> list[str]:
+    """rs-trafilatura's rows (without and with the pages' URLs), or a line saying why not."""
+    why_not = content_peer.ready()
+    if why_not is not None:
+        return [f"| {content_peer.NAME}: not measured, {why_not} |"]
+    found = content_peer.extract_all(pages, urls)
+    return [row(f"{content_peer.NAME}, {kind}", score(texts), kinds, cpu_cell(times))
+            for kind, (texts, times) in found.items()]
+
+
 def run(name: str, pages: Pages, score: Callable[[Pages], dict[str, float]], port: int,
-        kinds: list[str] | None = None) -> None:
+        urls: dict[str, str], kinds: list[str] | None = None) -> None:
     import trafilatura
 
     from crawler.extract.content import main_content
@@ -128,21 +147,20 @@ def run(name: str, pages: Pages, score: Callable[[Pages], dict[str, float]], por
               file=sys.stderr)
         crawled, crawl_cpu = crawl(pages, port, method)
         _, times = in_process(pages, lambda html, m=method: main_content(html, "", "text", m))
-        median, mean = (1000 * statistics.median(times), 1000 * statistics.mean(times))
         rows.append(row(f"ours, through the crawler (`--content text --content-method "
                         f"{method}`)", score(crawled), kinds,
-                        f"{median:.1f} / {mean:.1f} (the crawl: "
+                        f"{cpu_cell(times)} (the crawl: "
                         f"{1000 * crawl_cpu / len(pages):.1f} a page in all)"))
     default, default_times = in_process(pages, trafilatura.extract)
     default_scores = score(default)
+    peers = peer_rows(pages, urls, score, kinds)
     print(f"\n{name}: F1 (the benchmark's scorer), CPU ms a page\n")
     print(f"| extractor | {' | '.join(kinds)} | content CPU ms median / mean |")
     print(f"|---|{'---|' * len(kinds)}---|")
     print("\n".join(rows))
-    median, mean = (1000 * statistics.median(default_times),
-                    1000 * statistics.mean(default_times))
     print(row("trafilatura.extract(html), its defaults", default_scores, kinds,
-              f"{median:.1f} / {mean:.1f}"))
+              cpu_cell(default_times)))
+    print("\n".join(peers))
 
 
 def main() -> None:
@@ -154,16 +172,21 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8097)
     args = parser.parse_args()
     wcxb, zyte = args.benchmarks / "wcxb", args.benchmarks / "zyte"
+    content_peer.ready()  # the peer's venv is made (or found missing) before the crawls
     if "wcxb" in (args.only or ["wcxb"]):
         evaluate = scorer(wcxb / "evaluate.py", "wcxb_evaluate")
         kinds = ["overall", "article", "documentation", "service", "forum", "collection",
                  "listing", "product"]
+        urls = {path.stem: json.loads(path.read_text()).get("url") or ""
+                for path in (wcxb / "dev" / "ground-truth").glob("*.json")}
         run("WCXB dev", load_pages(wcxb / "dev" / "html"),
-            lambda found: wcxb_scores(evaluate, found), args.port, kinds)
+            lambda found: wcxb_scores(evaluate, found), args.port, urls, kinds)
     if "zyte" in (args.only or ["zyte"]):
         evaluate = scorer(zyte / "evaluate.py", "zyte_evaluate")
+        truth = json.loads((zyte / "ground-truth.json").read_text())
         run("Zyte articles", load_pages(zyte / "html"),
-            lambda found: zyte_scores(evaluate, zyte / "ground-truth.json", found), args.port)
+            lambda found: zyte_scores(evaluate, zyte / "ground-truth.json", found), args.port,
+            {key: page.get("url") or "" for key, page in truth.items()})
 
 
 if __name__ == "__main__":
