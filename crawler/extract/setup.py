@@ -19,8 +19,9 @@ if TYPE_CHECKING:  # imported by extraction_for when a crawl extracts (cssselect
 
 # the methods' versions: a recrawl after a change of method extracts again (no 304 carry-over)
 # 2: the main container hinted, <pre> kept as code; 3: widened; 4: careful judged by resiliparse;
-# careful 5, fast 4: consent dialogs removed first (crawler.extract.consent)
-CONTENT_METHOD = {"careful": "content 5", "fast": "content 4"}
+# careful 5, fast 4: consent dialogs removed first (crawler.extract.consent); fast 5: an
+# article's region without its boilerplate (crawler.extract.article_boilerplate)
+CONTENT_METHOD = {"careful": "content 5", "fast": "content 5"}
 STRUCTURED_METHOD = "1"
 
 
